@@ -1,0 +1,1 @@
+"""Audio: frames, resampling, file decoding, voice activity and end-of-turn detection."""

@@ -1,0 +1,132 @@
+"""End-of-turn detection: when has the caller finished speaking?
+
+A pure state machine fed one speech probability per 20 ms frame. It waits a short silence when the
+transcript of the utterance so far reads as a finished sentence, longer when it ends mid-sentence
+("I'd like to book for ..."), and falls back to a plain silence timeout while no transcript is known.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from ..config import ListenConfig
+from .frames import FRAME_MS
+
+# Words after which a sentence cannot end: conjunctions, prepositions, articles, fillers.
+_TRAILING_WORDS = {
+    "en": "and or but so because for to the a an with at on in of my your from about like um uh er is are was "
+    "would could can will i we it this that than then if when",
+    "fr": "et ou mais donc parce que pour à au aux le la les un une des de du avec en sur dans mon ma mes euh "
+    "est je nous",
+    "es": "y o pero porque para a al el la los las un una de del con en por mi mis eh es yo que",
+}
+_TRAILING = {lang: set(words.split()) for lang, words in _TRAILING_WORDS.items()}
+_WORD = re.compile(r"[\w']+", re.UNICODE)
+
+
+def sounds_complete(text: str, language: str = "en") -> bool:
+    """Whether a transcript reads as a finished sentence (so the turn may end after a short pause)."""
+    stripped = text.strip()
+    if not stripped or stripped.endswith(("...", "…", ",", "-", ":", ";")):
+        return False
+    words = _WORD.findall(stripped.lower())
+    if not words or words[-1] in _TRAILING.get(language, _TRAILING["en"]):
+        return False
+    return stripped[-1] in ".?!"
+
+
+class TurnEvent(Enum):
+    """What the detector saw in the frame it was just given."""
+
+    SPEECH_START = "speech_start"  # enough voiced frames: an utterance begins
+    PAUSE = "pause"  # short silence after speech: a good moment to transcribe what was said
+    RESUME = "resume"  # speech again after a pause: what was transcribed is stale
+    BARGE_IN = "barge_in"  # the caller talks over the appliance
+    END_OF_TURN = "end_of_turn"
+
+
+@dataclass
+class _Utterance:
+    start: float
+    last_voiced: float
+    paused: bool = False
+    hint: str | None = None  # transcript of the utterance up to the current pause
+
+
+class TurnDetector:
+    """Turns per-frame speech probabilities into turn events."""
+
+    def __init__(self, settings: ListenConfig, language: str = "en") -> None:
+        self.settings = settings
+        self.language = language
+        self.agent_speaking = False
+        self._voiced_run = 0.0  # seconds of consecutive voiced frames
+        self._barged = False
+        self._utterance: _Utterance | None = None
+        self.last_voiced = 0.0  # time of the last voiced frame of the current or last utterance
+        self.last_reason = ""  # why the last turn ended
+
+    @property
+    def in_utterance(self) -> bool:
+        """Whether the caller is in the middle of an utterance."""
+        return self._utterance is not None
+
+    def set_hint(self, transcript: str) -> None:
+        """Give the transcript of the utterance up to the current pause."""
+        if self._utterance is not None and self._utterance.paused:
+            self._utterance.hint = transcript
+
+    def push(self, now: float, probability: float) -> list[TurnEvent]:
+        """Feed the speech probability of the frame that ended at ``now`` (seconds)."""
+        s = self.settings
+        frame = FRAME_MS / 1000
+        events: list[TurnEvent] = []
+        voiced = probability >= s.vad_threshold
+        silent = probability < s.vad_neg_threshold
+        self._voiced_run = self._voiced_run + frame if voiced else 0.0
+        if not self._voiced_run:
+            self._barged = False
+        elif self.agent_speaking and not self._barged and self._voiced_run >= s.barge_in_ms / 1000 - 1e-9:
+            self._barged = True
+            events.append(TurnEvent.BARGE_IN)
+
+        u = self._utterance
+        if u is None:
+            if self._voiced_run >= s.min_speech_ms / 1000 - 1e-9:
+                self._utterance = _Utterance(start=now - self._voiced_run, last_voiced=now)
+                self.last_voiced = now
+                events.append(TurnEvent.SPEECH_START)
+            return events
+
+        if not silent:
+            if voiced:
+                u.last_voiced = self.last_voiced = now
+            if u.paused and voiced:
+                u.paused, u.hint = False, None
+                events.append(TurnEvent.RESUME)
+        quiet = now - u.last_voiced
+        if not u.paused and quiet >= s.pause_ms / 1000 - 1e-9:
+            u.paused = True
+            events.append(TurnEvent.PAUSE)
+        reason = self._end_reason(u, now, quiet)
+        if reason:
+            self.last_reason = reason
+            self._utterance = None
+            events.append(TurnEvent.END_OF_TURN)
+        return events
+
+    def _end_reason(self, u: _Utterance, now: float, quiet: float) -> str:
+        s = self.settings
+        if now - u.start >= s.max_utterance_s:
+            return "max_length"
+        if not u.paused:
+            return ""
+        if u.hint is not None:
+            complete = sounds_complete(u.hint, self.language)
+            needed = s.eot_complete_ms if complete else s.eot_incomplete_ms
+            if quiet >= needed / 1000 - 1e-9:
+                return "complete" if complete else "incomplete"
+            return ""
+        return "silence" if quiet >= s.eot_silence_ms / 1000 - 1e-9 else ""

@@ -1,0 +1,189 @@
+"""Command line: ``appliance run | simulate | talk | models``.
+
+Anything the operator must fix is printed as one ``error:`` line with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import ApplianceConfig, load_config
+from .errors import ApplianceError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one sub-command per task."""
+    parser = argparse.ArgumentParser(prog="appliance", description="VocalIA Edge: an on-prem AI receptionist.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--config", type=Path, default=os.environ.get("VOCALIA_CONFIG"), help="TOML config file (default: built-in demo)"
+    )
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("run", help="start the daemon (web /healthz; answers calls once SIP is configured)")
+
+    sim = commands.add_parser("simulate", help="run a whole conversation from a caller recording (WAV, any rate)")
+    sim.add_argument("caller", type=Path, help="caller audio: several utterances separated by silence")
+    sim.add_argument("--out", type=Path, help="write what the caller would have heard to this WAV (16 kHz)")
+    sim.add_argument("--json", action="store_true", help="print the turns as JSON instead of text")
+    sim.add_argument("--greet", action="store_true", help="play the greeting first, as on a real call")
+
+    commands.add_parser("talk", help="converse through the local microphone and speaker (needs the talk extra)")
+
+    models = commands.add_parser("models", help="resolve every configured model, assembling bundled parts")
+    models.add_argument("--json", action="store_true", help="print as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``appliance`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+    try:
+        config = load_config(args.config)
+        handler = {"run": _run, "simulate": _simulate, "talk": _talk, "models": _models}[args.command]
+        return handler(config, args)
+    except ApplianceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    from .daemon import serve
+
+    asyncio.run(serve(config))
+    return 0
+
+
+def _simulate(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    from .audio.files import read_audio, write_wav
+    from .audio.frames import PIPELINE_RATE
+    from .dialog.responder import RuleResponder
+    from .lines import RecordingLine, run_line
+    from .pipeline import CallPipeline, Engines
+    from .store import Store
+
+    caller = read_audio(args.caller, PIPELINE_RATE, config.call.max_duration_s)
+    engines = Engines.load(config)
+    store = Store(config.db_path)
+
+    async def call() -> tuple[Any, RecordingLine]:
+        pipeline = CallPipeline(
+            engines,
+            RuleResponder(config.business.name),
+            store,
+            source=f"simulate:{args.caller.name}",
+            greet=args.greet,
+            max_duration_s=config.call.max_duration_s,
+        )
+        line = RecordingLine(caller)
+        return await run_line(pipeline, line), line
+
+    try:
+        result, line = asyncio.run(call())
+    finally:
+        engines.close()
+        store.close()
+    if args.out:
+        write_wav(args.out, line.heard, PIPELINE_RATE)
+    turns = [_turn_view(t) for t in result.turns]
+    if args.json:
+        print(json.dumps({"call_id": result.call_id, "end_reason": result.end_reason, "turns": turns}, indent=2))
+    else:
+        for t in turns:
+            print(_turn_text(t))
+        print(f"call {result.call_id} ended: {result.end_reason}")
+    return 0
+
+
+def _turn_view(turn: Any) -> dict[str, Any]:
+    """A turn with its stage times relative to the end of the caller's speech (ms)."""
+    view = dict(vars(turn))
+
+    def after_speech(value: float | None) -> float | None:
+        return None if not value else round((value - turn.speech_end_s) * 1000)
+
+    view["ms_after_speech_end"] = {
+        "stt_done": after_speech(turn.stt_done_s),
+        "end_of_turn": after_speech(turn.eot_s),
+        "reply_ready": after_speech(turn.reply_ready_s),
+        "first_audio": after_speech(turn.first_audio_s),
+        "first_frame": after_speech(turn.first_frame_s),
+    }
+    return view
+
+
+def _turn_text(t: dict[str, Any]) -> str:
+    ms = t["ms_after_speech_end"]
+    stages = ", ".join(f"{k.replace('_', ' ')} +{v} ms" for k, v in ms.items() if v is not None)
+    return (
+        f"turn {t['idx']} [{t['speech_start_s']:.2f}-{t['speech_end_s']:.2f} s, end of turn: {t['eot_reason']}]"
+        f"{' (caller barged in)' if t['barged_in'] else ''}\n"
+        f"  caller: {t['caller_text']}\n  reply:  {t['reply_text']}\n"
+        f"  stt {t['stt_s'] * 1000:.0f} ms; {stages}"
+    )
+
+
+def _talk(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    try:
+        import pyaudio  # type: ignore[import-not-found]
+    except ImportError:
+        raise ApplianceError("appliance talk needs PyAudio: pip install 'vocalia-appliance[talk]'") from None
+    return talk(config, pyaudio)
+
+
+def talk(config: ApplianceConfig, pyaudio_module: Any) -> int:
+    """Converse through the sound card that ``pyaudio_module`` (PyAudio, or a test double) opens."""
+    from .dialog.responder import RuleResponder
+    from .lines import SoundCardLine, run_line
+    from .pipeline import CallPipeline, Engines
+    from .store import Store
+
+    engines = Engines.load(config)
+    store = Store(config.db_path)
+    line = SoundCardLine(pyaudio_module)
+    print("Talking through the sound card; press Ctrl-C to hang up.", file=sys.stderr)
+
+    async def call() -> str:
+        pipeline = CallPipeline(
+            engines, RuleResponder(config.business.name), store, "talk", max_duration_s=config.call.max_duration_s
+        )
+        return (await run_line(pipeline, line)).end_reason
+
+    try:
+        reason = asyncio.run(call())
+        print(f"call ended: {reason}", file=sys.stderr)
+    finally:
+        line.close()
+        engines.close()
+        store.close()
+    return 0
+
+
+def _models(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    from .models.registry import ModelRegistry
+
+    registry = ModelRegistry(config.model_cache)
+    m = config.models
+    resolved = [registry.resolve(stage, spec) for stage, spec in (("stt", m.stt), ("vad", m.vad), ("tts", m.tts), ("llm", m.llm))]
+    if args.json:
+        print(json.dumps([{"stage": r.stage, "name": r.name, "path": str(r.path)} for r in resolved], indent=2))
+    else:
+        for r in resolved:
+            print(f"{r.stage:4} {r.name:20} {r.path}")
+    return 0

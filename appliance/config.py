@@ -1,0 +1,205 @@
+"""Configuration: one tree of frozen dataclasses, built once from TOML and the environment.
+
+Every key has a default, so an empty file (or none) runs the demo. A wrong key or value fails at
+start with the file, the key, the value and what would be accepted. Environment variables named
+``VOCALIA_<SECTION>_<KEY>`` (for example ``VOCALIA_WEB_PORT=9000``) override the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+ENV_PREFIX = "VOCALIA_"
+
+
+@dataclass(frozen=True)
+class BusinessConfig:
+    """Who the appliance answers for (the dialogue issue extends this into a full profile)."""
+
+    name: str = "Demo Clinic"
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    """Which model runs each stage: a bundled default's name or a path, and its thread budget."""
+
+    stt: str = "whisper-base"
+    vad: str = "silero-v6"
+    tts: str = "piper-joe-medium"
+    llm: str = "smollm2-135m"
+    cache_dir: str = ""
+    stt_threads: int = 2
+    stt_beam_size: int = 1
+    stt_prompt: str = ""
+    stt_fit_window: bool = True
+    tts_threads: int = 1
+    llm_threads: int = 1
+
+
+@dataclass(frozen=True)
+class ListenConfig:
+    """Voice activity detection, end of turn and barge-in (times in milliseconds)."""
+
+    vad_threshold: float = 0.5
+    vad_neg_threshold: float = 0.35
+    min_speech_ms: int = 96
+    pause_ms: int = 96
+    eot_complete_ms: int = 300
+    eot_silence_ms: int = 700
+    eot_incomplete_ms: int = 1300
+    barge_in_ms: int = 200
+    max_utterance_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class CallConfig:
+    """Limits of one call."""
+
+    max_duration_s: float = 480.0
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where calls and turns are kept; empty means ``<state_dir>/appliance.db``."""
+
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The local status server (``/healthz`` for now)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class ApplianceConfig:
+    """The whole configuration tree; each component receives only its own slice."""
+
+    state_dir: str = ""
+    business: BusinessConfig = field(default_factory=BusinessConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    listen: ListenConfig = field(default_factory=ListenConfig)
+    call: CallConfig = field(default_factory=CallConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+
+    @property
+    def state_path(self) -> Path:
+        """The directory for the database and the model cache."""
+        if self.state_dir:
+            return Path(self.state_dir).expanduser()
+        systemd_state = os.environ.get("STATE_DIRECTORY")
+        if systemd_state:
+            return Path(systemd_state.split(":")[0])
+        return Path("~/.local/state/vocalia").expanduser()
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite database file."""
+        return Path(self.store.path).expanduser() if self.store.path else self.state_path / "appliance.db"
+
+    @property
+    def model_cache(self) -> Path:
+        """Where split model parts are assembled."""
+        if self.models.cache_dir:
+            return Path(self.models.cache_dir).expanduser()
+        return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "vocalia" / "models"
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> ApplianceConfig:
+    """Build the configuration from an optional TOML file and ``VOCALIA_*`` variables.
+
+    Raises:
+        ConfigError: the file is missing or unreadable, or a key or value is wrong.
+    """
+    raw: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist; pass an existing file to --config") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"config file {path} cannot be read: {err}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: not valid TOML ({err}); fix the syntax at that line") from None
+    config = _build(ApplianceConfig, raw, source, "")
+    return _apply_env(config, os.environ if env is None else env)
+
+
+def _build(cls: type[Any], raw: Mapping[str, Any], source: str, section: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        where = f"[{section}] {key}" if section else key
+        if key not in names:
+            raise ConfigError(f"{source}: unknown key {where}; valid keys here: {', '.join(sorted(names))}")
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: {key} must be a [{key}] table, not {value!r}")
+            values[key] = _build(typing.cast(type[Any], hint), value, source, key)
+        else:
+            values[key] = _check_scalar(hint, value, source, where)
+    return cls(**values)
+
+
+_TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _check_scalar(hint: Any, value: Any, source: str, where: str) -> Any:
+    ok = isinstance(value, hint) and not (hint is int and isinstance(value, bool))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise ConfigError(f"{source}: {where} = {value!r} must be {_TYPE_WORDS[hint]}")
+    if hint in (int, float) and value < 0:
+        raise ConfigError(f"{source}: {where} = {value!r} must not be negative")
+    return value
+
+
+def _apply_env(config: ApplianceConfig, env: Mapping[str, str]) -> ApplianceConfig:
+    sections = {f.name for f in dataclasses.fields(config) if dataclasses.is_dataclass(getattr(config, f.name))}
+    for name, text in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        if rest == "state_dir":
+            config = dataclasses.replace(config, state_dir=text)
+            continue
+        section = next((s for s in sections if rest.startswith(s + "_")), None)
+        if section is None:
+            raise ConfigError(f"environment: unknown variable {name}; expected {ENV_PREFIX}<SECTION>_<KEY>")
+        key = rest[len(section) + 1 :]
+        current = getattr(config, section)
+        hints = typing.get_type_hints(type(current))
+        if key not in hints:
+            raise ConfigError(f"environment: {name} names no key of [{section}]; valid: {', '.join(sorted(hints))}")
+        value = _parse_env(hints[key], text, name)
+        config = dataclasses.replace(config, **{section: dataclasses.replace(current, **{key: value})})
+    return config
+
+
+def _parse_env(hint: Any, text: str, name: str) -> Any:
+    try:
+        if hint is bool:
+            if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(text)
+            return text.lower() in ("1", "true", "yes")
+        return _check_scalar(hint, hint(text), "environment", name)
+    except ValueError:
+        raise ConfigError(f"environment: {name}={text!r} must be {_TYPE_WORDS[hint]}") from None

@@ -1,0 +1,1 @@
+"""Dialogue: what the appliance says back (the full engine arrives with the dialogue issue)."""

@@ -1,0 +1,134 @@
+"""Lines carry a call's audio to and from the pipeline, 20 ms at a time, at the pace of a phone line.
+
+A line reads one caller frame and writes one reply frame per tick. Here: a recording played in real
+time (``appliance simulate``, the benchmark) and the local sound card (``appliance talk``). The SIP
+line plugs into the same :func:`run_line`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .audio.frames import FRAME_MS, PIPELINE_RATE, AudioFrame, frame_samples, silence, split_frames
+from .pipeline import CallPipeline
+from .store import TurnRecord
+
+TAIL_S = 1.5  # silence after a recording ends before hanging up, once the appliance is idle
+
+
+class Line(Protocol):
+    """Both directions of one call's audio."""
+
+    async def read(self, pipeline: CallPipeline) -> bytes | None:
+        """The next 20 ms of caller audio at 16 kHz, waiting for it; None when the caller hangs up."""
+        ...
+
+    async def write(self, pcm: bytes) -> None:
+        """Play 20 ms of the appliance's audio."""
+        ...
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What came out of a call."""
+
+    call_id: str
+    turns: list[TurnRecord]
+    end_reason: str
+    overruns: int
+
+
+async def run_line(pipeline: CallPipeline, line: Line) -> CallResult:
+    """Run ``pipeline`` on ``line`` until either side hangs up."""
+    run = asyncio.create_task(pipeline.run())
+    overruns = 0
+    quiet = silence()
+    try:
+        while not pipeline.finished.is_set():
+            pcm = await line.read(pipeline)
+            if pcm is None:
+                break
+            try:
+                pipeline.inbound.put_nowait(AudioFrame(pcm, PIPELINE_RATE, time.monotonic()))
+            except asyncio.QueueFull:  # a phone line drops frames too: count them rather than stall the clock
+                overruns += 1
+            out = pipeline.next_frame()
+            await line.write(out.pcm if out is not None else quiet)
+        if not pipeline.finished.is_set():
+            await pipeline.inbound.put(None)
+        reason = await run
+    finally:
+        if not run.done():
+            run.cancel()
+    return CallResult(pipeline.call_id, pipeline.turns, reason, overruns)
+
+
+class RecordingLine:
+    """A caller recording played in real time; everything the appliance says is kept."""
+
+    def __init__(self, caller: np.ndarray, max_tail_s: float = 30.0) -> None:
+        self._frames = split_frames(caller)
+        self._max_ticks = len(self._frames) + int(max_tail_s * 1000 / FRAME_MS)
+        self._heard: list[bytes] = []
+        self._tick = 0
+        self._start = 0.0
+        self._idle_since: float | None = None
+
+    async def read(self, pipeline: CallPipeline) -> bytes | None:
+        """The next frame of the recording, then silence until the appliance has been idle a while."""
+        loop = asyncio.get_running_loop()
+        if self._tick == 0:
+            self._start = loop.time()
+        n, self._tick = self._tick, self._tick + 1
+        if n >= self._max_ticks:
+            return None
+        if n >= len(self._frames):
+            self._idle_since = (self._idle_since or loop.time()) if pipeline.idle else None
+            if self._idle_since is not None and loop.time() - self._idle_since >= TAIL_S:
+                return None
+        await asyncio.sleep(max(0.0, self._start + n * FRAME_MS / 1000 - loop.time()))
+        return self._frames[n] if n < len(self._frames) else silence()
+
+    async def write(self, pcm: bytes) -> None:
+        """Keep what the caller would have heard."""
+        self._heard.append(pcm)
+
+    @property
+    def heard(self) -> np.ndarray:
+        """The appliance's side of the call, as int16 at 16 kHz."""
+        return np.frombuffer(b"".join(self._heard), dtype=np.int16)
+
+
+class SoundCardLine:
+    """The local microphone and speaker through PyAudio (the ``talk`` extra)."""
+
+    def __init__(self, pyaudio_module: Any) -> None:
+        self._audio = pyaudio_module.PyAudio()
+        self._stream = self._audio.open(
+            format=pyaudio_module.paInt16,
+            channels=1,
+            rate=PIPELINE_RATE,
+            input=True,
+            output=True,
+            frames_per_buffer=frame_samples(),
+        )
+
+    async def read(self, pipeline: CallPipeline) -> bytes | None:
+        """One frame from the microphone; the sound card's clock paces the call."""
+        data: bytes = await asyncio.to_thread(self._stream.read, frame_samples(), exception_on_overflow=False)
+        return data
+
+    async def write(self, pcm: bytes) -> None:
+        """One frame to the speaker."""
+        await asyncio.to_thread(self._stream.write, pcm)
+
+    def close(self) -> None:
+        """Release the sound card."""
+        self._stream.stop_stream()
+        self._stream.close()
+        self._audio.terminate()

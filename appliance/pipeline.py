@@ -1,0 +1,368 @@
+"""The voice pipeline of one call: 20 ms frames in, 20 ms frames out.
+
+A line (a SIP call, a WAV file, a sound card) puts caller frames into :attr:`CallPipeline.inbound`
+and takes the appliance's frames from :meth:`CallPipeline.next_frame` at its own 20 ms pace.
+Inside: VAD and end-of-turn detection per frame; transcription starts speculatively at the first
+pause, while the end-of-turn silence is still running; the reply is synthesized sentence by
+sentence and queued a little ahead of the line; caller speech over the reply cancels it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+from .audio.frames import FRAME_MS, PIPELINE_RATE, AudioFrame, split_frames
+from .audio.turn import TurnDetector, TurnEvent
+from .audio.vad import SileroVad
+from .config import ApplianceConfig, ListenConfig
+from .dialog.responder import Reply, Responder
+from .models.registry import ModelRegistry
+from .models.stt import Transcriber, Transcript
+from .models.tts import Synthesizer
+from .store import Store, TurnRecord
+
+_LOGGER = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+PREROLL_FRAMES = 15  # 300 ms kept before the detected speech start: VAD onset lags the first phoneme
+OUTBOUND_FRAMES = 25  # 500 ms of reply queued ahead of the line: enough to ride out scheduling jitter
+
+
+@dataclass
+class Engines:
+    """The models and their executors, loaded once per daemon and shared by every call.
+
+    Each stage has its own small executor: that is the thread budget of the two-core box.
+    """
+
+    transcriber: Transcriber
+    synthesizer: Synthesizer
+    vad: SileroVad
+    listen: ListenConfig
+    language: str
+    stt_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "stt"))
+    tts_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "tts"))
+    vad_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "vad"))
+    misc_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, "misc"))
+
+    @classmethod
+    def load(cls, config: ApplianceConfig) -> Engines:
+        """Resolve and load every model the pipeline needs. Blocking; raises ModelError."""
+        registry = ModelRegistry(config.model_cache)
+        m = config.models
+        language = config.business.language
+        return cls(
+            transcriber=Transcriber(
+                registry.resolve("stt", m.stt), m.stt_threads, language, m.stt_beam_size, m.stt_prompt, m.stt_fit_window
+            ),
+            synthesizer=Synthesizer(registry.resolve("tts", m.tts), m.tts_threads, PIPELINE_RATE),
+            vad=SileroVad(registry.resolve("vad", m.vad).path),
+            listen=config.listen,
+            language=language,
+        )
+
+    def close(self) -> None:
+        """Stop the executors."""
+        for pool in (self.stt_pool, self.tts_pool, self.vad_pool, self.misc_pool):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass
+class _Turn:
+    """Timings of the turn in progress, in seconds since the call started."""
+
+    idx: int
+    speech_start: float
+    speech_end: float = 0.0
+    eot: float = 0.0
+    eot_reason: str = ""
+    stt_done: float = 0.0
+    reply_ready: float = 0.0
+    first_audio: float | None = None
+    first_frame: float | None = None
+    stt_s: float = 0.0
+    caller_text: str = ""
+    reply_text: str = ""
+    barged_in: bool = False
+
+
+class CallPipeline:
+    """Listens, transcribes, replies and speaks for one call."""
+
+    def __init__(
+        self,
+        engines: Engines,
+        responder: Responder,
+        store: Store | None = None,
+        source: str = "test",
+        greet: bool = True,
+        max_duration_s: float = 480.0,
+    ) -> None:
+        self.call_id = str(uuid.uuid4())
+        self.inbound: asyncio.Queue[AudioFrame | None] = asyncio.Queue(maxsize=50)
+        self.turns: list[TurnRecord] = []
+        self.end_reason = ""
+        self._engines = engines
+        self._responder = responder
+        self._store = store
+        self._source = source
+        self._greet = greet
+        self._max_duration = max_duration_s
+        self._t0 = time.monotonic()
+        self._detector = TurnDetector(engines.listen, engines.language)
+        self._vad = engines.vad.stream()
+        self._preroll: deque[np.ndarray] = deque(maxlen=PREROLL_FRAMES)
+        self._utterance: list[np.ndarray] = []
+        self._turn: _Turn | None = None
+        self._turn_count = 0
+        self._speculation: asyncio.Future[Transcript] | None = None
+        self._pending: asyncio.Queue[tuple[_Turn, asyncio.Future[Transcript]] | Reply] = asyncio.Queue()
+        self._busy = False
+        self._replying: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._out: deque[tuple[bytes, _Turn | None]] = deque()
+        self._space = asyncio.Event()
+        self._hangup_after_output = False
+        self.finished = asyncio.Event()
+
+    # ---- the line's side -------------------------------------------------------------------
+    def now(self) -> float:
+        """Seconds since the call started."""
+        return time.monotonic() - self._t0
+
+    def next_frame(self) -> AudioFrame | None:
+        """The next 20 ms of reply audio, or None when the appliance is silent. Call on the loop."""
+        if not self._out:
+            if self._hangup_after_output and self._replying is None:
+                self._finish("appliance_hangup")
+            return None
+        pcm, turn = self._out.popleft()
+        self._space.set()
+        if turn is not None and turn.first_frame is None:
+            turn.first_frame = self.now()
+        return AudioFrame(pcm, PIPELINE_RATE, time.monotonic())
+
+    @property
+    def idle(self) -> bool:
+        """No caller speech in progress, no reply being prepared or played."""
+        return not (self._detector.in_utterance or self._busy or self._pending.qsize() or self._out)
+
+    # ---- the call ----------------------------------------------------------------------------
+    async def run(self) -> str:
+        """Run until the caller hangs up, the appliance ends the call, or the call runs too long."""
+        await self._blocking(self._engines.misc_pool, self._store_call_start)
+        self._own(asyncio.create_task(self._respond_loop()))
+        if self._greet:
+            self._pending.put_nowait(self._responder.greeting())
+        try:
+            while not self.finished.is_set():
+                frame_task = asyncio.ensure_future(self.inbound.get())
+                finished_task = asyncio.ensure_future(self.finished.wait())
+                done, _ = await asyncio.wait({frame_task, finished_task}, return_when=asyncio.FIRST_COMPLETED)
+                finished_task.cancel()
+                if frame_task not in done:
+                    frame_task.cancel()
+                    break
+                frame = frame_task.result()
+                if frame is None:
+                    self._finish("caller_hangup")
+                elif self.now() >= self._max_duration:
+                    self._finish("max_duration")
+                else:
+                    await self._on_frame(frame)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._blocking(self._engines.misc_pool, self._store_call_end)
+        return self.end_reason
+
+    def _finish(self, reason: str) -> None:
+        if not self.finished.is_set():
+            self.end_reason = reason
+            self.finished.set()
+
+    async def _on_frame(self, frame: AudioFrame) -> None:
+        samples = frame.samples()
+        probability = await self._blocking(self._engines.vad_pool, self._vad.push, samples)
+        now = frame.time - self._t0
+        self._detector.agent_speaking = self._replying is not None or bool(self._out)
+        if self._detector.in_utterance:
+            self._utterance.append(samples)
+        else:
+            self._preroll.append(samples)
+        for event in self._detector.push(now, probability):
+            self._on_event(event, now)
+
+    def _on_event(self, event: TurnEvent, now: float) -> None:
+        if event is TurnEvent.SPEECH_START:
+            self._utterance = list(self._preroll)
+            self._preroll.clear()
+            self._turn_count += 1
+            self._turn = _Turn(self._turn_count, speech_start=max(0.0, now - len(self._utterance) * FRAME_MS / 1000))
+        elif event is TurnEvent.PAUSE:
+            self._speculate()
+        elif event is TurnEvent.RESUME:
+            self._speculation = None
+        elif event is TurnEvent.BARGE_IN:
+            self._barge_in()
+        elif event is TurnEvent.END_OF_TURN:
+            self._end_turn(now)
+
+    def _speculate(self) -> None:
+        """Transcribe what was said so far while the end-of-turn silence is still running."""
+        if self._speculation is not None and not self._speculation.done():
+            self._speculation.cancel()  # only cancels a job not yet started: a started one runs to its end
+        audio = np.concatenate(self._utterance)
+        future = asyncio.get_running_loop().run_in_executor(
+            self._engines.stt_pool, self._engines.transcriber.transcribe, audio
+        )
+        self._speculation = future
+
+        def give_hint(done: asyncio.Future[Transcript]) -> None:
+            if self._speculation is done and not done.cancelled() and done.exception() is None:
+                if self._turn is not None:
+                    self._turn.stt_done = self.now()
+                self._detector.set_hint(done.result().text)
+
+        future.add_done_callback(give_hint)
+
+    def _end_turn(self, now: float) -> None:
+        turn, speculation = self._turn, self._speculation
+        self._turn, self._speculation = None, None
+        if turn is None:
+            return
+        turn.speech_end = self._detector.last_voiced
+        turn.eot, turn.eot_reason = now, self._detector.last_reason
+        if speculation is None:  # the turn ended without a pause (too long): transcribe now
+            speculation = asyncio.get_running_loop().run_in_executor(
+                self._engines.stt_pool, self._engines.transcriber.transcribe, np.concatenate(self._utterance)
+            )
+        self._utterance = []
+        self._pending.put_nowait((turn, speculation))
+
+    async def _respond_loop(self) -> None:
+        """Answer ended turns one after the other, so replies never overlap."""
+        while True:
+            item = await self._pending.get()
+            self._busy = True
+            try:
+                if isinstance(item, Reply):
+                    await self._play(None, item)
+                else:
+                    await self._answer(*item)
+            finally:
+                self._busy = False
+
+    async def _answer(self, turn: _Turn, transcript: asyncio.Future[Transcript]) -> None:
+        result = await transcript
+        if not turn.stt_done:
+            turn.stt_done = self.now()
+        turn.stt_s, turn.caller_text = result.seconds, result.text
+        if not result.text.strip():
+            _LOGGER.debug("turn %d: empty transcript, no reply", turn.idx)
+            return
+        reply = await self._blocking(self._engines.misc_pool, self._responder.respond, result.text)
+        turn.reply_ready = self.now()
+        await self._play(turn, reply)
+
+    async def _play(self, turn: _Turn | None, reply: Reply) -> None:
+        """Speak ``reply`` in a child task that barge-in may cancel without stopping this loop."""
+        self._replying = asyncio.create_task(self._speak(turn, reply))
+        self._own(self._replying)
+        await asyncio.wait({self._replying})
+        self._replying = None
+        if turn is not None:
+            turn.reply_text = reply.text
+            await self._record(turn)
+
+    async def _speak(self, turn: _Turn | None, reply: Reply) -> None:
+        """Synthesize sentence by sentence, queueing frames a little ahead of the line."""
+        sentences = iter(self._engines.synthesizer.sentences(reply.text))
+        while True:
+            audio = await self._blocking(self._engines.tts_pool, next, sentences, None)
+            if audio is None:
+                break
+            if turn is not None and turn.first_audio is None:
+                turn.first_audio = self.now()
+            for pcm in split_frames(audio):
+                while len(self._out) >= OUTBOUND_FRAMES:
+                    self._space.clear()
+                    await self._space.wait()
+                self._out.append((pcm, turn))
+        if reply.end_call:
+            self._hangup_after_output = True
+
+    def _barge_in(self) -> None:
+        """The caller talks over the reply: stop it within a frame."""
+        owner = next((t for _, t in self._out if t is not None), None)
+        self._out.clear()
+        self._space.set()
+        if owner is not None:
+            owner.barged_in = True
+        if self._replying is not None:
+            self._replying.cancel()
+        self._hangup_after_output = False
+
+    async def _record(self, turn: _Turn) -> None:
+        record = TurnRecord(
+            idx=turn.idx,
+            caller_text=turn.caller_text,
+            reply_text=turn.reply_text,
+            eot_reason=turn.eot_reason,
+            speech_start_s=turn.speech_start,
+            speech_end_s=turn.speech_end,
+            eot_s=turn.eot,
+            stt_done_s=turn.stt_done,
+            reply_ready_s=turn.reply_ready,
+            first_audio_s=turn.first_audio,
+            first_frame_s=turn.first_frame,
+            stt_s=turn.stt_s,
+            barged_in=turn.barged_in,
+        )
+        self.turns.append(record)
+        latency = (turn.first_frame - turn.speech_end) if turn.first_frame is not None else float("nan")
+        _LOGGER.info(
+            "call %s turn %d: eot=%s stt=%.0f ms, end of speech -> first frame %.0f ms%s",
+            self.call_id[:8],
+            turn.idx,
+            turn.eot_reason,
+            turn.stt_s * 1000,
+            latency * 1000,
+            " (barged in)" if turn.barged_in else "",
+        )
+        if self._store is not None:
+            await self._blocking(self._engines.misc_pool, self._store.add_turn, self.call_id, record)
+
+    # ---- plumbing ------------------------------------------------------------------------------
+    def _own(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+
+    async def _blocking(self, pool: ThreadPoolExecutor, fn: Callable[..., _T], *args: Any) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+    def _store_call_start(self) -> None:
+        if self._store is not None:
+            self._store.start_call(self.call_id, self._source)
+
+    def _store_call_end(self) -> None:
+        if self._store is not None:
+            self._store.end_call(self.call_id, self.end_reason or "cancelled")
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _LOGGER.error("call task failed", exc_info=task.exception())

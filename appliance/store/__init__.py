@@ -1,0 +1,5 @@
+"""Local store (SQLite, WAL): calls and turns, with versioned migrations."""
+
+from .db import Store, StoreError, TurnRecord
+
+__all__ = ["Store", "StoreError", "TurnRecord"]

@@ -1,0 +1,122 @@
+"""The appliance database: SQLite in WAL mode through sqlite-utils."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from ..errors import ApplianceError
+from .migrations import MIGRATIONS
+
+
+class StoreError(ApplianceError):
+    """The database cannot be opened or is from a newer version of the appliance."""
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """One caller utterance and the reply, with stage timestamps in seconds since the call started."""
+
+    idx: int
+    caller_text: str
+    reply_text: str
+    eot_reason: str
+    speech_start_s: float
+    speech_end_s: float
+    eot_s: float
+    stt_done_s: float
+    reply_ready_s: float
+    first_audio_s: float | None
+    first_frame_s: float | None
+    stt_s: float
+    barged_in: bool = False
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Store:
+    """Calls and turns. Methods block: the pipeline calls them from an executor.
+
+    One connection guarded by a lock; ``synchronous=NORMAL`` in WAL mode keeps every committed
+    transaction across an application crash and may lose only the last ones on power loss.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as err:
+            raise StoreError(f"database {path} cannot be opened ({err}); check [store] path and its permissions") from None
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        self.db = sqlite_utils.Database(conn)
+        self._lock = threading.Lock()
+        self.migrate()
+
+    @property
+    def version(self) -> int:
+        """The schema version of the database file."""
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> None:
+        """Apply the migrations this file lacks, each in its own transaction."""
+        with self._lock:
+            current = self.version
+            if current > len(MIGRATIONS):
+                raise StoreError(
+                    f"database {self.path} has schema version {current}, newer than this appliance "
+                    f"knows ({len(MIGRATIONS)}); upgrade the appliance or restore a matching backup"
+                )
+            for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                statements = [s for s in script.split(";") if s.strip()]
+                conn = self.db.conn
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in statements:
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version={number}")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+
+    def start_call(self, call_id: str, source: str) -> None:
+        """Record that a call began."""
+        with self._lock:
+            self.db["calls"].insert({"id": call_id, "source": source, "started_at": _now()})
+
+    def end_call(self, call_id: str, reason: str) -> None:
+        """Record how a call ended."""
+        with self._lock:
+            self.db["calls"].update(call_id, {"ended_at": _now(), "end_reason": reason})
+
+    def add_turn(self, call_id: str, turn: TurnRecord) -> None:
+        """Record one turn of a call."""
+        with self._lock:
+            self.db["turns"].insert({"call_id": call_id, **asdict(turn)})
+
+    def turns(self, call_id: str) -> list[dict[str, Any]]:
+        """The turns of a call, in order."""
+        with self._lock:
+            return list(self.db["turns"].rows_where("call_id = ?", [call_id], order_by="idx"))
+
+    def call(self, call_id: str) -> dict[str, Any]:
+        """One call row."""
+        with self._lock:
+            return dict(self.db["calls"].get(call_id))
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self.db.conn.close()

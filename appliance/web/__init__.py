@@ -1,0 +1,1 @@
+"""The local web server: health now, status page and metrics with the operations issue."""
