@@ -27,7 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="appliance", description="VocalIA Edge: an on-prem AI receptionist.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
-        "--config", type=Path, default=os.environ.get("VOCALIA_CONFIG"), help="TOML config file (default: built-in demo)"
+        "--config",
+        type=Path,
+        default=os.environ.get("VOCALIA_CONFIG"),
+        help="TOML config file (default: built-in demo)",
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -141,7 +144,7 @@ def _turn_text(t: dict[str, Any]) -> str:
 
 def _talk(config: ApplianceConfig, args: argparse.Namespace) -> int:
     try:
-        import pyaudio  # type: ignore[import-not-found]
+        import pyaudio
     except ImportError:
         raise ApplianceError("appliance talk needs PyAudio: pip install 'vocalia-appliance[talk]'") from None
     return talk(config, pyaudio)
@@ -176,11 +179,12 @@ def talk(config: ApplianceConfig, pyaudio_module: Any) -> int:
 
 
 def _models(config: ApplianceConfig, args: argparse.Namespace) -> int:
-    from .models.registry import ModelRegistry
+    from .models.registry import ModelRegistry, Stage
 
     registry = ModelRegistry(config.model_cache)
     m = config.models
-    resolved = [registry.resolve(stage, spec) for stage, spec in (("stt", m.stt), ("vad", m.vad), ("tts", m.tts), ("llm", m.llm))]
+    specs: dict[Stage, str] = {"stt": m.stt, "vad": m.vad, "tts": m.tts, "llm": m.llm}
+    resolved = [registry.resolve(stage, spec) for stage, spec in specs.items()]
     if args.json:
         print(json.dumps([{"stage": r.stage, "name": r.name, "path": str(r.path)} for r in resolved], indent=2))
     else:

@@ -28,7 +28,9 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as err:
         sock.close()
         if err.errno == errno.EADDRINUSE:
-            raise ConfigError(f"[web] port {port} on {host} is already in use; stop the other program or set [web] port") from None
+            raise ConfigError(
+                f"[web] port {port} on {host} is already in use; stop the other program or set [web] port"
+            ) from None
         raise ConfigError(f"[web] host {host!r} port {port} cannot be bound ({err.strerror}); check [web]") from None
     sock.listen(128)
     sock.setblocking(False)

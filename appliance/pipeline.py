@@ -10,7 +10,6 @@ sentence and queued a little ahead of the line; caller speech over the reply can
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid

@@ -100,12 +100,13 @@ class TurnDetector:
                 events.append(TurnEvent.SPEECH_START)
             return events
 
-        if not silent:
-            if voiced:
-                u.last_voiced = self.last_voiced = now
-            if u.paused and voiced:
-                u.paused, u.hint = False, None
-                events.append(TurnEvent.RESUME)
+        # Hysteresis: once speaking, only a frame below the lower threshold counts as silence;
+        # once paused, only a frame above the upper one counts as speech again.
+        if voiced and u.paused:
+            u.paused, u.hint = False, None
+            events.append(TurnEvent.RESUME)
+        if not silent and not u.paused:
+            u.last_voiced = self.last_voiced = now
         quiet = now - u.last_voiced
         if not u.paused and quiet >= s.pause_ms / 1000 - 1e-9:
             u.paused = True
@@ -114,6 +115,7 @@ class TurnDetector:
         if reason:
             self.last_reason = reason
             self._utterance = None
+            self._voiced_run = 0.0  # after a cut, speech that goes on starts a new utterance from now
             events.append(TurnEvent.END_OF_TURN)
         return events
 

@@ -25,7 +25,9 @@ class SileroVad:
         try:
             self._session = onnxruntime.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as err:  # onnxruntime raises several unrelated types for a bad file
-            raise ModelError(f"VAD model {path} cannot be loaded ({err}); point [models] vad at a Silero ONNX file") from None
+            raise ModelError(
+                f"VAD model {path} cannot be loaded ({err}); point [models] vad at a Silero ONNX file"
+            ) from None
         names = {i.name for i in self._session.get_inputs()}
         if names != {"input", "h", "c"}:
             raise ModelError(f"VAD model {path} is not a Silero VAD v6 model (inputs {sorted(names)})")
@@ -56,4 +58,3 @@ class VadStream:
             self._context = window[-CONTEXT:]
             self.probability = float(np.asarray(prob).reshape(-1)[0])
         return self.probability
-

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ModelError
 from .registry import ResolvedModel
@@ -38,15 +40,15 @@ class LocalLLM:
         started = time.perf_counter()
         first = 0.0
         pieces: list[str] = []
-        stream = self._llm.create_chat_completion(
+        stream: Iterator[Any] = self._llm.create_chat_completion(  # type: ignore[assignment]
             messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
             max_tokens=max_tokens,
             temperature=0.0,
             stream=True,
         )
         for chunk in stream:
-            delta = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
-            if delta:
+            content = chunk["choices"][0]["delta"].get("content")
+            if content:
                 first = first or time.perf_counter() - started
-                pieces.append(delta)
+                pieces.append(content)
         return Completion("".join(pieces).strip(), first, time.perf_counter() - started, len(pieces))

