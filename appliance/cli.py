@@ -106,7 +106,8 @@ def _simulate(config: ApplianceConfig, args: argparse.Namespace) -> int:
         write_wav(args.out, line.heard, PIPELINE_RATE)
     turns = [_turn_view(t) for t in result.turns]
     if args.json:
-        print(json.dumps({"call_id": result.call_id, "end_reason": result.end_reason, "turns": turns}, indent=2))
+        summary = {"call_id": result.call_id, "end_reason": result.end_reason, "dropped_frames": result.overruns}
+        print(json.dumps({**summary, "turns": turns}, indent=2))
     else:
         for t in turns:
             print(_turn_text(t))

@@ -51,7 +51,9 @@ def test_streaming_resampler_matches_one_shot() -> None:
     whole = resample(signal, 8000, 16000)
     assert abs(len(streamed) - len(whole)) <= 2
     n = min(len(streamed), len(whole))
-    assert np.max(np.abs(streamed[:n].astype(int) - whole[:n].astype(int))) < 200  # same signal, tiny filter differences
+    assert (
+        np.max(np.abs(streamed[:n].astype(int) - whole[:n].astype(int))) < 200
+    )  # same signal, tiny filter differences
 
 
 def test_split_frames_pads_the_last_frame() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from appliance.errors import ModelError
 from appliance.models import registry as reg
 from appliance.models.registry import BUNDLED, Bundled, ModelRegistry, Part, file_sha256
-from appliance.errors import ModelError
 from tests.conftest import run_appliance
 
 
@@ -44,7 +44,12 @@ def test_a_damaged_assembly_is_rebuilt(registry: ModelRegistry) -> None:
 
 @pytest.mark.parametrize(
     ("stage", "name", "suffix"),
-    [("stt", "whisper-tiny.en", ""), ("vad", "silero-v6", ".onnx"), ("tts", "piper-joe-medium", ".onnx"), ("llm", "smollm2-135m", ".gguf")],
+    [
+        ("stt", "whisper-tiny.en", ""),
+        ("vad", "silero-v6", ".onnx"),
+        ("tts", "piper-joe-medium", ".onnx"),
+        ("llm", "smollm2-135m", ".gguf"),
+    ],
 )
 def test_bundled_models_resolve_in_place(registry: ModelRegistry, stage: reg.Stage, name: str, suffix: str) -> None:
     model = registry.resolve(stage, name)
@@ -78,7 +83,9 @@ def test_missing_package_is_named(registry: ModelRegistry, monkeypatch: pytest.M
         ("tts", b"\x08\x07onnx-ish", "is missing or not a piper voice config"),
     ],
 )
-def test_wrong_file_format_is_explained(registry: ModelRegistry, tmp_path: Path, stage: reg.Stage, content: bytes, expected: str) -> None:
+def test_wrong_file_format_is_explained(
+    registry: ModelRegistry, tmp_path: Path, stage: reg.Stage, content: bytes, expected: str
+) -> None:
     path = tmp_path / "model.bin"
     path.write_bytes(content)
     with pytest.raises(ModelError, match=expected):

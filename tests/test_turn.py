@@ -11,7 +11,9 @@ FRAME = 0.02
 SETTINGS = ListenConfig()
 
 
-def feed(detector: TurnDetector, pattern: list[tuple[float, float]], start: float = 0.0) -> list[tuple[float, TurnEvent]]:
+def feed(
+    detector: TurnDetector, pattern: list[tuple[float, float]], start: float = 0.0
+) -> list[tuple[float, TurnEvent]]:
     """Feed (probability, seconds) runs; returns (time, event) pairs."""
     events: list[tuple[float, TurnEvent]] = []
     now = start

@@ -2,9 +2,11 @@
 
 Whisper's encoder always runs on a 30 s window, padded with silence; for a 2 s phone utterance
 almost all of that work is padding. CTranslate2 accepts a shorter window, so by default the
-utterance is encoded in a window that fits it (its length plus a second of silence, rounded up
-to 2 s): measured here 3-4x faster (whisper base: ≈ 600 → ≈ 170 ms for 2-3 s utterances) with the
-same transcripts. ``[models] stt_fit_window = false`` restores the reference behaviour.
+utterance is encoded in a window that fits it: its length plus 6 s of silence, rounded up to 2 s.
+Less padding makes Whisper loop ("Yes, please. Yes, please. Yes"). Measured on 14 espeak-ng
+receptionist utterances, whisper base, 2 cores: median decode 210 ms instead of 600 ms; WER 13 %
+instead of 29 % at 8 kHz and 5 % instead of 2 % at 16 kHz. ``[models] stt_fit_window = false``
+restores the reference behaviour.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from .registry import ResolvedModel
 
 FULL_WINDOW_S = 30  # what Whisper was trained on; longer audio goes through faster-whisper's chunking
 WINDOW_STEP_S = 2
-TRAILING_SILENCE_S = 1.0
+TRAILING_SILENCE_S = 6.0
 # faster-whisper's defaults for "this segment is silence or noise, not speech".
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
@@ -94,7 +96,10 @@ class Transcriber:
             ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
             [self._prompt_tokens],
             beam_size=self._beam_size,
-            max_length=min(self._model.max_length, MIN_TOKENS + int(TOKENS_PER_SECOND * seconds)),
+            # max_length counts the prompt too
+            max_length=min(
+                self._model.max_length, len(self._prompt_tokens) + MIN_TOKENS + int(TOKENS_PER_SECOND * seconds)
+            ),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,

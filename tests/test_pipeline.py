@@ -1,0 +1,101 @@
+"""The call pipeline on real models (tiny.en, Silero, piper), fed in real time like a phone line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance.audio.frames import PIPELINE_RATE
+from appliance.config import ApplianceConfig
+from appliance.dialog.responder import RuleResponder
+from appliance.lines import RecordingLine, run_line
+from appliance.pipeline import CallPipeline, Engines
+from appliance.store import Store
+from tests.conftest import speak
+
+pytestmark = pytest.mark.slow
+
+
+def loud_spans(audio: np.ndarray, min_gap_s: float = 0.3) -> list[tuple[float, float]]:
+    """Spans (s) where 20 ms frames carry sound, merging gaps shorter than ``min_gap_s``."""
+    frames = audio[: len(audio) // 320 * 320].reshape(-1, 320).astype(np.float64)
+    active = np.sqrt((frames**2).mean(axis=1)) > 100
+    spans: list[list[float]] = []
+    for i in np.flatnonzero(active):
+        t = i * 0.02
+        if spans and t - spans[-1][1] <= min_gap_s:
+            spans[-1][1] = t + 0.02
+        else:
+            spans.append([t, t + 0.02])
+    return [(a, b) for a, b in spans]
+
+
+def caller(tmp: Path, *parts: tuple[str, float]) -> np.ndarray:
+    """Utterances each followed by the given silence (s), at 16 kHz."""
+    chunks = [np.zeros(PIPELINE_RATE // 2, dtype=np.int16)]
+    for text, gap in parts:
+        chunks += [speak(text, PIPELINE_RATE, tmp), np.zeros(int(gap * PIPELINE_RATE), dtype=np.int16)]
+    return np.concatenate(chunks)
+
+
+async def call(engines: Engines, audio: np.ndarray, store: Store | None = None, greet: bool = False):  # type: ignore[no-untyped-def]
+    pipeline = CallPipeline(engines, RuleResponder("Demo Clinic"), store, greet=greet)
+    line = RecordingLine(audio)
+    result = await run_line(pipeline, line)
+    return result, line.heard
+
+
+async def test_each_turn_is_answered_and_timed(
+    fast_engines: Engines, fast_config: ApplianceConfig, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "calls.db")
+    audio = caller(tmp_path, ("What are your opening hours?", 4.5), ("Thank you, goodbye.", 3.0))
+    result, heard = await call(fast_engines, audio, store)
+    assert [t.reply_text for t in result.turns] == [
+        "We are open Monday to Friday, from eight to six.",
+        "Thank you for calling. Goodbye!",
+    ]
+    assert result.end_reason == "appliance_hangup"
+    for t in result.turns:
+        assert t.speech_start_s < t.speech_end_s <= t.eot_s <= t.reply_ready_s
+        assert t.speech_end_s < t.stt_done_s <= t.reply_ready_s < t.first_audio_s <= t.first_frame_s  # type: ignore[operator]
+    rows = store.turns(result.call_id)
+    assert [r["reply_text"] for r in rows] == [t.reply_text for t in result.turns]
+    assert store.call(result.call_id)["end_reason"] == "appliance_hangup"
+    # The caller hears each reply right after the turn's first frame, and silence in between.
+    spans = loud_spans(heard)
+    assert len(spans) == 2
+    for (start, _), t in zip(spans, result.turns, strict=True):
+        assert start == pytest.approx(t.first_frame_s, abs=0.1)
+
+
+async def test_speaking_over_the_reply_stops_it(fast_engines: Engines, tmp_path: Path) -> None:
+    # The hours reply lasts about 3 s; the caller talks again 1.2 s after asking.
+    audio = caller(tmp_path, ("What are your opening hours?", 1.2), ("Goodbye.", 3.0))
+    result, heard = await call(fast_engines, audio)
+    first, second = result.turns
+    assert first.barged_in and not second.barged_in
+    assert second.reply_text == "Thank you for calling. Goodbye!"
+    spans = loud_spans(heard)
+    cut = spans[0][1] - first.first_frame_s  # type: ignore[operator]
+    assert cut < 1.5, f"the first reply played {cut:.2f} s: it was not cut when the caller spoke"
+    assert spans[0][1] < second.speech_start_s + 0.5
+
+
+async def test_the_greeting_plays_first(fast_engines: Engines, tmp_path: Path) -> None:
+    audio = np.zeros(6 * PIPELINE_RATE, dtype=np.int16)
+    result, heard = await call(fast_engines, audio, greet=True)
+    assert result.turns == []
+    spans = loud_spans(heard)
+    assert len(spans) == 1 and spans[0][0] < 0.5 and spans[0][1] - spans[0][0] > 2.0
+    assert result.end_reason == "caller_hangup"
+
+
+async def test_noise_gets_no_reply(fast_engines: Engines) -> None:
+    rng = np.random.default_rng(3)
+    audio = rng.normal(0, 300, 5 * PIPELINE_RATE).astype(np.int16)
+    result, heard = await call(fast_engines, audio)
+    assert result.turns == []
+    assert loud_spans(heard) == []
