@@ -41,7 +41,9 @@ class ModelsConfig:
     stt_threads: int = 2
     stt_beam_size: int = 1
     # Context that primes Whisper with the words callers use: measured, it cut 8 kHz WER from 16 % to 8 %.
-    stt_prompt: str = "A phone call to the receptionist of a clinic about appointments with the doctor, nurse or dentist."
+    stt_prompt: str = (
+        "A phone call to the receptionist of a clinic about appointments with the doctor, nurse or dentist."
+    )
     stt_fit_window: bool = True
     tts_threads: int = 1
     llm_threads: int = 1

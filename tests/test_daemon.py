@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -75,3 +78,26 @@ def test_a_bad_model_setting_stops_the_daemon_with_the_fix(
     assert result.returncode == code
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_a_voice_path_holding_another_kind_of_model_is_named(env: dict[str, str]) -> None:
+    gguf = json.loads(run_appliance(["models", "--json"], env).stdout)[3]["path"]
+    result = run_appliance(
+        ["run"], {**env, "VOCALIA_MODELS_TTS": gguf, "VOCALIA_WEB_PORT": str(free_port())}, timeout=60
+    )
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [
+        f"error: [models] tts = '{gguf}': {gguf} is not an ONNX model; "
+        "expected a piper voice .onnx file with its .onnx.json beside it"
+    ]
+
+
+def test_a_damaged_whisper_model_is_reported(env: dict[str, str], tmp_path: Path) -> None:
+    whisper = Path(json.loads(run_appliance(["models", "--json"], env).stdout)[0]["path"])
+    broken = tmp_path / "whisper"
+    shutil.copytree(whisper, broken, ignore=shutil.ignore_patterns("model.bin"))
+    (broken / "model.bin").write_bytes(b"\0" * 4096)
+    result = run_appliance(["run"], {**env, "VOCALIA_MODELS_STT": str(broken), "VOCALIA_WEB_PORT": str(free_port())})
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: STT model {broken} cannot be loaded"), result.stderr

@@ -13,7 +13,7 @@ from appliance.dialog.responder import RuleResponder
 from appliance.lines import RecordingLine, run_line
 from appliance.pipeline import CallPipeline, Engines
 from appliance.store import Store
-from tests.conftest import speak
+from appliance.testing import speak
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,8 @@ from faster_whisper import WhisperModel
 
 from appliance.audio.files import read_audio, write_wav
 from appliance.models.registry import ModelRegistry
-from tests.conftest import conversation, run_appliance
+from appliance.testing import conversation
+from tests.conftest import run_appliance
 
 pytestmark = pytest.mark.slow
 

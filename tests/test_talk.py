@@ -15,7 +15,7 @@ from appliance.audio.frames import PIPELINE_RATE, frame_samples, split_frames
 from appliance.cli import talk
 from appliance.config import ApplianceConfig
 from appliance.store import Store
-from tests.conftest import speak
+from appliance.testing import speak
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.audio.turn import TurnDetector, TurnEvent, sounds_complete
+from appliance.audio.turn import Completeness, TurnDetector, TurnEvent, completeness
 from appliance.config import ListenConfig
 
 FRAME = 0.02
@@ -106,22 +106,36 @@ def test_a_cough_over_the_appliance_is_no_barge_in() -> None:
     assert not at(feed(d, [(0.9, 0.14), (0.0, 1.0)]), TurnEvent.BARGE_IN)
 
 
+def test_a_short_answer_waits_in_case_more_follows() -> None:
+    d = TurnDetector(SETTINGS)
+    feed(d, [(0.9, 0.4), (0.0, 0.12)])
+    d.set_hint("Yes.")
+    events = feed(d, [(0.0, 1.0)], start=0.52)
+    assert at(events, TurnEvent.END_OF_TURN) == [pytest.approx(0.4 + 0.7)]
+    assert d.last_reason == "short"
+
+
+DONE, SHORT, OPEN = Completeness.COMPLETE, Completeness.SHORT, Completeness.INCOMPLETE
+
+
 @pytest.mark.parametrize(
-    ("text", "language", "complete"),
+    ("text", "language", "expected"),
     [
-        ("What are your opening hours?", "en", True),
-        ("I'd like to book an appointment.", "en", True),
-        ("I'd like to book an appointment for", "en", False),
-        ("I'd like to book an appointment for...", "en", False),
-        ("My name is John and", "en", False),
-        ("Um, I was wondering,", "en", False),
-        ("yes", "en", False),
-        ("Je voudrais prendre rendez-vous.", "fr", True),
-        ("Je voudrais prendre rendez-vous pour le", "fr", False),
-        ("Quisiera una cita para el viernes.", "es", True),
-        ("Quisiera una cita para el", "es", False),
-        ("", "en", False),
+        ("What are your opening hours?", "en", DONE),
+        ("I'd like to book an appointment.", "en", DONE),
+        ("I'd like to book an appointment for", "en", OPEN),
+        ("I'd like to book an appointment for...", "en", OPEN),
+        ("My name is John and", "en", OPEN),
+        ("Um, I was wondering,", "en", OPEN),
+        ("yes", "en", OPEN),
+        ("Yes.", "en", SHORT),
+        ("Thank you.", "en", SHORT),
+        ("Je voudrais prendre rendez-vous.", "fr", DONE),
+        ("Je voudrais prendre rendez-vous pour le", "fr", OPEN),
+        ("Quisiera una cita para el viernes.", "es", DONE),
+        ("Quisiera una cita para el", "es", OPEN),
+        ("", "en", OPEN),
     ],
 )
-def test_sounds_complete(text: str, language: str, complete: bool) -> None:
-    assert sounds_complete(text, language) is complete
+def test_completeness(text: str, language: str, expected: Completeness) -> None:
+    assert completeness(text, language) is expected

@@ -13,7 +13,7 @@ from appliance.audio.vad import SileroVad
 from appliance.config import ListenConfig
 from appliance.errors import ModelError
 from appliance.models.registry import ModelRegistry
-from tests.conftest import speak
+from appliance.testing import speak
 
 RATE = 16000
 

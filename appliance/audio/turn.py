@@ -1,8 +1,9 @@
 """End-of-turn detection: when has the caller finished speaking?
 
 A pure state machine fed one speech probability per 20 ms frame. It waits a short silence when the
-transcript of the utterance so far reads as a finished sentence, longer when it ends mid-sentence
-("I'd like to book for ..."), and falls back to a plain silence timeout while no transcript is known.
+transcript of the utterance so far reads as a finished sentence, longer after a one- or two-word
+answer (which often goes on: "Yes, ... that works"), longest when it ends mid-sentence ("I'd like to
+book for ..."), and falls back to a plain silence timeout while no transcript is known.
 """
 
 from __future__ import annotations
@@ -26,15 +27,23 @@ _TRAILING = {lang: set(words.split()) for lang, words in _TRAILING_WORDS.items()
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 
 
-def sounds_complete(text: str, language: str = "en") -> bool:
-    """Whether a transcript reads as a finished sentence (so the turn may end after a short pause)."""
+class Completeness(Enum):
+    """How finished the transcript of an utterance reads."""
+
+    COMPLETE = "complete"  # a sentence of several words with final punctuation
+    SHORT = "short"  # one or two words ("Yes.", "Hi."): often the start of more ("Yes, that works")
+    INCOMPLETE = "incomplete"  # ends on "and", "for the", a comma, or without punctuation
+
+
+def completeness(text: str, language: str = "en") -> Completeness:
+    """How finished a transcript reads, which sets how long a silence ends the turn."""
     stripped = text.strip()
     if not stripped or stripped.endswith(("...", "…", ",", "-", ":", ";")):
-        return False
+        return Completeness.INCOMPLETE
     words = _WORD.findall(stripped.lower())
-    if not words or words[-1] in _TRAILING.get(language, _TRAILING["en"]):
-        return False
-    return stripped[-1] in ".?!"
+    if not words or words[-1] in _TRAILING.get(language, _TRAILING["en"]) or stripped[-1] not in ".?!":
+        return Completeness.INCOMPLETE
+    return Completeness.SHORT if len(words) <= 2 else Completeness.COMPLETE
 
 
 class TurnEvent(Enum):
@@ -126,9 +135,11 @@ class TurnDetector:
         if not u.paused:
             return ""
         if u.hint is not None:
-            complete = sounds_complete(u.hint, self.language)
-            needed = s.eot_complete_ms if complete else s.eot_incomplete_ms
-            if quiet >= needed / 1000 - 1e-9:
-                return "complete" if complete else "incomplete"
-            return ""
+            kind = completeness(u.hint, self.language)
+            needed = {
+                Completeness.COMPLETE: s.eot_complete_ms,
+                Completeness.SHORT: s.eot_silence_ms,
+                Completeness.INCOMPLETE: s.eot_incomplete_ms,
+            }[kind]
+            return kind.value if quiet >= needed / 1000 - 1e-9 else ""
         return "silence" if quiet >= s.eot_silence_ms / 1000 - 1e-9 else ""
