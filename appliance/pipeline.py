@@ -77,25 +77,6 @@ class Engines:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-@dataclass
-class _Turn:
-    """Timings of the turn in progress, in seconds since the call started."""
-
-    idx: int
-    speech_start: float
-    speech_end: float = 0.0
-    eot: float = 0.0
-    eot_reason: str = ""
-    stt_done: float = 0.0
-    reply_ready: float = 0.0
-    first_audio: float | None = None
-    first_frame: float | None = None
-    stt_s: float = 0.0
-    caller_text: str = ""
-    reply_text: str = ""
-    barged_in: bool = False
-
-
 class CallPipeline:
     """Listens, transcribes, replies and speaks for one call."""
 
@@ -123,14 +104,14 @@ class CallPipeline:
         self._vad = engines.vad.stream()
         self._preroll: deque[np.ndarray] = deque(maxlen=PREROLL_FRAMES)
         self._utterance: list[np.ndarray] = []
-        self._turn: _Turn | None = None
+        self._turn: TurnRecord | None = None
         self._turn_count = 0
         self._speculation: asyncio.Future[Transcript] | None = None
-        self._pending: asyncio.Queue[tuple[_Turn, asyncio.Future[Transcript]] | Reply] = asyncio.Queue()
+        self._pending: asyncio.Queue[tuple[TurnRecord, asyncio.Future[Transcript]] | Reply] = asyncio.Queue()
         self._busy = False
         self._replying: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._out: deque[tuple[bytes, _Turn | None]] = deque()
+        self._out: deque[tuple[bytes, TurnRecord | None]] = deque()
         self._space = asyncio.Event()
         self._hangup_after_output = False
         self.finished = asyncio.Event()
@@ -148,8 +129,8 @@ class CallPipeline:
             return None
         pcm, turn = self._out.popleft()
         self._space.set()
-        if turn is not None and turn.first_frame is None:
-            turn.first_frame = self.now()
+        if turn is not None and turn.first_frame_s is None:
+            turn.first_frame_s = self.now()
         return AudioFrame(pcm, PIPELINE_RATE, time.monotonic())
 
     @property
@@ -209,7 +190,9 @@ class CallPipeline:
             self._utterance = list(self._preroll)
             self._preroll.clear()
             self._turn_count += 1
-            self._turn = _Turn(self._turn_count, speech_start=max(0.0, now - len(self._utterance) * FRAME_MS / 1000))
+            self._turn = TurnRecord(
+                self._turn_count, speech_start_s=max(0.0, now - len(self._utterance) * FRAME_MS / 1000)
+            )
         elif event is TurnEvent.PAUSE:
             self._speculate()
         elif event is TurnEvent.RESUME:
@@ -232,7 +215,7 @@ class CallPipeline:
         def give_hint(done: asyncio.Future[Transcript]) -> None:
             if self._speculation is done and not done.cancelled() and done.exception() is None:
                 if self._turn is not None:
-                    self._turn.stt_done = self.now()
+                    self._turn.stt_done_s = self.now()
                 self._detector.set_hint(done.result().text)
 
         future.add_done_callback(give_hint)
@@ -242,8 +225,8 @@ class CallPipeline:
         self._turn, self._speculation = None, None
         if turn is None:
             return
-        turn.speech_end = self._detector.last_voiced
-        turn.eot, turn.eot_reason = now, self._detector.last_reason
+        turn.speech_end_s = self._detector.last_voiced
+        turn.eot_s, turn.eot_reason = now, self._detector.last_reason
         if speculation is None:  # the turn ended without a pause (too long): transcribe now
             speculation = asyncio.get_running_loop().run_in_executor(
                 self._engines.stt_pool, self._engines.transcriber.transcribe, np.concatenate(self._utterance)
@@ -264,19 +247,19 @@ class CallPipeline:
             finally:
                 self._busy = False
 
-    async def _answer(self, turn: _Turn, transcript: asyncio.Future[Transcript]) -> None:
+    async def _answer(self, turn: TurnRecord, transcript: asyncio.Future[Transcript]) -> None:
         result = await transcript
-        if not turn.stt_done:
-            turn.stt_done = self.now()
+        if not turn.stt_done_s:
+            turn.stt_done_s = self.now()
         turn.stt_s, turn.caller_text = result.seconds, result.text
         if not result.text.strip():
             _LOGGER.debug("turn %d: empty transcript, no reply", turn.idx)
             return
         reply = await self._blocking(self._engines.misc_pool, self._responder.respond, result.text)
-        turn.reply_ready = self.now()
+        turn.reply_ready_s = self.now()
         await self._play(turn, reply)
 
-    async def _play(self, turn: _Turn | None, reply: Reply) -> None:
+    async def _play(self, turn: TurnRecord | None, reply: Reply) -> None:
         """Speak ``reply`` in a child task that barge-in may cancel without stopping this loop."""
         self._replying = asyncio.create_task(self._speak(turn, reply))
         self._own(self._replying)
@@ -286,15 +269,15 @@ class CallPipeline:
             turn.reply_text = reply.text
             await self._record(turn)
 
-    async def _speak(self, turn: _Turn | None, reply: Reply) -> None:
+    async def _speak(self, turn: TurnRecord | None, reply: Reply) -> None:
         """Synthesize sentence by sentence, queueing frames a little ahead of the line."""
         sentences = iter(self._engines.synthesizer.sentences(reply.text))
         while True:
             audio = await self._blocking(self._engines.tts_pool, next, sentences, None)
             if audio is None:
                 break
-            if turn is not None and turn.first_audio is None:
-                turn.first_audio = self.now()
+            if turn is not None and turn.first_audio_s is None:
+                turn.first_audio_s = self.now()
             for pcm in split_frames(audio):
                 while len(self._out) >= OUTBOUND_FRAMES:
                     self._space.clear()
@@ -314,24 +297,9 @@ class CallPipeline:
             self._replying.cancel()
         self._hangup_after_output = False
 
-    async def _record(self, turn: _Turn) -> None:
-        record = TurnRecord(
-            idx=turn.idx,
-            caller_text=turn.caller_text,
-            reply_text=turn.reply_text,
-            eot_reason=turn.eot_reason,
-            speech_start_s=turn.speech_start,
-            speech_end_s=turn.speech_end,
-            eot_s=turn.eot,
-            stt_done_s=turn.stt_done,
-            reply_ready_s=turn.reply_ready,
-            first_audio_s=turn.first_audio,
-            first_frame_s=turn.first_frame,
-            stt_s=turn.stt_s,
-            barged_in=turn.barged_in,
-        )
-        self.turns.append(record)
-        latency = (turn.first_frame - turn.speech_end) if turn.first_frame is not None else float("nan")
+    async def _record(self, turn: TurnRecord) -> None:
+        self.turns.append(turn)
+        latency = (turn.first_frame_s - turn.speech_end_s) if turn.first_frame_s is not None else float("nan")
         _LOGGER.info(
             "call %s turn %d: eot=%s stt=%.0f ms, end of speech -> first frame %.0f ms%s",
             self.call_id[:8],
@@ -342,7 +310,7 @@ class CallPipeline:
             " (barged in)" if turn.barged_in else "",
         )
         if self._store is not None:
-            await self._blocking(self._engines.misc_pool, self._store.add_turn, self.call_id, record)
+            await self._blocking(self._engines.misc_pool, self._store.add_turn, self.call_id, turn)
 
     # ---- plumbing ------------------------------------------------------------------------------
     def _own(self, task: asyncio.Task[Any]) -> None:

@@ -13,7 +13,9 @@ from appliance.store.migrations import MIGRATIONS
 
 
 def turn(idx: int) -> TurnRecord:
-    return TurnRecord(idx, "hello", "hi there", "complete", 0.5, 1.5, 1.8, 1.7, 1.81, 1.9, 1.92, 0.15)
+    return TurnRecord(
+        idx, 0.5, "hello", "hi there", "complete", 1.5, 1.8, 1.7, 1.81, 1.9, first_frame_s=1.92, stt_s=0.15
+    )
 
 
 def test_a_new_database_gets_every_migration_in_wal_mode(tmp_path: Path) -> None:

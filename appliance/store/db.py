@@ -19,22 +19,25 @@ class StoreError(ApplianceError):
     """The database cannot be opened or is from a newer version of the appliance."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class TurnRecord:
-    """One caller utterance and the reply, with stage timestamps in seconds since the call started."""
+    """One caller utterance and the reply, filled in stage by stage as the turn progresses.
+
+    Times are seconds since the call started; None (or 0) while the stage has not happened.
+    """
 
     idx: int
-    caller_text: str
-    reply_text: str
-    eot_reason: str
     speech_start_s: float
-    speech_end_s: float
-    eot_s: float
-    stt_done_s: float
-    reply_ready_s: float
-    first_audio_s: float | None
-    first_frame_s: float | None
-    stt_s: float
+    caller_text: str = ""
+    reply_text: str = ""
+    eot_reason: str = ""
+    speech_end_s: float = 0.0
+    eot_s: float = 0.0
+    stt_done_s: float = 0.0
+    reply_ready_s: float = 0.0
+    first_audio_s: float | None = None
+    first_frame_s: float | None = None
+    stt_s: float = 0.0
     barged_in: bool = False
 
 
