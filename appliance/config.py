@@ -72,6 +72,18 @@ class CallConfig:
 
 
 @dataclass(frozen=True)
+class SipConfig:
+    """The SIP endpoint: where it listens and how many calls it takes at once."""
+
+    host: str = "0.0.0.0"
+    port: int = 5060
+    transports: str = "udp,tcp"
+    max_calls: int = 4
+    user_agent: str = "VocalIA-Edge"
+    log_level: int = 1  # pjsip's own log verbosity (0-6) on stderr
+
+
+@dataclass(frozen=True)
 class StoreConfig:
     """Where calls and turns are kept; empty means ``<state_dir>/appliance.db``."""
 
@@ -95,6 +107,7 @@ class ApplianceConfig:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     listen: ListenConfig = field(default_factory=ListenConfig)
     call: CallConfig = field(default_factory=CallConfig)
+    sip: SipConfig = field(default_factory=SipConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     web: WebConfig = field(default_factory=WebConfig)
 

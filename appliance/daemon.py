@@ -1,8 +1,9 @@
-"""The daemon: loads the models, opens the store, serves the web endpoints until SIGTERM."""
+"""The daemon: loads the models, opens the store, answers SIP calls and serves the web endpoints until SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import signal
@@ -11,8 +12,11 @@ import socket
 import uvicorn
 
 from .config import ApplianceConfig
-from .errors import ApplianceError, ConfigError
-from .pipeline import Engines
+from .dialog.responder import RuleResponder
+from .errors import ConfigError
+from .lines import run_line
+from .pipeline import CallPipeline, Engines
+from .sip.endpoint import IncomingCall, SipEndpoint
 from .store import Store
 from .web.app import Health, create_app
 
@@ -39,29 +43,51 @@ def _bind(host: str, port: int) -> socket.socket:
 
 async def serve(config: ApplianceConfig) -> None:
     """Run until SIGTERM or SIGINT. Raises ApplianceError for anything the operator must fix."""
-    sock = _bind(config.web.host, config.web.port)
-    health = Health()
-    store = await asyncio.to_thread(Store, config.db_path)
-    try:
-        engines = await asyncio.to_thread(Engines.load, config)
-    except ApplianceError:
-        store.close()
-        sock.close()
-        raise
-    health.models = {
-        "stt": engines.transcriber.name,
-        "tts": engines.synthesizer.name,
-        "vad": config.models.vad,
-    }
-    health.ready = True
-    server = uvicorn.Server(uvicorn.Config(create_app(health), log_level="warning", lifespan="off"))
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-    _LOGGER.info("serving on http://%s:%d (database %s)", config.web.host, config.web.port, config.db_path)
-    try:
-        await server.serve(sockets=[sock])
-    finally:
-        engines.close()
-        store.close()
-        _LOGGER.info("stopped")
+    with contextlib.ExitStack() as cleanup:
+        sock = _bind(config.web.host, config.web.port)
+        cleanup.callback(sock.close)
+        store = await asyncio.to_thread(Store, config.db_path)
+        cleanup.callback(store.close)
+        engines = await asyncio.to_thread(Engines.load, config)
+        cleanup.callback(engines.close)
+        calls: set[asyncio.Task[None]] = set()
+
+        async def answer(incoming: IncomingCall) -> None:
+            pipeline = CallPipeline(
+                engines,
+                RuleResponder(config.business.name),
+                store,
+                source=f"sip:{incoming.remote}",
+                greet=True,
+                max_duration_s=config.call.max_duration_s,
+            )
+            result = await run_line(pipeline, incoming.line)
+            if result.end_reason != "caller_hangup":
+                await asyncio.sleep(0.1)  # the last frames are still on their way to the caller
+                sip.hangup(incoming.call_id)
+
+        def on_call(incoming: IncomingCall) -> None:
+            task = asyncio.create_task(answer(incoming))
+            calls.add(task)
+            task.add_done_callback(calls.discard)
+
+        sip = SipEndpoint(config.sip, loop, on_call)
+        await asyncio.to_thread(sip.start)
+        cleanup.callback(sip.stop)
+        health = Health(
+            models={"stt": engines.transcriber.name, "tts": engines.synthesizer.name, "vad": config.models.vad},
+            sip=sip,
+            ready=True,
+        )
+        server = uvicorn.Server(uvicorn.Config(create_app(health), log_level="warning", lifespan="off"))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+        _LOGGER.info("serving on http://%s:%d (database %s)", config.web.host, config.web.port, config.db_path)
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            for task in calls:
+                task.cancel()
+            await asyncio.gather(*calls, return_exceptions=True)
+    _LOGGER.info("stopped")

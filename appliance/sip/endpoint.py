@@ -1,0 +1,259 @@
+"""The SIP endpoint (pjsua2): one owner thread for every pjsua2 object, calls handed to asyncio.
+
+pjsua2 aborts the process when it is called from a thread it does not know, and declines a call
+whose Python object has been garbage-collected. So one thread creates, drives and destroys every
+pjsua2 object, keeps a reference to each live call, and runs the commands other threads post to
+it. The media clock thread calls the audio ports; they only move bytes through a :class:`SipLine`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pjsua2 as pj
+
+from ..config import SipConfig
+from ..errors import ConfigError
+from .line import SipLine
+
+_LOGGER = logging.getLogger(__name__)
+
+COMPILED_MAX_CALLS = 4  # PJSUA_MAX_CALLS of the pjsua2-python wheel: a 5th call gets 486 from pjsua itself
+PIPELINE_RATE = 16_000
+_TRANSPORTS = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP}
+
+
+@dataclass(frozen=True)
+class IncomingCall:
+    """A call that was answered: its audio line, and who called (for logs, masked)."""
+
+    call_id: int
+    remote: str
+    line: SipLine
+
+
+class _AudioPort(pj.AudioMediaPort):  # type: ignore[misc]
+    """Bridges a call's audio (16 kHz, 20 ms frames) to its :class:`SipLine`. Runs on the media clock thread."""
+
+    def __init__(self, line: SipLine) -> None:
+        super().__init__()
+        self._line = line
+
+    def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 names)
+        if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
+            self._line.frame_received(bytes(frame.buf))
+
+    def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # noqa: N802
+        pcm = self._line.frame_requested()
+        frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
+        frame.buf = pj.ByteVector(pcm)
+        frame.size = len(pcm)
+
+
+class _Call(pj.Call):  # type: ignore[misc]
+    def __init__(self, endpoint: SipEndpoint, account: pj.Account, call_id: int, line: SipLine) -> None:
+        super().__init__(account, call_id)
+        self.endpoint = endpoint
+        self.line = line
+        self.port: _AudioPort | None = None
+        self.remote = ""
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+        info = self.getInfo()
+        if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.endpoint._on_disconnected(self, info.lastStatusCode)
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+        info = self.getInfo()
+        for media in info.media:
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                if self.port is None:
+                    self.port = _AudioPort(self.line)
+                    fmt = pj.MediaFormatAudio()
+                    fmt.init(pj.PJMEDIA_FORMAT_PCM, PIPELINE_RATE, 1, 20000, 16)
+                    self.port.createPort(f"call{info.id}", fmt)
+                audio = self.getAudioMedia(media.index)
+                audio.startTransmit(self.port)
+                self.port.startTransmit(audio)
+                self.endpoint._on_media(self)
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
+        self.line.dtmf(prm.digit)
+
+
+class _Account(pj.Account):  # type: ignore[misc]
+    def __init__(self, endpoint: SipEndpoint) -> None:
+        super().__init__()
+        self.endpoint = endpoint
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
+        self.endpoint._on_incoming(self, prm.callId)
+
+
+class SipEndpoint:
+    """Listens for SIP calls and hands each answered call to ``on_call`` on the asyncio loop."""
+
+    def __init__(
+        self, settings: SipConfig, loop: asyncio.AbstractEventLoop, on_call: Callable[[IncomingCall], None]
+    ) -> None:
+        if settings.max_calls > COMPILED_MAX_CALLS:
+            raise ConfigError(
+                f"[sip] max_calls = {settings.max_calls} is above the {COMPILED_MAX_CALLS} concurrent calls "
+                "this build of pjsua2 supports; set it to 4 or less"
+            )
+        self.settings = settings
+        self.loop = loop
+        self._on_call = on_call
+        self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._calls: dict[int, _Call] = {}
+        self._rejected: list[_Call] = []
+        self._thread = threading.Thread(target=self._run, name="sip", daemon=True)
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._error: Exception | None = None
+        self.busy_rejections = 0
+        self.listening: list[str] = []
+
+    @property
+    def active_calls(self) -> int:
+        """Calls in progress."""
+        return len(self._calls)
+
+    def start(self) -> None:
+        """Start the SIP thread; raises ConfigError when the transports cannot be opened."""
+        self._thread.start()
+        self._ready.wait(timeout=30)
+        if self._error is not None:
+            self._thread.join(timeout=10)
+            raise self._error
+        _LOGGER.info("SIP listening on %s (max %d calls)", ", ".join(self.listening), self.settings.max_calls)
+
+    def stop(self) -> None:
+        """Hang up every call and destroy the library on its own thread."""
+        self._stop.set()
+        self._thread.join(timeout=15)
+
+    def hangup(self, call_id: int) -> None:
+        """Hang up a call (from any thread)."""
+        self._commands.put(lambda: self._hangup(call_id))
+
+    # ---- the SIP thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        endpoint = pj.Endpoint()
+        endpoint.libCreate()
+        try:
+            self._account = self._init(endpoint)
+        except Exception as err:  # pjsua2 raises pj.Error, which is not an Exception subclass we can name safely
+            self._error = err if isinstance(err, ConfigError) else ConfigError(f"SIP cannot start: {err}")
+            self._ready.set()
+            endpoint.libDestroy()
+            return
+        self._ready.set()
+        while not self._stop.is_set():
+            endpoint.libHandleEvents(10)
+            while not self._commands.empty():
+                self._commands.get()()
+        self._shutdown(endpoint)
+
+    def _init(self, endpoint: pj.Endpoint) -> pj.Account:
+        s = self.settings
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = True
+        cfg.uaConfig.maxCalls = COMPILED_MAX_CALLS
+        cfg.uaConfig.userAgent = s.user_agent
+        cfg.logConfig.level = s.log_level
+        cfg.logConfig.consoleLevel = s.log_level
+        cfg.medConfig.clockRate = PIPELINE_RATE
+        cfg.medConfig.sndClockRate = PIPELINE_RATE
+        cfg.medConfig.ecTailLen = 0
+        cfg.medConfig.noVad = True
+        endpoint.libInit(cfg)
+        for name in (t.strip() for t in s.transports.split(",") if t.strip()):
+            if name not in _TRANSPORTS:
+                raise ConfigError(f"[sip] transports = {s.transports!r}: unknown transport {name!r}; use udp, tcp")
+            transport = pj.TransportConfig()
+            transport.port = s.port
+            transport.boundAddress = "" if s.host in ("0.0.0.0", "") else s.host
+            try:
+                endpoint.transportCreate(_TRANSPORTS[name], transport)
+            except pj.Error as err:
+                raise ConfigError(
+                    f"[sip] cannot listen on {name} {s.host}:{s.port} ({err.reason.strip()}); "
+                    "another SIP service may hold the port: stop it or set [sip] port"
+                ) from None
+            self.listening.append(f"{name}:{s.host}:{s.port}")
+        endpoint.libStart()
+        endpoint.audDevManager().setNullDev()
+        account_cfg = pj.AccountConfig()
+        account_cfg.idUri = f"sip:appliance@{s.host if s.host not in ('0.0.0.0', '') else '127.0.0.1'}:{s.port}"
+        if s.host not in ("0.0.0.0", ""):  # media on the same address as SIP, not the default route's
+            account_cfg.mediaConfig.transportConfig.boundAddress = s.host
+            account_cfg.mediaConfig.transportConfig.publicAddress = s.host
+        account = _Account(self)
+        account.create(account_cfg, True)
+        return account
+
+    def _on_incoming(self, account: pj.Account, call_id: int) -> None:
+        line = SipLine(self.loop)
+        call = _Call(self, account, call_id, line)
+        op = pj.CallOpParam()
+        if len(self._calls) >= self.settings.max_calls:
+            self.busy_rejections += 1
+            _LOGGER.warning("all %d call slots busy: answering 486 Busy Here", self.settings.max_calls)
+            op.statusCode = pj.PJSIP_SC_BUSY_HERE
+            call.hangup(op)
+            self._rejected.append(call)  # keep it alive until pjsua reports it disconnected
+            return
+        call.remote = _mask(call.getInfo().remoteUri)
+        self._calls[call_id] = call
+        op.statusCode = pj.PJSIP_SC_OK
+        call.answer(op)
+
+    def _on_media(self, call: _Call) -> None:
+        if not call.line.started:
+            call.line.started = True
+            incoming = IncomingCall(call.getId(), call.remote, call.line)
+            self.loop.call_soon_threadsafe(self._on_call, incoming)
+
+    def _on_disconnected(self, call: _Call, status: int) -> None:
+        _LOGGER.info("call %d from %s ended (%d)", call.getId(), call.remote, status)
+        call.line.hangup()
+        # Drop our reference on the next turn of the loop: not inside pjsua's own callback.
+        self._commands.put(lambda: self._forget(call))
+
+    def _forget(self, call: _Call) -> None:
+        self._calls = {i: c for i, c in self._calls.items() if c is not call}
+        self._rejected = [c for c in self._rejected if c is not call]
+
+    def _hangup(self, call_id: int) -> None:
+        call = self._calls.get(call_id)
+        if call is not None and call.isActive():
+            op = pj.CallOpParam()
+            op.statusCode = pj.PJSIP_SC_OK
+            call.hangup(op)
+
+    def _shutdown(self, endpoint: pj.Endpoint) -> None:
+        endpoint.hangupAllCalls()
+        for _ in range(20):
+            endpoint.libHandleEvents(10)
+        for call in self._calls.values():
+            call.line.hangup()
+        self._calls.clear()
+        self._rejected.clear()
+        self._account.shutdown()
+        del self._account
+        gc.collect()  # any pjsua2 object alive after libDestroy() aborts the process at exit
+        endpoint.libDestroy()
+
+
+def _mask(uri: str) -> str:
+    """A caller URI with the number masked for logs: sip:+3361234****@host."""
+    user, at, host = uri.partition("@")
+    return f"{user[: max(4, len(user) - 4)]}****{at}{host}" if at else "****"
