@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +21,29 @@ APPLIANCE = [sys.executable, "-m", "appliance"]
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """Environment for running the appliance as a subprocess with its state in a temp dir."""
-    return {**os.environ, "VOCALIA_STATE_DIR": str(tmp_path / "state"), "PYTHONPATH": str(ROOT)}
+    return {
+        **os.environ,
+        "VOCALIA_STATE_DIR": str(tmp_path / "state"),
+        "PYTHONPATH": str(ROOT),
+        # Tests talk to loopback only; a daemon started by a test listens there, on a port of its own.
+        "VOCALIA_SIP_HOST": "127.0.0.1",
+        "VOCALIA_SIP_PORT": str(free_port()),
+    }
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1."""
+    for _ in range(50):
+        with socket.socket() as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = int(tcp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port on 127.0.0.1")
 
 
 def run_appliance(args: list[str], env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:

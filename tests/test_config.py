@@ -44,7 +44,7 @@ def test_integer_accepted_where_a_number_is_expected(tmp_path: Path) -> None:
         ("[web]\nport = true\n", "[web] port = True must be an integer"),
         ("[listen]\nvad_threshold = 'high'\n", "[listen] vad_threshold = 'high' must be a number"),
         ("[listen]\neot_silence_ms = -5\n", "[listen] eot_silence_ms = -5 must not be negative"),
-        ("[sip]\nport = 5060\n", "unknown key sip"),
+        ("[outbox]\nretries = 5\n", "unknown key outbox"),
         ("web = 3\n", "web must be a [web] table"),
         ("[web\n", "not valid TOML"),
     ],

@@ -13,13 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import APPLIANCE, ROOT, run_appliance
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import APPLIANCE, ROOT, free_port, run_appliance
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 60.0) -> httpx.Response:

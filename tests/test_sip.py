@@ -1,0 +1,169 @@
+"""SIP calls from a real softphone (baresip) to the daemon, on loopback."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from faster_whisper import WhisperModel
+
+from appliance.audio.files import write_wav
+from appliance.models.registry import ModelRegistry
+from appliance.store import Store
+from appliance.testing import speak
+from tests.conftest import APPLIANCE, ROOT, free_port
+
+pytestmark = pytest.mark.slow
+
+BARESIP_CONFIG = """\
+poll_method epoll
+sip_listen 127.0.0.1:0
+net_interface 127.0.0.1
+audio_source aufile,{source}
+audio_alert aufile,/dev/null
+audio_srate 8000
+audio_channels 1
+module_path /usr/lib/baresip/modules
+module stdio.so
+module g711.so
+module g722.so
+module aufile.so
+module sndfile.so
+snd_path {recordings}
+module_app account.so
+module_app menu.so
+"""
+
+
+@dataclass
+class Daemon:
+    sip_port: int
+    web_port: int
+    proc: subprocess.Popen[str]
+    state: Path
+
+    def health(self) -> dict:  # type: ignore[type-arg]
+        return httpx.get(f"http://127.0.0.1:{self.web_port}/healthz", timeout=2).json()  # type: ignore[no-any-return]
+
+
+def start_daemon(env: dict[str, str], **extra: str) -> Iterator[Daemon]:
+    sip_port, web_port = free_port(), free_port()
+    env = {
+        **env,
+        "VOCALIA_SIP_HOST": "127.0.0.1",
+        "VOCALIA_SIP_PORT": str(sip_port),
+        "VOCALIA_WEB_PORT": str(web_port),
+        "VOCALIA_SIP_LOG_LEVEL": "0",
+        **extra,
+    }
+    with subprocess.Popen([*APPLIANCE, "run"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True) as proc:
+        daemon = Daemon(sip_port, web_port, proc, Path(env["VOCALIA_STATE_DIR"]))
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                try:
+                    if daemon.health()["status"] == "ok":
+                        break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "daemon not ready"
+                    time.sleep(0.2)
+            yield daemon
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=20) == 0, "the daemon must exit cleanly on SIGTERM (no abort at exit)"
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+@pytest.fixture
+def daemon(env: dict[str, str]) -> Iterator[Daemon]:
+    yield from start_daemon(env)
+
+
+def baresip_setup(workdir: Path, source: Path, codec: str = "PCMU/8000/1") -> Path:
+    """A baresip config dir that plays ``source`` and records what it hears in ``workdir/rec``."""
+    recordings = workdir / "rec"
+    recordings.mkdir(parents=True, exist_ok=True)
+    (workdir / "config").write_text(BARESIP_CONFIG.format(source=source, recordings=recordings))
+    (workdir / "accounts").write_text(f"<sip:caller@127.0.0.1>;regint=0;audio_codecs={codec}\n")
+    return workdir
+
+
+def baresip(workdir: Path, target: str, source: Path, codec: str, seconds: int) -> tuple[Path | None, str]:
+    """Call ``target`` playing ``source`` (baresip hangs up when it ends); returns what it heard and its log."""
+    baresip_setup(workdir, source, codec)
+    result = subprocess.run(
+        ["baresip", "-f", str(workdir), "-e", f"/dial {target}", "-t", str(seconds)],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 15,
+        cwd=workdir,
+    )
+    heard = sorted((workdir / "rec").glob("*-dec.wav"))
+    return (heard[-1] if heard else None), result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def listener(tmp_path_factory: pytest.TempPathFactory) -> WhisperModel:
+    path = ModelRegistry(tmp_path_factory.mktemp("cache")).resolve("stt", "whisper-base").path
+    return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=2)
+
+
+def transcribe(model: WhisperModel, wav: Path) -> str:
+    segments, _ = model.transcribe(str(wav), language="en", vad_filter=True)
+    return re.sub(r"[^a-z ]+", " ", " ".join(s.text for s in segments).lower())
+
+
+def caller_audio(tmp_path: Path, text: str, lead_s: float, tail_s: float) -> Path:
+    speech = speak(text, 8000, tmp_path)
+    audio = np.concatenate([np.zeros(int(lead_s * 8000), np.int16), speech, np.zeros(int(tail_s * 8000), np.int16)])
+    path = tmp_path / "caller.wav"
+    write_wav(path, audio, 8000)
+    return path
+
+
+@pytest.mark.parametrize("codec", ["PCMU/8000/1", "PCMA/8000/1", "G722/8000/1"])
+def test_a_softphone_call_is_greeted_and_answered(
+    daemon: Daemon, tmp_path: Path, listener: WhisperModel, codec: str
+) -> None:
+    # The greeting lasts about 3.5 s: the caller speaks after it, then stays on the line for the reply.
+    source = caller_audio(tmp_path, "What time do you open tomorrow?", lead_s=4.5, tail_s=6.0)
+    heard, log = baresip(tmp_path / "baresip", f"sip:reception@127.0.0.1:{daemon.sip_port}", source, codec, 25)
+    assert heard is not None, log
+    assert codec.split("/")[0] in log  # the codec we asked for is the one in use
+    text = transcribe(listener, heard)
+    store = Store(daemon.state / "appliance.db")
+    understood = [t["caller_text"] for t in store.db.table("turns").rows]
+    assert "thank you for calling demo clinic" in text, text
+    assert "open monday to friday" in text, (text, understood)
+    (call,) = store.db.table("calls").rows
+    assert call["end_reason"] == "caller_hangup" and call["source"].startswith("sip:")
+    (turn,) = store.turns(call["id"])
+    assert "open" in turn["caller_text"].lower()
+    assert turn["first_frame_s"] > turn["speech_end_s"]
+
+
+def test_a_call_beyond_max_calls_gets_busy(env: dict[str, str], tmp_path: Path) -> None:
+    for daemon in start_daemon(env, VOCALIA_SIP_MAX_CALLS="1"):
+        source = caller_audio(tmp_path, "Hello.", lead_s=0.5, tail_s=12.0)
+        target = f"sip:reception@127.0.0.1:{daemon.sip_port}"
+        config = baresip_setup(tmp_path / "first", source)
+        cmd = ["baresip", "-f", str(config), "-e", f"/dial {target}", "-t", "15"]
+        with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as first:
+            deadline = time.monotonic() + 10
+            while daemon.health()["sip"]["active_calls"] < 1:
+                assert time.monotonic() < deadline, "the first call was not answered"
+                time.sleep(0.2)
+            _, log = baresip(tmp_path / "second", target, source, "PCMU/8000/1", 5)
+            assert "486 Busy Here" in log, log
+            assert daemon.health()["sip"]["busy_rejections"] == 1
+            first.wait(timeout=30)
