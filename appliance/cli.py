@@ -45,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("talk", help="converse through the local microphone and speaker (needs the talk extra)")
 
+    call = commands.add_parser("call", help="place a real SIP call: speak, record and transcribe what is answered")
+    call.add_argument("uri", help="whom to call, e.g. sip:reception@192.0.2.10:5060")
+    said = call.add_mutually_exclusive_group(required=True)
+    said.add_argument("--say", help="text to speak (with the appliance's own voice)")
+    said.add_argument("--play", type=Path, help="a recording to play instead (any rate)")
+    call.add_argument("--record", type=Path, help="write what the other side said to this WAV (16 kHz)")
+    call.add_argument("--wait", type=float, default=4.0, help="seconds to listen before speaking (the greeting)")
+    call.add_argument("--listen", type=float, default=8.0, help="seconds to keep listening after speaking")
+
     models = commands.add_parser("models", help="resolve every configured model, assembling bundled parts")
     models.add_argument("--json", action="store_true", help="print as JSON")
     return parser
@@ -57,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)
     try:
         config = load_config(args.config)
-        handler = {"run": _run, "simulate": _simulate, "talk": _talk, "models": _models}[args.command]
+        handler = {"run": _run, "simulate": _simulate, "talk": _talk, "call": _call, "models": _models}[args.command]
         return handler(config, args)
     except ApplianceError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -176,6 +185,34 @@ def talk(config: ApplianceConfig, pyaudio_module: Any) -> int:
         line.close()
         engines.close()
         store.close()
+    return 0
+
+
+def _call(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .audio.files import read_audio, write_wav
+    from .audio.frames import PIPELINE_RATE
+    from .models.registry import ModelRegistry
+    from .models.stt import Transcriber
+    from .models.tts import Synthesizer
+    from .sip.client import place_call, utterances
+
+    registry = ModelRegistry(config.model_cache)
+    m = config.models
+    if args.say:
+        voice = Synthesizer(registry.resolve("tts", m.tts), m.tts_threads, PIPELINE_RATE)
+        speech = np.concatenate(list(voice.sentences(args.say)))
+    else:
+        speech = read_audio(args.play, PIPELINE_RATE, config.call.max_duration_s)
+    transcriber = Transcriber(registry.resolve("stt", m.stt), m.stt_threads, config.business.language)
+    caller = np.concatenate([np.zeros(int(args.wait * PIPELINE_RATE), dtype=np.int16), speech])
+    recording = asyncio.run(place_call(config.sip, args.uri, caller, args.listen))
+    if args.record:
+        write_wav(args.record, recording.heard, PIPELINE_RATE)
+    for start, audio in utterances(recording.heard):
+        print(f"[{start:5.1f} s] answer: {transcriber.transcribe(audio).text}")
+    print("the other side hung up" if recording.remote_hung_up else "we hung up")
     return 0
 
 

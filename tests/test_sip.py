@@ -19,7 +19,7 @@ from appliance.audio.files import write_wav
 from appliance.models.registry import ModelRegistry
 from appliance.store import Store
 from appliance.testing import speak
-from tests.conftest import APPLIANCE, ROOT, free_port
+from tests.conftest import APPLIANCE, ROOT, free_port, run_appliance
 
 pytestmark = pytest.mark.slow
 
@@ -167,3 +167,39 @@ def test_a_call_beyond_max_calls_gets_busy(env: dict[str, str], tmp_path: Path) 
             assert "486 Busy Here" in log, log
             assert daemon.health()["sip"]["busy_rejections"] == 1
             first.wait(timeout=30)
+
+
+def test_it_can_place_a_test_call_from_the_command_line(daemon: Daemon, env: dict[str, str], tmp_path: Path) -> None:
+    record = tmp_path / "heard.wav"
+    target = f"sip:reception@127.0.0.1:{daemon.sip_port}"
+    args = ["--log-level", "WARNING", "call", target, "--say", "What are your opening hours?", "--record", str(record)]
+    result = run_appliance(args, {**env, "VOCALIA_SIP_LOG_LEVEL": "0"}, timeout=90)
+    assert result.returncode == 0, result.stderr
+    answers = [line for line in result.stdout.splitlines() if "] answer: " in line]
+    assert "thank you for calling demo clinic" in answers[0].lower(), result.stdout
+    assert "We are open Monday to Friday" in answers[1], result.stdout
+    assert record.stat().st_size > 16000 * 2 * 5  # more than 5 s of the call was recorded
+
+
+def test_calling_nobody_fails_in_one_line(env: dict[str, str]) -> None:
+    nobody = f"sip:nobody@127.0.0.1:{free_port()}"
+    result = run_appliance(["call", nobody, "--say", "Hello?"], {**env, "VOCALIA_SIP_LOG_LEVEL": "0"}, timeout=90)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {nobody} did not answer"), result.stderr
+
+
+def test_sigterm_during_a_call_exits_cleanly(env: dict[str, str], tmp_path: Path) -> None:
+    source = caller_audio(tmp_path, "Hello.", lead_s=0.5, tail_s=20.0)
+    for daemon in start_daemon(env):  # its teardown sends SIGTERM and requires exit status 0
+        config = baresip_setup(tmp_path / "caller", source)
+        cmd = ["baresip", "-f", str(config), "-e", f"/dial sip:r@127.0.0.1:{daemon.sip_port}", "-t", "25"]
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as caller:
+            deadline = time.monotonic() + 10
+            while daemon.health()["sip"]["active_calls"] < 1:
+                assert time.monotonic() < deadline, "the call was not answered"
+                time.sleep(0.2)
+            daemon.proc.send_signal(signal.SIGTERM)
+            assert daemon.proc.wait(timeout=20) == 0
+            log, _ = caller.communicate(timeout=30)
+        # The caller's call ends with the daemon, instead of hanging on in silence until its own timeout.
+        assert "session closed" in log or "terminated" in log, log

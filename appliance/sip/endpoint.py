@@ -143,6 +143,10 @@ class SipEndpoint:
         """Hang up a call (from any thread)."""
         self._commands.put(lambda: self._hangup(call_id))
 
+    def dial(self, uri: str) -> None:
+        """Place a call (from any thread); ``on_call`` gets it once its audio flows."""
+        self._commands.put(lambda: self._dial(uri))
+
     # ---- the SIP thread ------------------------------------------------------------------------
     def _run(self) -> None:
         endpoint = pj.Endpoint()
@@ -192,7 +196,8 @@ class SipEndpoint:
         endpoint.libStart()
         endpoint.audDevManager().setNullDev()
         account_cfg = pj.AccountConfig()
-        account_cfg.idUri = f"sip:appliance@{s.host if s.host not in ('0.0.0.0', '') else '127.0.0.1'}:{s.port}"
+        host = s.host if s.host not in ("0.0.0.0", "") else "127.0.0.1"
+        account_cfg.idUri = f"sip:appliance@{host}:{s.port}" if s.port else f"sip:appliance@{host}"
         if s.host not in ("0.0.0.0", ""):  # media on the same address as SIP, not the default route's
             account_cfg.mediaConfig.transportConfig.boundAddress = s.host
             account_cfg.mediaConfig.transportConfig.publicAddress = s.host
@@ -215,6 +220,17 @@ class SipEndpoint:
         self._calls[call_id] = call
         op.statusCode = pj.PJSIP_SC_OK
         call.answer(op)
+
+    def _dial(self, uri: str) -> None:
+        call = _Call(self, self._account, pj.PJSUA_INVALID_ID, SipLine(self.loop))
+        call.remote = uri
+        try:
+            call.makeCall(uri, pj.CallOpParam(True))
+        except pj.Error as err:
+            _LOGGER.error("cannot call %s: %s", uri, err.reason.strip())
+            call.line.hangup()
+            return
+        self._calls[call.getId()] = call
 
     def _on_media(self, call: _Call) -> None:
         if not call.line.started:
@@ -241,10 +257,16 @@ class SipEndpoint:
 
     def _shutdown(self, endpoint: pj.Endpoint) -> None:
         endpoint.hangupAllCalls()
-        for _ in range(20):
+        for _ in range(200):  # up to 2 s for each BYE to be answered, so that callers hear a clean hang-up
             endpoint.libHandleEvents(10)
-        for call in self._calls.values():
-            call.line.hangup()
+            while not self._commands.empty():
+                self._commands.get()()
+            if not self._calls:
+                break
+        for line in [c.line for c in self._calls.values()]:  # no loop variable may keep a call alive
+            line.hangup()
+        while not self._commands.empty():  # queued commands hold references to calls: drop them all
+            self._commands.get()
         self._calls.clear()
         self._rejected.clear()
         self._account.shutdown()

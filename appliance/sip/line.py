@@ -51,7 +51,7 @@ class SipLine:
         self._in.put_nowait(pcm)
 
     # ---- the Line protocol (asyncio side) ---------------------------------------------------------
-    async def read(self, pipeline: CallPipeline) -> bytes | None:
+    async def read(self, pipeline: CallPipeline | None = None) -> bytes | None:
         """The next caller frame; None once the call has ended."""
         return await self._in.get()
 
