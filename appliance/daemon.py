@@ -41,6 +41,11 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+async def _forward_keys(incoming: IncomingCall, pipeline: CallPipeline) -> None:
+    while True:
+        pipeline.press(await incoming.line.digits.get())
+
+
 async def serve(config: ApplianceConfig) -> None:
     """Run until SIGTERM or SIGINT. Raises ApplianceError for anything the operator must fix."""
     loop = asyncio.get_running_loop()
@@ -62,7 +67,11 @@ async def serve(config: ApplianceConfig) -> None:
                 greet=True,
                 max_duration_s=config.call.max_duration_s,
             )
-            result = await run_line(pipeline, incoming.line)
+            keys = asyncio.create_task(_forward_keys(incoming, pipeline))
+            try:
+                result = await run_line(pipeline, incoming.line)
+            finally:
+                keys.cancel()
             if result.end_reason != "caller_hangup":
                 await asyncio.sleep(0.1)  # the last frames are still on their way to the caller
                 sip.hangup(incoming.call_id)

@@ -107,7 +107,10 @@ class CallPipeline:
         self._turn: TurnRecord | None = None
         self._turn_count = 0
         self._speculation: asyncio.Future[Transcript] | None = None
-        self._pending: asyncio.Queue[tuple[TurnRecord, asyncio.Future[Transcript]] | Reply] = asyncio.Queue()
+        # Work for the reply loop: a spoken turn and its transcript, a key press, or a line to say.
+        self._pending: asyncio.Queue[tuple[TurnRecord, asyncio.Future[Transcript]] | TurnRecord | Reply] = (
+            asyncio.Queue()
+        )
         self._busy = False
         self._replying: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -132,6 +135,14 @@ class CallPipeline:
         if turn is not None and turn.first_frame_s is None:
             turn.first_frame_s = self.now()
         return AudioFrame(pcm, PIPELINE_RATE, time.monotonic())
+
+    def press(self, digit: str) -> None:
+        """The caller pressed a key (DTMF): it interrupts what the appliance is saying. Call on the loop."""
+        self._turn_count += 1
+        turn = TurnRecord(self._turn_count, speech_start_s=self.now(), caller_text=digit, eot_reason="dtmf")
+        turn.speech_end_s = turn.eot_s = turn.stt_done_s = turn.speech_start_s
+        self._barge_in()
+        self._pending.put_nowait(turn)
 
     @property
     def idle(self) -> bool:
@@ -242,6 +253,8 @@ class CallPipeline:
             try:
                 if isinstance(item, Reply):
                     await self._play(None, item)
+                elif isinstance(item, TurnRecord):
+                    await self._answer_key(item)
                 else:
                     await self._answer(*item)
             finally:
@@ -258,6 +271,14 @@ class CallPipeline:
         reply = await self._blocking(self._engines.misc_pool, self._responder.respond, result.text)
         turn.reply_ready_s = self.now()
         await self._play(turn, reply)
+
+    async def _answer_key(self, turn: TurnRecord) -> None:
+        reply = self._responder.on_dtmf(turn.caller_text)
+        turn.reply_ready_s = self.now()
+        if reply is not None:
+            await self._play(turn, reply)
+        else:
+            await self._record(turn)
 
     async def _play(self, turn: TurnRecord | None, reply: Reply) -> None:
         """Speak ``reply`` in a child task that barge-in may cancel without stopping this loop."""

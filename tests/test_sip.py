@@ -203,3 +203,18 @@ def test_sigterm_during_a_call_exits_cleanly(env: dict[str, str], tmp_path: Path
             log, _ = caller.communicate(timeout=30)
         # The caller's call ends with the daemon, instead of hanging on in silence until its own timeout.
         assert "session closed" in log or "terminated" in log, log
+
+
+def test_dtmf_from_sipp_reaches_the_dialogue(daemon: Daemon, tmp_path: Path) -> None:
+    # SIPp's uac_pcap scenario plays 8 s of recorded speech, then the key 1 as RFC 2833/4733 events, then BYE.
+    (tmp_path / "pcap").symlink_to("/usr/share/sip-tester")
+    cmd = ["sipp", "-sn", "uac_pcap", f"127.0.0.1:{daemon.sip_port}", "-s", "reception", "-i", "127.0.0.1"]
+    cmd += ["-p", str(free_port()), "-mp", str(free_port()), "-m", "1", "-timeout", "30", "-timeout_error", "-nostdin"]
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout[-2000:]
+    time.sleep(0.5)  # the daemon records the call's end after the BYE
+    store = Store(daemon.state / "appliance.db")
+    keys = [t for t in store.db.table("turns").rows if t["eot_reason"] == "dtmf"]
+    assert [(t["caller_text"], t["reply_text"]) for t in keys] == [("1", "You pressed 1.")]
+    (call,) = store.db.table("calls").rows
+    assert call["end_reason"] == "caller_hangup"

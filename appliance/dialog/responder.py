@@ -26,6 +26,10 @@ class Responder(Protocol):
         """The reply to what the caller just said. Blocking work is allowed: it runs in an executor."""
         ...
 
+    def on_dtmf(self, digit: str) -> Reply | None:
+        """A key the caller pressed (RFC 4733); None to say nothing (e.g. while collecting digits)."""
+        ...
+
 
 @dataclass(frozen=True)
 class _Rule:
@@ -65,6 +69,12 @@ class RuleResponder:
     def greeting(self) -> Reply:
         """The opening line."""
         return Reply(f"Thank you for calling {self.business_name}. How can I help you today?")
+
+    def on_dtmf(self, digit: str) -> Reply | None:
+        """0 asks for the front desk; other keys are only acknowledged until the dialogue engine lands."""
+        if digit == "0":
+            return Reply("Let me see if a member of staff is available.")
+        return Reply(f"You pressed {digit}.")
 
     def respond(self, transcript: str) -> Reply:
         """The first matching rule's reply, or a request to repeat."""
