@@ -101,7 +101,7 @@ def _simulate(config: ApplianceConfig, args: argparse.Namespace) -> int:
             store,
             source=f"simulate:{args.caller.name}",
             greet=args.greet,
-            max_duration_s=config.call.max_duration_s,
+            limits=config.call,
         )
         line = RecordingLine(caller)
         return await run_line(pipeline, line), line
@@ -173,9 +173,7 @@ def talk(config: ApplianceConfig, pyaudio_module: Any) -> int:
     print("Talking through the sound card; press Ctrl-C to hang up.", file=sys.stderr)
 
     async def call() -> str:
-        pipeline = CallPipeline(
-            engines, RuleResponder(config.business.name), store, "talk", max_duration_s=config.call.max_duration_s
-        )
+        pipeline = CallPipeline(engines, RuleResponder(config.business.name), store, "talk", limits=config.call)
         return (await run_line(pipeline, line)).end_reason
 
     try:

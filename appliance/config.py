@@ -66,9 +66,11 @@ class ListenConfig:
 
 @dataclass(frozen=True)
 class CallConfig:
-    """Limits of one call."""
+    """Limits of one call: how long it may last, and how long a silent caller is waited for."""
 
     max_duration_s: float = 480.0
+    silence_prompt_s: float = 10.0  # caller silent this long: "Are you still there?"
+    silence_hangup_s: float = 20.0  # still silent: say goodbye and hang up
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ async def serve(config: ApplianceConfig) -> None:
                 store,
                 source=f"sip:{incoming.remote}",
                 greet=True,
-                max_duration_s=config.call.max_duration_s,
+                limits=config.call,
             )
             keys = asyncio.create_task(_forward_keys(incoming, pipeline))
             try:

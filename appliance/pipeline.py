@@ -24,7 +24,7 @@ import numpy as np
 from .audio.frames import FRAME_MS, PIPELINE_RATE, AudioFrame, split_frames
 from .audio.turn import TurnDetector, TurnEvent
 from .audio.vad import SileroVad
-from .config import ApplianceConfig, ListenConfig
+from .config import ApplianceConfig, CallConfig, ListenConfig
 from .dialog.responder import Reply, Responder
 from .models.registry import ModelRegistry
 from .models.stt import Transcriber, Transcript
@@ -87,7 +87,7 @@ class CallPipeline:
         store: Store | None = None,
         source: str = "test",
         greet: bool = True,
-        max_duration_s: float = 480.0,
+        limits: CallConfig | None = None,
     ) -> None:
         self.call_id = str(uuid.uuid4())
         self.inbound: asyncio.Queue[AudioFrame | None] = asyncio.Queue(maxsize=50)
@@ -98,7 +98,10 @@ class CallPipeline:
         self._store = store
         self._source = source
         self._greet = greet
-        self._max_duration = max_duration_s
+        self._limits = limits or CallConfig()
+        self._last_activity = 0.0  # when the caller last spoke or the appliance last made a sound
+        self._silence_prompts = 0
+        self._time_up = False
         self._t0 = time.monotonic()
         self._detector = TurnDetector(engines.listen, engines.language)
         self._vad = engines.vad.stream()
@@ -168,16 +171,35 @@ class CallPipeline:
                 frame = frame_task.result()
                 if frame is None:
                     self._finish("caller_hangup")
-                elif self.now() >= self._max_duration:
-                    self._finish("max_duration")
                 else:
                     await self._on_frame(frame)
+                    self._check_limits()
         finally:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._blocking(self._engines.misc_pool, self._store_call_end)
         return self.end_reason
+
+    def _check_limits(self) -> None:
+        """Say goodbye at the time limit; prompt, then let go, a caller who has gone quiet."""
+        now, limits = self.now(), self._limits
+        if now >= limits.max_duration_s + 15:  # the goodbye could not be played: end anyway
+            self._finish("max_duration")
+        if now >= limits.max_duration_s and not self._time_up:
+            self._time_up = True
+            self._barge_in()
+            self._pending.put_nowait(self._responder.on_time_limit())
+        if not self.idle:
+            self._last_activity = now
+            return
+        # Quiet since the caller last spoke or, after a prompt, since the prompt ended.
+        wait = (
+            limits.silence_prompt_s if not self._silence_prompts else limits.silence_hangup_s - limits.silence_prompt_s
+        )
+        if self._silence_prompts < 2 and now - self._last_activity >= wait:
+            self._silence_prompts += 1
+            self._pending.put_nowait(self._responder.on_silence(self._silence_prompts))
 
     def _finish(self, reason: str) -> None:
         if not self.finished.is_set():
@@ -198,6 +220,7 @@ class CallPipeline:
 
     def _on_event(self, event: TurnEvent, now: float) -> None:
         if event is TurnEvent.SPEECH_START:
+            self._silence_prompts = 0
             self._utterance = list(self._preroll)
             self._preroll.clear()
             self._turn_count += 1

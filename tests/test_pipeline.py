@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from appliance.audio.frames import PIPELINE_RATE
-from appliance.config import ApplianceConfig
+from appliance.config import ApplianceConfig, CallConfig
 from appliance.dialog.responder import RuleResponder
 from appliance.lines import RecordingLine, run_line
 from appliance.pipeline import CallPipeline, Engines
@@ -99,3 +99,32 @@ async def test_noise_gets_no_reply(fast_engines: Engines) -> None:
     result, heard = await call(fast_engines, audio)
     assert result.turns == []
     assert loud_spans(heard) == []
+
+
+async def test_a_silent_caller_is_prompted_then_let_go(fast_engines: Engines) -> None:
+    pipeline = CallPipeline(
+        fast_engines,
+        RuleResponder("Demo Clinic"),
+        greet=True,
+        limits=CallConfig(silence_prompt_s=2, silence_hangup_s=4),
+    )
+    line = RecordingLine(np.zeros(30 * PIPELINE_RATE, dtype=np.int16))
+    result = await run_line(pipeline, line)
+    assert result.end_reason == "appliance_hangup"
+    greeting, prompt, goodbye = loud_spans(line.heard)
+    # Silence counts from the end of the appliance's audio, which ends with ~0.3 s of piper's own silence.
+    assert prompt[0] - greeting[1] == pytest.approx(2.3, abs=0.3)  # "Are you still there?"
+    assert goodbye[0] - prompt[1] == pytest.approx(2.3, abs=0.3)
+    assert len(line.heard) / PIPELINE_RATE < goodbye[1] + 1.0, "the call ends right after the goodbye"
+
+
+async def test_the_call_ends_politely_at_its_time_limit(fast_engines: Engines, tmp_path: Path) -> None:
+    audio = caller(tmp_path, ("What are your opening hours?", 20.0))
+    limits = CallConfig(max_duration_s=3.0, silence_prompt_s=60, silence_hangup_s=90)
+    pipeline = CallPipeline(fast_engines, RuleResponder("Demo Clinic"), greet=False, limits=limits)
+    line = RecordingLine(audio)
+    result = await run_line(pipeline, line)
+    assert result.end_reason == "appliance_hangup"
+    (turn,) = result.turns
+    assert turn.first_frame_s is not None and turn.first_frame_s < 3.0 and turn.barged_in, "the reply was cut at 3 s"
+    assert 3.0 + 4.0 < len(line.heard) / PIPELINE_RATE < 3.0 + 9.0, "then the goodbye played, and the call ended"

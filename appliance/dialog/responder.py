@@ -30,6 +30,14 @@ class Responder(Protocol):
         """A key the caller pressed (RFC 4733); None to say nothing (e.g. while collecting digits)."""
         ...
 
+    def on_silence(self, times: int) -> Reply:
+        """The caller has said nothing for a while (``times`` = 1, then 2): prompt, then end the call."""
+        ...
+
+    def on_time_limit(self) -> Reply:
+        """The call reached its maximum duration: a goodbye that ends it."""
+        ...
+
 
 @dataclass(frozen=True)
 class _Rule:
@@ -75,6 +83,16 @@ class RuleResponder:
         if digit == "0":
             return Reply("Let me see if a member of staff is available.")
         return Reply(f"You pressed {digit}.")
+
+    def on_silence(self, times: int) -> Reply:
+        """Ask once, then let the caller go."""
+        if times == 1:
+            return Reply("Are you still there?")
+        return Reply("I can't hear you, so I'll end the call now. Please call back any time. Goodbye.", True)
+
+    def on_time_limit(self) -> Reply:
+        """A polite end at the time limit."""
+        return Reply("I'm sorry, we have reached the time limit for this call. Please call back. Goodbye.", True)
 
     def respond(self, transcript: str) -> Reply:
         """The first matching rule's reply, or a request to repeat."""
