@@ -83,6 +83,13 @@ class SipConfig:
     max_calls: int = 4
     user_agent: str = "VocalIA-Edge"
     log_level: int = 1  # pjsip's own log verbosity (0-6) on stderr
+    # Registration to a PBX or trunk (empty registrar: direct IP calls only).
+    registrar: str = ""  # e.g. "sip:pbx.example.lan" or "sip:192.0.2.10:5060"
+    username: str = ""
+    password: str = ""  # prefer VOCALIA_SIP_PASSWORD from a systemd credential to writing it here
+    domain: str = ""  # the account's domain; empty: the registrar's host
+    register_interval_s: int = 300
+    keepalive_s: int = 15  # NAT keep-alive on UDP
 
 
 @dataclass(frozen=True)

@@ -218,3 +218,93 @@ def test_dtmf_from_sipp_reaches_the_dialogue(daemon: Daemon, tmp_path: Path) -> 
     assert [(t["caller_text"], t["reply_text"]) for t in keys] == [("1", "You pressed 1.")]
     (call,) = store.db.table("calls").rows
     assert call["end_reason"] == "caller_hangup"
+
+
+KAMAILIO_CONFIG = """\
+#!KAMAILIO
+debug=2
+log_stderror=yes
+children=2
+disable_tcp=yes
+listen=udp:127.0.0.1:{port}
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "kex.so"
+loadmodule "corex.so"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "auth.so"
+request_route {{
+    if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
+    if (has_totag()) {{
+        if (loose_route()) {{ t_relay(); exit; }}
+        if (is_method("ACK")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+        sl_send_reply("404", "Not here"); exit;
+    }}
+    if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+    if (is_method("REGISTER")) {{
+        if (!pv_www_authenticate("$td", "{password}", "0")) {{ www_challenge("$td", "0"); exit; }}
+        if (!save("location")) {{ sl_reply_error(); }}
+        exit;
+    }}
+    record_route();
+    if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
+    t_relay();
+}}
+"""
+
+
+@pytest.fixture
+def kamailio(tmp_path: Path) -> Iterator[int]:
+    """A registrar with digest auth (password s3cret) and proxy on loopback; yields its port."""
+    port = free_port()
+    config = tmp_path / "kamailio.cfg"
+    config.write_text(KAMAILIO_CONFIG.format(port=port, password="s3cret"))
+    cmd = ["kamailio", "-DD", "-E", "-f", str(config), "-P", str(tmp_path / "kamailio.pid"), "-Y", str(tmp_path)]
+    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
+        time.sleep(1.0)
+        assert proc.poll() is None, "kamailio did not start"
+        yield port
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def registered(daemon: Daemon, timeout: float = 10.0) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while True:
+        registration: dict = daemon.health()["sip"]["registration"]  # type: ignore[type-arg]
+        if registration["status"] or time.monotonic() > deadline:
+            return registration
+        time.sleep(0.2)
+
+
+def test_the_daemon_registers_and_takes_calls_through_the_registrar(
+    env: dict[str, str], kamailio: int, tmp_path: Path, listener: WhisperModel
+) -> None:
+    account = {"VOCALIA_SIP_REGISTRAR": f"sip:127.0.0.1:{kamailio}", "VOCALIA_SIP_USERNAME": "reception"}
+    for daemon in start_daemon(env, **account, VOCALIA_SIP_PASSWORD="s3cret"):
+        registration = registered(daemon)
+        assert registration["registered"] and registration["status"] == 200, registration
+        source = caller_audio(tmp_path, "What time do you open tomorrow?", lead_s=4.5, tail_s=6.0)
+        heard, log = baresip(tmp_path / "caller", f"sip:reception@127.0.0.1:{kamailio}", source, "PCMU/8000/1", 25)
+        assert heard is not None, log
+        assert "thank you for calling demo clinic" in transcribe(listener, heard)
+
+
+def test_a_wrong_password_is_reported_clearly(env: dict[str, str], kamailio: int) -> None:
+    account = {"VOCALIA_SIP_REGISTRAR": f"sip:127.0.0.1:{kamailio}", "VOCALIA_SIP_USERNAME": "reception"}
+    for daemon in start_daemon(env, **account, VOCALIA_SIP_PASSWORD="wrong"):
+        registration = registered(daemon)
+        assert not registration["registered"] and registration["status"] == 401, registration
+        daemon.proc.send_signal(signal.SIGTERM)
+        _, stderr = daemon.proc.communicate(timeout=20)
+        assert (
+            f"registration to sip:127.0.0.1:{kamailio} failed: 401 Unauthorized; check [sip] username and password"
+            in stderr
+        )

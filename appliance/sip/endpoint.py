@@ -95,6 +95,9 @@ class _Account(pj.Account):  # type: ignore[misc]
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
         self.endpoint._on_incoming(self, prm.callId)
 
+    def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802
+        self.endpoint._on_reg_state(self)
+
 
 class SipEndpoint:
     """Listens for SIP calls and hands each answered call to ``on_call`` on the asyncio loop."""
@@ -119,6 +122,7 @@ class SipEndpoint:
         self._error: Exception | None = None
         self.busy_rejections = 0
         self.listening: list[str] = []
+        self.registration: dict[str, object] = {}  # empty when no registrar is configured
 
     @property
     def active_calls(self) -> int:
@@ -198,12 +202,47 @@ class SipEndpoint:
         account_cfg = pj.AccountConfig()
         host = s.host if s.host not in ("0.0.0.0", "") else "127.0.0.1"
         account_cfg.idUri = f"sip:appliance@{host}:{s.port}" if s.port else f"sip:appliance@{host}"
+        if s.registrar:
+            self._configure_registration(account_cfg)
         if s.host not in ("0.0.0.0", ""):  # media on the same address as SIP, not the default route's
             account_cfg.mediaConfig.transportConfig.boundAddress = s.host
             account_cfg.mediaConfig.transportConfig.publicAddress = s.host
         account = _Account(self)
         account.create(account_cfg, True)
         return account
+
+    def _configure_registration(self, account_cfg: pj.AccountConfig) -> None:
+        s = self.settings
+        if not s.registrar.startswith(("sip:", "sips:")) or not s.username:
+            raise ConfigError(
+                f"[sip] registrar = {s.registrar!r} needs a sip: URI and [sip] username (and password if it asks)"
+            )
+        domain = s.domain or s.registrar.split(":", 1)[1].split(";")[0]
+        account_cfg.idUri = f"sip:{s.username}@{domain}"
+        account_cfg.regConfig.registrarUri = s.registrar
+        account_cfg.regConfig.timeoutSec = s.register_interval_s
+        account_cfg.regConfig.retryIntervalSec = 30
+        account_cfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", s.username, 0, s.password))
+        account_cfg.natConfig.udpKaIntervalSec = s.keepalive_s
+        self.registration = {"registrar": s.registrar, "registered": False, "status": 0, "reason": "registering"}
+
+    def _on_reg_state(self, account: pj.Account) -> None:
+        info = account.getInfo()
+        s = self.settings
+        was = self.registration.get("registered")
+        self.registration = {
+            "registrar": s.registrar,
+            "registered": bool(info.regIsActive),
+            "status": int(info.regStatus),
+            "reason": str(info.regStatusText),
+        }
+        if info.regIsActive and not was:
+            _LOGGER.info("registered to %s as %s (expires in %d s)", s.registrar, s.username, info.regExpiresSec)
+        elif not info.regIsActive and info.regStatus // 100 != 2:
+            hint = "check [sip] username and password" if info.regStatus in (401, 403, 407) else "check [sip] registrar"
+            _LOGGER.warning(
+                "registration to %s failed: %d %s; %s", s.registrar, info.regStatus, info.regStatusText, hint
+            )
 
     def _on_incoming(self, account: pj.Account, call_id: int) -> None:
         line = SipLine(self.loop)

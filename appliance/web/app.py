@@ -41,6 +41,7 @@ def create_app(health: Health) -> Starlette:
                 "active_calls": health.sip.active_calls,
                 "max_calls": health.sip.settings.max_calls,
                 "busy_rejections": health.sip.busy_rejections,
+                "registration": health.sip.registration or None,
             }
         return JSONResponse(body, status_code=200 if health.ready else 503)
 
