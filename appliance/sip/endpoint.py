@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import pjsua2 as pj
 
+from ..audio.frames import FRAME_MS, PIPELINE_RATE
 from ..config import SipConfig
 from ..errors import ConfigError
 from .line import SipLine
@@ -25,7 +26,6 @@ from .line import SipLine
 _LOGGER = logging.getLogger(__name__)
 
 COMPILED_MAX_CALLS = 4  # PJSUA_MAX_CALLS of the pjsua2-python wheel: a 5th call gets 486 from pjsua itself
-PIPELINE_RATE = 16_000
 _TRANSPORTS = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP}
 
 
@@ -76,7 +76,7 @@ class _Call(pj.Call):  # type: ignore[misc]
                 if self.port is None:
                     self.port = _AudioPort(self.line)
                     fmt = pj.MediaFormatAudio()
-                    fmt.init(pj.PJMEDIA_FORMAT_PCM, PIPELINE_RATE, 1, 20000, 16)
+                    fmt.init(pj.PJMEDIA_FORMAT_PCM, PIPELINE_RATE, 1, FRAME_MS * 1000, 16)
                     self.port.createPort(f"call{info.id}", fmt)
                 audio = self.getAudioMedia(media.index)
                 audio.startTransmit(self.port)
