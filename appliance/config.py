@@ -90,6 +90,7 @@ class SipConfig:
     domain: str = ""  # the account's domain; empty: the registrar's host
     register_interval_s: int = 300
     keepalive_s: int = 15  # NAT keep-alive on UDP
+    transfer_target: str = ""  # where "a person, please" or key 0 goes (REFER), e.g. "sip:100@pbx.example.lan"
 
 
 @dataclass(frozen=True)

@@ -67,12 +67,18 @@ async def serve(config: ApplianceConfig) -> None:
                 greet=True,
                 limits=config.call,
             )
+            if config.sip.transfer_target:
+                pipeline.on_transfer = lambda: sip.transfer(
+                    incoming.call_id,
+                    config.sip.transfer_target,
+                    lambda ok: pipeline.transferred() if ok else pipeline.transfer_failed(),
+                )
             keys = asyncio.create_task(_forward_keys(incoming, pipeline))
             try:
                 result = await run_line(pipeline, incoming.line)
             finally:
                 keys.cancel()
-            if result.end_reason != "caller_hangup":
+            if result.end_reason not in ("caller_hangup", "transferred"):
                 await asyncio.sleep(0.1)  # the last frames are still on their way to the caller
                 sip.hangup(incoming.call_id)
 

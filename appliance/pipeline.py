@@ -120,6 +120,11 @@ class CallPipeline:
         self._out: deque[tuple[bytes, TurnRecord | None]] = deque()
         self._space = asyncio.Event()
         self._hangup_after_output = False
+        self._transfer_after_output = False
+        self._transferring = False  # a REFER is out: a hang-up now means the caller went to the person
+        # Set by the line when it can hand the call to a person (SIP REFER); it reports back with
+        # transfer_failed() or ends the call. Without it, a transfer request fails at once.
+        self.on_transfer: Callable[[], None] | None = None
         self.finished = asyncio.Event()
 
     # ---- the line's side -------------------------------------------------------------------
@@ -130,14 +135,30 @@ class CallPipeline:
     def next_frame(self) -> AudioFrame | None:
         """The next 20 ms of reply audio, or None when the appliance is silent. Call on the loop."""
         if not self._out:
-            if self._hangup_after_output and self._replying is None:
+            if self._replying is None and self._hangup_after_output:
                 self._finish("appliance_hangup")
+            elif self._replying is None and self._transfer_after_output:
+                self._transfer_after_output = False
+                if self.on_transfer is None:
+                    self.transfer_failed()
+                else:
+                    self._transferring = True
+                    self.on_transfer()
             return None
         pcm, turn = self._out.popleft()
         self._space.set()
         if turn is not None and turn.first_frame_s is None:
             turn.first_frame_s = self.now()
         return AudioFrame(pcm, PIPELINE_RATE, time.monotonic())
+
+    def transfer_failed(self) -> None:
+        """The person could not be reached: the responder offers another way. Call on the loop."""
+        self._transferring = False
+        self._pending.put_nowait(self._responder.on_transfer_failed())
+
+    def transferred(self) -> None:
+        """The call now rests with a person: this pipeline's part is over. Call on the loop."""
+        self._finish("transferred")
 
     def press(self, digit: str) -> None:
         """The caller pressed a key (DTMF): it interrupts what the appliance is saying. Call on the loop."""
@@ -170,7 +191,7 @@ class CallPipeline:
                     break
                 frame = frame_task.result()
                 if frame is None:
-                    self._finish("caller_hangup")
+                    self._finish("transferred" if self._transferring else "caller_hangup")
                 else:
                     await self._on_frame(frame)
                     self._check_limits()
@@ -329,6 +350,8 @@ class CallPipeline:
                 self._out.append((pcm, turn))
         if reply.end_call:
             self._hangup_after_output = True
+        elif reply.transfer:
+            self._transfer_after_output = True
 
     def _barge_in(self) -> None:
         """The caller talks over the reply: stop it within a frame."""
@@ -339,7 +362,7 @@ class CallPipeline:
             owner.barged_in = True
         if self._replying is not None:
             self._replying.cancel()
-        self._hangup_after_output = False
+        self._hangup_after_output = self._transfer_after_output = False
 
     async def _record(self, turn: TurnRecord) -> None:
         self.turns.append(turn)

@@ -128,3 +128,16 @@ async def test_the_call_ends_politely_at_its_time_limit(fast_engines: Engines, t
     (turn,) = result.turns
     assert turn.first_frame_s is not None and turn.first_frame_s < 3.0 and turn.barged_in, "the reply was cut at 3 s"
     assert 3.0 + 4.0 < len(line.heard) / PIPELINE_RATE < 3.0 + 9.0, "then the goodbye played, and the call ended"
+
+
+async def test_without_a_transfer_target_a_message_is_offered(fast_engines: Engines, tmp_path: Path) -> None:
+    audio = caller(tmp_path, ("Can I speak to a person, please?", 12.0))
+    result, heard = await call(fast_engines, audio)
+    (turn,) = result.turns
+    assert turn.reply_text == "Let me transfer you to a member of staff. Please hold."
+    transfer_line, message_offer = loud_spans(heard)
+    assert message_offer[0] - transfer_line[1] < 1.0, "the offer follows at once"
+    assert (
+        message_offer[1] - message_offer[0] > 3.0
+    )  # "I'm sorry, no one is available right now. I can take a message..."
+    assert result.end_reason == "caller_hangup"

@@ -308,3 +308,30 @@ def test_a_wrong_password_is_reported_clearly(env: dict[str, str], kamailio: int
             f"registration to sip:127.0.0.1:{kamailio} failed: 401 Unauthorized; check [sip] username and password"
             in stderr
         )
+
+
+def test_asking_for_a_person_transfers_the_call_with_refer(env: dict[str, str], tmp_path: Path) -> None:
+    staff_port = free_port()
+    quiet = tmp_path / "quiet.wav"
+    write_wav(quiet, np.zeros(8000 * 30, np.int16), 8000)
+    staff = baresip_setup(tmp_path / "staff", quiet)
+    (staff / "config").write_text((staff / "config").read_text().replace("127.0.0.1:0", f"127.0.0.1:{staff_port}"))
+    (staff / "accounts").write_text("<sip:staff@127.0.0.1>;regint=0;answermode=auto\n")
+    target = f"sip:staff@127.0.0.1:{staff_port}"
+    with subprocess.Popen(
+        ["baresip", "-f", str(staff), "-t", "40"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as person:
+        try:
+            for daemon in start_daemon(env, VOCALIA_SIP_TRANSFER_TARGET=target):
+                source = caller_audio(tmp_path, "Can I speak to a person, please?", lead_s=4.5, tail_s=10.0)
+                _, log = baresip(tmp_path / "caller", f"sip:r@127.0.0.1:{daemon.sip_port}", source, "PCMU/8000/1", 20)
+                assert "transferring call" in log and target in log, log  # the caller got a REFER to the person
+                store = Store(daemon.state / "appliance.db")
+                (turn,) = store.db.table("turns").rows
+                assert turn["reply_text"] == "Let me transfer you to a member of staff. Please hold."
+                (call,) = store.db.table("calls").rows
+                assert call["end_reason"] == "transferred"
+        finally:
+            person.terminate()
+            staff_log, _ = person.communicate(timeout=15)
+    assert "answering call" in staff_log and "sip:caller@127.0.0.1" in staff_log, staff_log

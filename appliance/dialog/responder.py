@@ -9,10 +9,11 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Reply:
-    """What the appliance says next, and whether it hangs up after saying it."""
+    """What the appliance says next, and whether it then hangs up or hands the call to a person."""
 
     text: str
     end_call: bool = False
+    transfer: bool = False
 
 
 class Responder(Protocol):
@@ -38,12 +39,20 @@ class Responder(Protocol):
         """The call reached its maximum duration: a goodbye that ends it."""
         ...
 
+    def on_transfer_failed(self) -> Reply:
+        """Nobody took the transferred call (or none is configured): offer another way."""
+        ...
+
+
+_TRANSFER = "Let me transfer you to a member of staff. Please hold."
+
 
 @dataclass(frozen=True)
 class _Rule:
     pattern: re.Pattern[str]
     reply: str
     end_call: bool = False
+    transfer: bool = False
 
 
 def _rule(words: str, reply: str, end_call: bool = False) -> _Rule:
@@ -70,7 +79,11 @@ class RuleResponder:
             ),
             _rule("cancel", "I can cancel your appointment. May I have your full name, please?"),
             _rule("message|call me back|callback", "Of course. Please tell me your name and your message."),
-            _rule("human|person|someone|receptionist|operator", "Let me see if a member of staff is available."),
+            _Rule(
+                re.compile(r"\b(?:human|person|someone|receptionist|operator)\b", re.IGNORECASE),
+                _TRANSFER,
+                transfer=True,
+            ),
             _rule("thank", "You're welcome. Is there anything else I can do for you?"),
         )
 
@@ -81,7 +94,7 @@ class RuleResponder:
     def on_dtmf(self, digit: str) -> Reply | None:
         """0 asks for the front desk; other keys are only acknowledged until the dialogue engine lands."""
         if digit == "0":
-            return Reply("Let me see if a member of staff is available.")
+            return Reply(_TRANSFER, transfer=True)
         return Reply(f"You pressed {digit}.")
 
     def on_silence(self, times: int) -> Reply:
@@ -89,6 +102,10 @@ class RuleResponder:
         if times == 1:
             return Reply("Are you still there?")
         return Reply("I can't hear you, so I'll end the call now. Please call back any time. Goodbye.", True)
+
+    def on_transfer_failed(self) -> Reply:
+        """Take a message instead."""
+        return Reply("I'm sorry, no one is available right now. I can take a message: please tell me your name.")
 
     def on_time_limit(self) -> Reply:
         """A polite end at the time limit."""
@@ -99,7 +116,7 @@ class RuleResponder:
         for rule in self._rules:
             if rule.pattern.search(transcript):
                 self._misses = 0
-                return Reply(rule.reply, rule.end_call)
+                return Reply(rule.reply, rule.end_call, rule.transfer)
         self._misses += 1
         if self._misses >= 3:
             return Reply("I'm sorry, I'm having trouble understanding. Please call back later. Goodbye.", True)

@@ -63,6 +63,7 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.line = line
         self.port: _AudioPort | None = None
         self.remote = ""
+        self.on_transfer: Callable[[bool], None] | None = None
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
         info = self.getInfo()
@@ -85,6 +86,12 @@ class _Call(pj.Call):  # type: ignore[misc]
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
         self.line.dtmf(prm.digit)
+
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:  # noqa: N802
+        if prm.statusCode < 200 and not prm.finalNotify:
+            return  # 100 Trying, 180 Ringing: the transfer is under way
+        prm.cont = False
+        self.endpoint._on_transfer_done(self, 200 <= prm.statusCode < 300, prm.statusCode)
 
 
 class _Account(pj.Account):  # type: ignore[misc]
@@ -146,6 +153,10 @@ class SipEndpoint:
     def hangup(self, call_id: int) -> None:
         """Hang up a call (from any thread)."""
         self._commands.put(lambda: self._hangup(call_id))
+
+    def transfer(self, call_id: int, target: str, done: Callable[[bool], None]) -> None:
+        """Blind transfer (REFER) to ``target``; ``done(success)`` is called on the asyncio loop."""
+        self._commands.put(lambda: self._transfer(call_id, target, done))
 
     def dial(self, uri: str) -> None:
         """Place a call (from any thread); ``on_call`` gets it once its audio flows."""
@@ -270,6 +281,25 @@ class SipEndpoint:
             call.line.hangup()
             return
         self._calls[call.getId()] = call
+
+    def _transfer(self, call_id: int, target: str, done: Callable[[bool], None]) -> None:
+        call = self._calls.get(call_id)
+        if call is None or not call.isActive():
+            return
+        call.on_transfer = done
+        try:
+            call.xfer(target, pj.CallOpParam(True))
+        except pj.Error as err:
+            _LOGGER.warning("transfer of call %d to %s refused: %s", call_id, target, err.reason.strip())
+            self._on_transfer_done(call, False, 0)
+
+    def _on_transfer_done(self, call: _Call, success: bool, status: int) -> None:
+        _LOGGER.info("transfer of call %d %s (%d)", call.getId(), "succeeded" if success else "failed", status)
+        done, call.on_transfer = call.on_transfer, None
+        if done is not None:
+            self.loop.call_soon_threadsafe(done, success)
+        if success:  # blind transfer: the caller now talks to the person, we leave the call
+            self._commands.put(lambda: self._hangup(call.getId()))
 
     def _on_media(self, call: _Call) -> None:
         if not call.line.started:
