@@ -335,3 +335,33 @@ def test_asking_for_a_person_transfers_the_call_with_refer(env: dict[str, str], 
             person.terminate()
             staff_log, _ = person.communicate(timeout=15)
     assert "answering call" in staff_log and "sip:caller@127.0.0.1" in staff_log, staff_log
+
+
+def test_four_concurrent_calls_are_answered_and_a_fifth_gets_busy(
+    daemon: Daemon, tmp_path: Path, listener: WhisperModel
+) -> None:
+    source = caller_audio(tmp_path, "What time do you open tomorrow?", lead_s=4.5, tail_s=8.0)
+    target = f"sip:reception@127.0.0.1:{daemon.sip_port}"
+    callers = []
+    for n in range(4):
+        config = baresip_setup(tmp_path / f"caller{n}", source)
+        cmd = ["baresip", "-f", str(config), "-e", f"/dial {target}", "-t", "25"]
+        callers.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        deadline = time.monotonic() + 15
+        while daemon.health()["sip"]["active_calls"] < 4:
+            assert time.monotonic() < deadline, daemon.health()
+            time.sleep(0.2)
+        _, log = baresip(tmp_path / "fifth", target, source, "PCMU/8000/1", 5)
+        assert "486 Busy Here" in log, log
+    finally:
+        for proc in callers:
+            proc.wait(timeout=40)
+    for n in range(4):
+        (heard,) = (tmp_path / f"caller{n}" / "rec").glob("*-dec.wav")
+        text = transcribe(listener, heard)
+        assert "thank you for calling demo clinic" in text and "open monday to friday" in text, (n, text)
+    store = Store(daemon.state / "appliance.db")
+    latencies = [t["first_frame_s"] - t["speech_end_s"] for t in store.db.table("turns").rows]
+    assert len(latencies) == 4
+    print("end of speech -> first reply frame with 4 concurrent calls:", sorted(round(x, 2) for x in latencies))
