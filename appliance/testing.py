@@ -1,4 +1,4 @@
-"""Caller speech for tests and benchmarks: espeak-ng voices, resampled by sox like a phone line would."""
+"""Test peers for tests and benchmarks: espeak-ng caller speech (through sox), baresip softphone calls."""
 
 from __future__ import annotations
 
@@ -29,3 +29,46 @@ def conversation(texts: list[str], rate: int, workdir: Path, gap_s: float = 3.0,
     path = workdir / f"caller-{rate}.wav"
     write_wav(path, np.concatenate(parts), rate)
     return path
+
+
+BARESIP_CONFIG = """\
+poll_method epoll
+sip_listen 127.0.0.1:0
+net_interface 127.0.0.1
+audio_source aufile,{source}
+audio_alert aufile,/dev/null
+audio_srate 8000
+audio_channels 1
+module_path /usr/lib/baresip/modules
+module stdio.so
+module g711.so
+module g722.so
+module aufile.so
+module sndfile.so
+snd_path {recordings}
+module_app account.so
+module_app menu.so
+"""
+
+
+def baresip_setup(workdir: Path, source: Path, codec: str = "PCMU/8000/1") -> Path:
+    """A baresip config dir that plays ``source`` and records what it hears in ``workdir/rec``."""
+    recordings = workdir / "rec"
+    recordings.mkdir(parents=True, exist_ok=True)
+    (workdir / "config").write_text(BARESIP_CONFIG.format(source=source, recordings=recordings))
+    (workdir / "accounts").write_text(f"<sip:caller@127.0.0.1>;regint=0;audio_codecs={codec}\n")
+    return workdir
+
+
+def baresip(workdir: Path, target: str, source: Path, codec: str, seconds: int) -> tuple[Path | None, str]:
+    """Call ``target`` playing ``source`` (baresip hangs up when it ends); returns what it heard and its log."""
+    baresip_setup(workdir, source, codec)
+    result = subprocess.run(
+        ["baresip", "-f", str(workdir), "-e", f"/dial {target}", "-t", str(seconds)],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 15,
+        cwd=workdir,
+    )
+    heard = sorted((workdir / "rec").glob("*-dec.wav"))
+    return (heard[-1] if heard else None), result.stdout + result.stderr

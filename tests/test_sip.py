@@ -18,29 +18,10 @@ from faster_whisper import WhisperModel
 from appliance.audio.files import write_wav
 from appliance.models.registry import ModelRegistry
 from appliance.store import Store
-from appliance.testing import speak
+from appliance.testing import baresip, baresip_setup, speak
 from tests.conftest import APPLIANCE, ROOT, free_port, run_appliance
 
 pytestmark = pytest.mark.slow
-
-BARESIP_CONFIG = """\
-poll_method epoll
-sip_listen 127.0.0.1:0
-net_interface 127.0.0.1
-audio_source aufile,{source}
-audio_alert aufile,/dev/null
-audio_srate 8000
-audio_channels 1
-module_path /usr/lib/baresip/modules
-module stdio.so
-module g711.so
-module g722.so
-module aufile.so
-module sndfile.so
-snd_path {recordings}
-module_app account.so
-module_app menu.so
-"""
 
 
 @dataclass
@@ -87,29 +68,6 @@ def start_daemon(env: dict[str, str], **extra: str) -> Iterator[Daemon]:
 @pytest.fixture
 def daemon(env: dict[str, str]) -> Iterator[Daemon]:
     yield from start_daemon(env)
-
-
-def baresip_setup(workdir: Path, source: Path, codec: str = "PCMU/8000/1") -> Path:
-    """A baresip config dir that plays ``source`` and records what it hears in ``workdir/rec``."""
-    recordings = workdir / "rec"
-    recordings.mkdir(parents=True, exist_ok=True)
-    (workdir / "config").write_text(BARESIP_CONFIG.format(source=source, recordings=recordings))
-    (workdir / "accounts").write_text(f"<sip:caller@127.0.0.1>;regint=0;audio_codecs={codec}\n")
-    return workdir
-
-
-def baresip(workdir: Path, target: str, source: Path, codec: str, seconds: int) -> tuple[Path | None, str]:
-    """Call ``target`` playing ``source`` (baresip hangs up when it ends); returns what it heard and its log."""
-    baresip_setup(workdir, source, codec)
-    result = subprocess.run(
-        ["baresip", "-f", str(workdir), "-e", f"/dial {target}", "-t", str(seconds)],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 15,
-        cwd=workdir,
-    )
-    heard = sorted((workdir / "rec").glob("*-dec.wav"))
-    return (heard[-1] if heard else None), result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")
