@@ -91,6 +91,10 @@ class SipConfig:
     register_interval_s: int = 300
     keepalive_s: int = 15  # NAT keep-alive on UDP
     transfer_target: str = ""  # where "a person, please" or key 0 goes (REFER), e.g. "sip:100@pbx.example.lan"
+    srtp: str = "optional"  # media encryption (SDES): off | optional | mandatory
+    tls_port: int = 0  # SIP over TLS (1.2) on this port; 0 = off
+    tls_cert: str = ""  # PEM certificate and key for TLS
+    tls_key: str = ""
 
 
 @dataclass(frozen=True)

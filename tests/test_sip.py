@@ -323,3 +323,35 @@ def test_four_concurrent_calls_are_answered_and_a_fifth_gets_busy(
     latencies = [t["first_frame_s"] - t["speech_end_s"] for t in store.db.table("turns").rows]
     assert len(latencies) == 4
     print("end of speech -> first reply frame with 4 concurrent calls:", sorted(round(x, 2) for x in latencies))
+
+
+@pytest.mark.parametrize("transport", ["udp", "tls"])
+def test_encrypted_calls_with_srtp(env: dict[str, str], tmp_path: Path, listener: WhisperModel, transport: str) -> None:
+    cert, key = tmp_path / "appliance.crt", tmp_path / "appliance.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert)]
+        + ["-days", "1", "-subj", "/CN=127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    tls_port = free_port()
+    tls = {"VOCALIA_SIP_TLS_PORT": str(tls_port), "VOCALIA_SIP_TLS_CERT": str(cert), "VOCALIA_SIP_TLS_KEY": str(key)}
+    for daemon in start_daemon(env, VOCALIA_SIP_SRTP="mandatory", **tls):
+        assert f"tls:127.0.0.1:{tls_port}" in daemon.health()["sip"]["listening"]
+        source = caller_audio(tmp_path, "What time do you open tomorrow?", lead_s=4.5, tail_s=6.0)
+        port = tls_port if transport == "tls" else daemon.sip_port
+        target = f"sip:r@127.0.0.1:{port}" + (";transport=tls" if transport == "tls" else "")
+        extra = f"module srtp.so\nsip_cafile {cert}\n"
+        heard, log = baresip(tmp_path / "caller", target, source, "PCMU/8000/1", 20, extra, ";mediaenc=srtp-mand")
+        assert "Using media encryption 'srtp-mand'" in log and "Call established" in log, log
+        assert heard is not None
+        text = transcribe(listener, heard)
+        assert "thank you for calling demo clinic" in text and "open monday to friday" in text, text
+
+
+def test_an_unencrypted_caller_is_refused_when_srtp_is_mandatory(env: dict[str, str], tmp_path: Path) -> None:
+    for daemon in start_daemon(env, VOCALIA_SIP_SRTP="mandatory"):
+        source = caller_audio(tmp_path, "Hello.", lead_s=0.5, tail_s=3.0)
+        _, log = baresip(tmp_path / "caller", f"sip:r@127.0.0.1:{daemon.sip_port}", source, "PCMU/8000/1", 8)
+        assert "Call established" not in log
+        assert re.search(r"\b(488|406)\b", log), log  # Not Acceptable (Here): no common secure media

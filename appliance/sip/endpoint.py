@@ -15,6 +15,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pjsua2 as pj
 
@@ -27,6 +28,7 @@ _LOGGER = logging.getLogger(__name__)
 
 COMPILED_MAX_CALLS = 4  # PJSUA_MAX_CALLS of the pjsua2-python wheel: a 5th call gets 486 from pjsua itself
 _TRANSPORTS = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP}
+_SRTP = {"off": pj.PJMEDIA_SRTP_DISABLED, "optional": pj.PJMEDIA_SRTP_OPTIONAL, "mandatory": pj.PJMEDIA_SRTP_MANDATORY}
 
 
 @dataclass(frozen=True)
@@ -208,11 +210,17 @@ class SipEndpoint:
                     "another SIP service may hold the port: stop it or set [sip] port"
                 ) from None
             self.listening.append(f"{name}:{s.host}:{s.port}")
+        if s.tls_port:
+            self._create_tls(endpoint)
         endpoint.libStart()
         endpoint.audDevManager().setNullDev()
         account_cfg = pj.AccountConfig()
         host = s.host if s.host not in ("0.0.0.0", "") else "127.0.0.1"
         account_cfg.idUri = f"sip:appliance@{host}:{s.port}" if s.port else f"sip:appliance@{host}"
+        if s.srtp not in _SRTP:
+            raise ConfigError(f"[sip] srtp = {s.srtp!r}: use off, optional or mandatory")
+        account_cfg.mediaConfig.srtpUse = _SRTP[s.srtp]
+        account_cfg.mediaConfig.srtpSecureSignaling = 0  # SDES keys over TLS when the peer uses it, UDP/TCP too
         if s.registrar:
             self._configure_registration(account_cfg)
         if s.host not in ("0.0.0.0", ""):  # media on the same address as SIP, not the default route's
@@ -221,6 +229,23 @@ class SipEndpoint:
         account = _Account(self)
         account.create(account_cfg, True)
         return account
+
+    def _create_tls(self, endpoint: pj.Endpoint) -> None:
+        s = self.settings
+        for key, path in (("tls_cert", s.tls_cert), ("tls_key", s.tls_key)):
+            if not path or not Path(path).is_file():
+                raise ConfigError(f"[sip] tls_port is set but {key} = {path!r} is not a readable PEM file")
+        transport = pj.TransportConfig()
+        transport.port = s.tls_port
+        transport.boundAddress = "" if s.host in ("0.0.0.0", "") else s.host
+        transport.tlsConfig.certFile = s.tls_cert
+        transport.tlsConfig.privKeyFile = s.tls_key
+        transport.tlsConfig.method = pj.PJSIP_TLSV1_2_METHOD
+        try:
+            endpoint.transportCreate(pj.PJSIP_TRANSPORT_TLS, transport)
+        except pj.Error as err:
+            raise ConfigError(f"[sip] cannot listen on tls {s.host}:{s.tls_port} ({err.reason.strip()})") from None
+        self.listening.append(f"tls:{s.host}:{s.tls_port}")
 
     def _configure_registration(self, account_cfg: pj.AccountConfig) -> None:
         s = self.settings
