@@ -10,6 +10,7 @@ sentence and queued a little ahead of the line; caller speech over the reply can
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -182,14 +183,9 @@ class CallPipeline:
             self._pending.put_nowait(self._responder.greeting())
         try:
             while not self.finished.is_set():
-                frame_task = asyncio.ensure_future(self.inbound.get())
-                finished_task = asyncio.ensure_future(self.finished.wait())
-                done, _ = await asyncio.wait({frame_task, finished_task}, return_when=asyncio.FIRST_COMPLETED)
-                finished_task.cancel()
-                if frame_task not in done:
-                    frame_task.cancel()
+                frame = await self.inbound.get()
+                if self.finished.is_set():
                     break
-                frame = frame_task.result()
                 if frame is None:
                     self._finish("transferred" if self._transferring else "caller_hangup")
                 else:
@@ -226,6 +222,8 @@ class CallPipeline:
         if not self.finished.is_set():
             self.end_reason = reason
             self.finished.set()
+            with contextlib.suppress(asyncio.QueueFull):  # wake the listen loop; a full queue wakes it anyway
+                self.inbound.put_nowait(None)
 
     async def _on_frame(self, frame: AudioFrame) -> None:
         samples = frame.samples()

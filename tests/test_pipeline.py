@@ -131,7 +131,7 @@ async def test_the_call_ends_politely_at_its_time_limit(fast_engines: Engines, t
 
 
 async def test_without_a_transfer_target_a_message_is_offered(fast_engines: Engines, tmp_path: Path) -> None:
-    audio = caller(tmp_path, ("Can I speak to a person, please?", 12.0))
+    audio = caller(tmp_path, ("I would like to speak to a person.", 12.0))
     result, heard = await call(fast_engines, audio)
     (turn,) = result.turns
     assert turn.reply_text == "Let me transfer you to a member of staff. Please hold."

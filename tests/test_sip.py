@@ -281,7 +281,7 @@ def test_asking_for_a_person_transfers_the_call_with_refer(env: dict[str, str], 
     ) as person:
         try:
             for daemon in start_daemon(env, VOCALIA_SIP_TRANSFER_TARGET=target):
-                source = caller_audio(tmp_path, "Can I speak to a person, please?", lead_s=4.5, tail_s=10.0)
+                source = caller_audio(tmp_path, "I would like to speak to a person.", lead_s=4.5, tail_s=10.0)
                 _, log = baresip(tmp_path / "caller", f"sip:r@127.0.0.1:{daemon.sip_port}", source, "PCMU/8000/1", 20)
                 assert "transferring call" in log and target in log, log  # the caller got a REFER to the person
                 store = Store(daemon.state / "appliance.db")
