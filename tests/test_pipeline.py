@@ -135,9 +135,7 @@ async def test_without_a_transfer_target_a_message_is_offered(fast_engines: Engi
     result, heard = await call(fast_engines, audio)
     (turn,) = result.turns
     assert turn.reply_text == "Let me transfer you to a member of staff. Please hold."
-    transfer_line, message_offer = loud_spans(heard)
-    assert message_offer[0] - transfer_line[1] < 1.0, "the offer follows at once"
-    assert (
-        message_offer[1] - message_offer[0] > 3.0
-    )  # "I'm sorry, no one is available right now. I can take a message..."
+    transfer_line, *offer = loud_spans(heard)  # the offer has two sentences: one or two spans
+    assert offer and offer[0][0] - transfer_line[1] < 1.0, "the offer follows at once"
+    assert offer[-1][1] - offer[0][0] > 3.0  # "I'm sorry, no one is available right now. I can take a message..."
     assert result.end_reason == "caller_hangup"
