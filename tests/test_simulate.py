@@ -26,7 +26,12 @@ CALLER = [
 ]
 
 
+NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+
+
 def normalize(text: str) -> str:
+    """Lower case, no punctuation, small numbers as words (Whisper writes "8" where piper said "eight")."""
+    text = re.sub(r"\b(\d{1,2})\b", lambda m: NUMBERS[int(m[1])] if int(m[1]) < len(NUMBERS) else m[1], text)
     return re.sub(r"[^a-z' ]+", " ", text.lower()).strip()
 
 
