@@ -40,7 +40,8 @@ class ModelsConfig:
     cache_dir: str = ""
     stt_threads: int = 2
     stt_beam_size: int = 1
-    # Context that primes Whisper with the words callers use: measured, it cut 8 kHz WER from 16 % to 8 %.
+    # Context that primes Whisper with the words callers use. Measured on espeak-ng utterances at 8 kHz:
+    # WER 16 % -> 8 % on 14 of them, 21 % -> 19 % on 24.
     stt_prompt: str = (
         "A phone call to the receptionist of a clinic about appointments with the doctor, nurse or dentist."
     )
