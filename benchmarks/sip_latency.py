@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import httpx
 import numpy as np
 
 from appliance.audio.files import write_wav
-from appliance.testing import baresip_setup, speak
+from appliance.testing import baresip_setup, free_port, speak
 
 QUESTIONS = [
     "What time do you open tomorrow?",
@@ -37,12 +36,6 @@ STAGES = {
     "first audio": "first_audio_s",
     "first frame (caller's ear)": "first_frame_s",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_daemon(state: Path, sip_port: int, web_port: int) -> subprocess.Popen[bytes]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ import pytest
 
 from appliance.config import ApplianceConfig, ModelsConfig, load_config
 from appliance.pipeline import Engines
+from appliance.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 APPLIANCE = [sys.executable, "-m", "appliance"]
@@ -29,21 +29,6 @@ def env(tmp_path: Path) -> dict[str, str]:
         "VOCALIA_SIP_HOST": "127.0.0.1",
         "VOCALIA_SIP_PORT": str(free_port()),
     }
-
-
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket() as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port on 127.0.0.1")
 
 
 def run_appliance(args: list[str], env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
