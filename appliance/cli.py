@@ -1,4 +1,4 @@
-"""Command line: ``appliance run | simulate | talk | models``.
+"""Command line: ``appliance run | simulate | talk | call | chat | scenarios | models``.
 
 Anything the operator must fix is printed as one ``error:`` line with a non-zero exit code.
 """
@@ -13,11 +13,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import ApplianceConfig, load_config
 from .errors import ApplianceError
+
+if TYPE_CHECKING:
+    from .dialog.engine import Business
+    from .pipeline import Engines
+    from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--wait", type=float, default=4.0, help="seconds to listen before speaking (the greeting)")
     call.add_argument("--listen", type=float, default=8.0, help="seconds to keep listening after speaking")
 
+    chat = commands.add_parser("chat", help="type to the receptionist (the dialogue without audio)")
+    chat.add_argument("--caller-id", help="the caller's number as SIP would show it")
+    chat.add_argument("--now", help="the date-time the dialogue sees (ISO, business time zone)")
+
+    scenarios = commands.add_parser("scenarios", help="check the receptionist against described calls")
+    scenario_commands = scenarios.add_subparsers(dest="scenario_command", required=True, metavar="ACTION")
+    run_scenarios = scenario_commands.add_parser("run", help="run scenario files (JSON) or folders of them")
+    run_scenarios.add_argument("paths", type=Path, nargs="+", help="scenario files or folders")
+    run_scenarios.add_argument("--json", action="store_true", help="print the results as JSON")
+
     models = commands.add_parser("models", help="resolve every configured model, assembling bundled parts")
     models.add_argument("--json", action="store_true", help="print as JSON")
     return parser
@@ -66,7 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)
     try:
         config = load_config(args.config)
-        handler = {"run": _run, "simulate": _simulate, "talk": _talk, "call": _call, "models": _models}[args.command]
+        handler = {
+            "run": _run,
+            "simulate": _simulate,
+            "talk": _talk,
+            "call": _call,
+            "chat": _chat,
+            "scenarios": _scenarios,
+            "models": _models,
+        }[args.command]
         return handler(config, args)
     except ApplianceError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -82,22 +105,31 @@ def _run(config: ApplianceConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def _stack(config: ApplianceConfig) -> tuple[Engines, Store, Business]:
+    """What a local call needs: the profile (checked first: it fails fastest), the store, the models."""
+    from .dialog.engine import Business
+    from .dialog.profile import load_profile
+    from .pipeline import Engines
+    from .store import Store
+
+    profile = load_profile(config.profile_path)
+    store = Store(config.db_path)
+    return Engines.load(config), store, Business(profile, store)
+
+
 def _simulate(config: ApplianceConfig, args: argparse.Namespace) -> int:
     from .audio.files import read_audio, write_wav
     from .audio.frames import PIPELINE_RATE
-    from .dialog.responder import RuleResponder
     from .lines import RecordingLine, run_line
-    from .pipeline import CallPipeline, Engines
-    from .store import Store
+    from .pipeline import CallPipeline
 
     caller = read_audio(args.caller, PIPELINE_RATE, config.call.max_duration_s)
-    engines = Engines.load(config)
-    store = Store(config.db_path)
+    engines, store, business = _stack(config)
 
     async def call() -> tuple[Any, RecordingLine]:
         pipeline = CallPipeline(
             engines,
-            RuleResponder(config.business.name),
+            business.engine(None),
             store,
             source=f"simulate:{args.caller.name}",
             greet=args.greet,
@@ -162,18 +194,15 @@ def _talk(config: ApplianceConfig, args: argparse.Namespace) -> int:
 
 def talk(config: ApplianceConfig, pyaudio_module: Any) -> int:
     """Converse through the sound card that ``pyaudio_module`` (PyAudio, or a test double) opens."""
-    from .dialog.responder import RuleResponder
     from .lines import SoundCardLine, run_line
-    from .pipeline import CallPipeline, Engines
-    from .store import Store
+    from .pipeline import CallPipeline
 
-    engines = Engines.load(config)
-    store = Store(config.db_path)
+    engines, store, business = _stack(config)
     line = SoundCardLine(pyaudio_module)
     print("Talking through the sound card; press Ctrl-C to hang up.", file=sys.stderr)
 
     async def call() -> str:
-        pipeline = CallPipeline(engines, RuleResponder(config.business.name), store, "talk", limits=config.call)
+        pipeline = CallPipeline(engines, business.engine(None), store, "talk", limits=config.call)
         return (await run_line(pipeline, line)).end_reason
 
     try:
@@ -227,3 +256,44 @@ def _models(config: ApplianceConfig, args: argparse.Namespace) -> int:
         for r in resolved:
             print(f"{r.stage:4} {r.name:20} {r.path}")
     return 0
+
+
+def _chat(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from .dialog.engine import Business
+    from .dialog.profile import load_profile
+    from .store import Store
+
+    profile = load_profile(config.profile_path)
+    store = Store(config.db_path)
+    fixed = datetime.fromisoformat(args.now) if args.now else None
+    business = Business(profile, store, clock=(lambda: fixed) if fixed is not None else None)
+    engine = business.engine(None, args.caller_id)
+    print(f"appliance: {engine.greeting().text}")
+    try:
+        for line in sys.stdin:
+            reply = engine.respond(line.strip())
+            flags = " [transfer]" if reply.transfer else " [hangs up]" if reply.end_call else ""
+            print(f"appliance: {reply.text}{flags}", flush=True)
+            if reply.end_call or reply.transfer:
+                break
+    finally:
+        store.close()
+    return 0
+
+
+def _scenarios(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    from .dialog.scenarios import as_json, run_paths
+
+    results = run_paths(args.paths)
+    if args.json:
+        print(json.dumps([as_json(r) for r in results], indent=2, ensure_ascii=False))
+    else:
+        for r in results:
+            print(f"{'PASS' if r.passed else 'FAIL'}  {r.name}")
+            for failure in r.failures:
+                print(f"      {failure}")
+        passed = sum(r.passed for r in results)
+        print(f"{passed}/{len(results)} scenarios passed")
+    return 0 if results and all(r.passed for r in results) else 1

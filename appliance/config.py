@@ -23,10 +23,10 @@ ENV_PREFIX = "VOCALIA_"
 
 @dataclass(frozen=True)
 class BusinessConfig:
-    """Who the appliance answers for (the dialogue issue extends this into a full profile)."""
+    """Who the appliance answers for: a business profile file (hours, providers, services, FAQ)."""
 
-    name: str = "Demo Clinic"
-    language: str = "en"
+    profile: str = ""  # "" = the shipped demo clinic
+    language: str = "en"  # the language Whisper listens for
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,11 @@ class ApplianceConfig:
         if systemd_state:
             return Path(systemd_state.split(":")[0])
         return Path("~/.local/state/vocalia").expanduser()
+
+    @property
+    def profile_path(self) -> Path | None:
+        """The business profile file; None for the shipped demo clinic."""
+        return Path(self.business.profile).expanduser() if self.business.profile else None
 
     @property
     def db_path(self) -> Path:

@@ -8,11 +8,13 @@ import errno
 import logging
 import signal
 import socket
+import uuid
 
 import uvicorn
 
 from .config import ApplianceConfig
-from .dialog.responder import RuleResponder
+from .dialog.engine import Business
+from .dialog.profile import load_profile
 from .errors import ConfigError
 from .lines import run_line
 from .pipeline import CallPipeline, Engines
@@ -50,27 +52,32 @@ async def serve(config: ApplianceConfig) -> None:
     """Run until SIGTERM or SIGINT. Raises ApplianceError for anything the operator must fix."""
     loop = asyncio.get_running_loop()
     with contextlib.ExitStack() as cleanup:
+        profile = await asyncio.to_thread(load_profile, config.profile_path)
         sock = _bind(config.web.host, config.web.port)
         cleanup.callback(sock.close)
         store = await asyncio.to_thread(Store, config.db_path)
         cleanup.callback(store.close)
+        business = await asyncio.to_thread(Business, profile, store)
+        transfer_target = profile.transfer_target or config.sip.transfer_target
         engines = await asyncio.to_thread(Engines.load, config)
         cleanup.callback(engines.close)
         calls: set[asyncio.Task[None]] = set()
 
         async def answer(incoming: IncomingCall) -> None:
+            call_id = str(uuid.uuid4())
             pipeline = CallPipeline(
                 engines,
-                RuleResponder(config.business.name),
+                business.engine(call_id, incoming.caller_id or None),
                 store,
                 source=f"sip:{incoming.remote}",
                 greet=True,
                 limits=config.call,
+                call_id=call_id,
             )
-            if config.sip.transfer_target:
+            if transfer_target:
                 pipeline.on_transfer = lambda: sip.transfer(
                     incoming.call_id,
-                    config.sip.transfer_target,
+                    transfer_target,
                     lambda ok: pipeline.transferred() if ok else pipeline.transfer_failed(),
                 )
             keys = asyncio.create_task(_forward_keys(incoming, pipeline))

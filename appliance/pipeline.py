@@ -89,8 +89,9 @@ class CallPipeline:
         source: str = "test",
         greet: bool = True,
         limits: CallConfig | None = None,
+        call_id: str | None = None,
     ) -> None:
-        self.call_id = str(uuid.uuid4())
+        self.call_id = call_id or str(uuid.uuid4())
         self.inbound: asyncio.Queue[AudioFrame | None] = asyncio.Queue(maxsize=50)
         self.turns: list[TurnRecord] = []
         self.end_reason = ""

@@ -23,13 +23,14 @@ import numpy as np
 
 from appliance.audio.files import read_audio
 from appliance.audio.frames import PIPELINE_RATE
-from appliance.config import ApplianceConfig, load_config
-from appliance.dialog.responder import RuleResponder
+from appliance.config import load_config
+from appliance.dialog.engine import Business
+from appliance.dialog.profile import load_profile
 from appliance.lines import RecordingLine, run_line
 from appliance.models.llm import LocalLLM
 from appliance.models.registry import ModelRegistry
 from appliance.pipeline import CallPipeline, Engines
-from appliance.store import TurnRecord
+from appliance.store import Store, TurnRecord
 from appliance.testing import conversation
 
 UTTERANCES = [
@@ -83,9 +84,14 @@ def words(text: str) -> str:
     return " ".join(re.sub(r"[^a-z' ]+", " ", text.lower()).split())
 
 
-async def one_call(engines: Engines, caller: np.ndarray, config: ApplianceConfig) -> tuple[list[TurnRecord], int]:
-    pipeline = CallPipeline(engines, RuleResponder(config.business.name), None, "bench", greet=False)
-    result = await run_line(pipeline, RecordingLine(caller))
+async def one_call(engines: Engines, caller: np.ndarray, workdir: Path) -> tuple[list[TurnRecord], int]:
+    store = Store(workdir / "bench.db")
+    business = Business(load_profile(), store)
+    pipeline = CallPipeline(engines, business.engine(None), None, "bench", greet=False)
+    try:
+        result = await run_line(pipeline, RecordingLine(caller))
+    finally:
+        store.close()
     return result.turns, result.overruns
 
 
@@ -97,7 +103,7 @@ def bench_stt(model: str, rate: int, fit: bool, texts: list[str], workdir: Path)
     try:
         wav = conversation(texts, rate, workdir, gap_s=5.0)
         caller = read_audio(wav, PIPELINE_RATE, 3600)
-        turns, dropped = asyncio.run(one_call(engines, caller, config))
+        turns, dropped = asyncio.run(one_call(engines, caller, workdir))
     finally:
         engines.close()
     heard = " ".join(t.caller_text for t in turns)

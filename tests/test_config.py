@@ -14,7 +14,7 @@ from tests.conftest import ROOT, run_appliance
 def test_no_file_gives_the_demo_defaults() -> None:
     config = load_config(None, env={})
     assert config == ApplianceConfig()
-    assert config.business.name == "Demo Clinic"
+    assert config.business.profile == ""
     assert config.web.port == 8080
 
 
@@ -24,9 +24,9 @@ def test_shipped_example_documents_exactly_the_defaults() -> None:
 
 def test_file_values_override_defaults(tmp_path: Path) -> None:
     path = tmp_path / "a.toml"
-    path.write_text('[business]\nname = "Smile Dental"\n[web]\nport = 9090\n[listen]\neot_complete_ms = 250\n')
+    path.write_text('[business]\nprofile = "smile.toml"\n[web]\nport = 9090\n[listen]\neot_complete_ms = 250\n')
     config = load_config(path, env={})
-    assert (config.business.name, config.web.port, config.listen.eot_complete_ms) == ("Smile Dental", 9090, 250)
+    assert (config.business.profile, config.web.port, config.listen.eot_complete_ms) == ("smile.toml", 9090, 250)
     assert config.listen.vad_threshold == 0.5
 
 

@@ -12,6 +12,7 @@ import asyncio
 import gc
 import logging
 import queue
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class IncomingCall:
     call_id: int
     remote: str
     line: SipLine
+    caller_id: str = ""  # the caller's number from the From URI's user part, when it is one
 
 
 class _AudioPort(pj.AudioMediaPort):  # type: ignore[misc]
@@ -65,6 +67,7 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.line = line
         self.port: _AudioPort | None = None
         self.remote = ""
+        self.caller_id = ""
         self.on_transfer: Callable[[bool], None] | None = None
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
@@ -292,6 +295,7 @@ class SipEndpoint:
             self._rejected.append(call)  # keep it alive until pjsua reports it disconnected
             return
         call.remote = _mask(call.getInfo().remoteUri)
+        call.caller_id = _caller_number(call.getInfo().remoteUri)
         self._calls[call_id] = call
         op.statusCode = pj.PJSIP_SC_OK
         call.answer(op)
@@ -329,7 +333,7 @@ class SipEndpoint:
     def _on_media(self, call: _Call) -> None:
         if not call.line.started:
             call.line.started = True
-            incoming = IncomingCall(call.getId(), call.remote, call.line)
+            incoming = IncomingCall(call.getId(), call.remote, call.line, call.caller_id)
             self.loop.call_soon_threadsafe(self._on_call, incoming)
 
     def _on_disconnected(self, call: _Call, status: int) -> None:
@@ -367,6 +371,12 @@ class SipEndpoint:
         del self._account
         gc.collect()  # any pjsua2 object alive after libDestroy() aborts the process at exit
         endpoint.libDestroy()
+
+
+def _caller_number(uri: str) -> str:
+    """The user part of a SIP URI if it is a phone number (``sip:+14155552671@pbx`` -> ``+14155552671``)."""
+    found = re.search(r"sips?:(\+?[0-9]{4,15})@", uri)
+    return found.group(1) if found else ""
 
 
 def _mask(uri: str) -> str:

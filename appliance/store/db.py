@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sqlite3
 import threading
+import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,6 +124,44 @@ class Store:
         """One call row."""
         with self._lock:
             return dict(self.db.table("calls").get(call_id))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: read, decide and write with no other writer in between."""
+        with self._lock:
+            conn = self.db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @staticmethod
+    def add_action(conn: sqlite3.Connection, call_id: str | None, tool: str, args: dict[str, Any]) -> str:
+        """Record a write action, inside the caller's transaction; returns its id."""
+        action_id = uuid.uuid4().hex
+        conn.execute(
+            "INSERT INTO actions (id, call_id, tool, args, created_at) VALUES (?, ?, ?, ?, ?)",
+            (action_id, call_id, tool, json.dumps(args, ensure_ascii=False, sort_keys=True), _now()),
+        )
+        return action_id
+
+    def actions(self, call_id: str | None = None) -> list[dict[str, Any]]:
+        """Recorded actions (of one call, or all), oldest first, with ``args`` decoded."""
+        with self._lock:
+            where, params = ("call_id = ?", [call_id]) if call_id else (None, [])
+            rows = self.db.table("actions").rows_where(where, params, order_by="rowid")
+            return [{**row, "args": json.loads(row["args"])} for row in rows]
+
+    def bookings(self, start: str, end: str) -> list[dict[str, Any]]:
+        """Active bookings that overlap [start, end) (ISO local date-times)."""
+        with self._lock:
+            rows = self.db.table("bookings").rows_where(
+                "status = 'booked' AND start < ? AND end > ?", [end, start], order_by="start"
+            )
+            return list(rows)
 
     def close(self) -> None:
         """Close the connection."""

@@ -35,4 +35,31 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX turns_call ON turns(call_id);
     """,
+    # 2: the local calendar (the source of truth for "booked"), and the write actions of dialogues,
+    # pending until the outbox delivers them.
+    """
+    CREATE TABLE bookings (
+        id TEXT PRIMARY KEY,
+        patient_name TEXT NOT NULL,
+        start TEXT NOT NULL,
+        end TEXT NOT NULL,
+        provider TEXT NOT NULL DEFAULT '',
+        service TEXT NOT NULL DEFAULT '',
+        phone TEXT NOT NULL DEFAULT '',
+        date_of_birth TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'booked',
+        call_id TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX bookings_start ON bookings(start);
+    CREATE TABLE actions (
+        id TEXT PRIMARY KEY,
+        call_id TEXT,
+        tool TEXT NOT NULL,
+        args TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX actions_call ON actions(call_id);
+    """,
 )

@@ -1,0 +1,925 @@
+"""The receptionist: deterministic flows that book, cancel, reschedule, answer, take messages and hand over.
+
+:class:`Business` holds what every call shares (profile, calendar, knowledge, phrases, clock);
+:meth:`Business.engine` makes a :class:`DialogueEngine` per call, which implements the pipeline's
+``Responder``. A flow collects what its action needs (asking only for what is missing), reads it
+back, and acts only on a yes; the action is schema-checked and recorded in the store in the same
+transaction as the calendar change. Emergencies, requests for a person, key 0, frustration and two
+utterances in a row that the engine cannot use all hand the call to a person.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import dateparser
+
+from ..store import Store
+from .calendar import LocalCalendar, Slot, iso
+from .knowledge import Knowledge
+from .profile import BusinessProfile
+from .replies import Phrasebook
+from .responder import Reply
+from .tools import Action, validate
+from .understand import (
+    When,
+    detect_language,
+    format_phone,
+    intents,
+    match_choice,
+    normalize,
+    parse_amount,
+    parse_name,
+    parse_order_number,
+    parse_ordinal,
+    parse_phone,
+    parse_when,
+    yes_no,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+_FLOW_INTENTS = ("reschedule", "cancel", "order_status", "payment", "sms", "callback", "message", "book", "lead")
+_QUESTION = re.compile(
+    r"^(?:what|when|where|how|why|which|who|do you|does|can i|can you|could you|is there|is it|are you|are there|"
+    r"est-ce|quel|quelle|quand|où|comment|combien|pourquoi|pouvez|avez-vous|y a-t-il|faut-il|"
+    r"qué|que|cuándo|dónde|cómo|cuánto|cuánta|por qué|tienen|hay|puedo|se puede|aceptan)\b|\?\s*$",
+    re.IGNORECASE,
+)
+_FAQ_TOPICS = {
+    "hours": {
+        "en": r"\b(?:open|opening|hours|close|closing)\b",
+        "fr": r"\b(?:ouvert|ouverts|horaires?|fermez|fermé|ouvrez)\b",
+        "es": r"\b(?:abierto|abiertos|horario|abren|cierran)\b",
+    },
+    "address": {
+        "en": r"\b(?:address|where are you|located|location|directions|get there|find you)\b",
+        "fr": r"\b(?:adresse|où êtes-vous|où vous trouvez|où se trouve|situés)\b",
+        "es": r"\b(?:dirección|dónde están|dónde se encuentra|ubicados|cómo llego)\b",
+    },
+    "price": {
+        "en": r"\b(?:how much|cost|costs|price|fee|charge)\b",
+        "fr": r"\b(?:combien|coûte|prix|tarif)\b",
+        "es": r"\b(?:cuánto|cuesta|precio|tarifa)\b",
+    },
+}
+_DIGITS_END = "#"
+_NOW_WORDS = re.compile(
+    r"\b(?:asap|as soon as|any ?time|whenever|dès que possible|n'importe quand|lo antes posible|cuando sea)\b"
+)
+
+
+@dataclass
+class _Flow:
+    """One task in progress: its collected slots and the question the caller is answering."""
+
+    name: str
+    slots: dict[str, Any] = field(default_factory=dict)
+    awaiting: str | None = None
+    offers: list[Slot] = field(default_factory=list)
+
+
+class Business:
+    """What every call's dialogue shares: the profile, the calendar, the knowledge and the clock."""
+
+    def __init__(self, profile: BusinessProfile, store: Store, clock: Callable[[], datetime] | None = None) -> None:
+        self.profile = profile
+        self.calendar = LocalCalendar(profile, store)
+        self.knowledge = Knowledge(profile.knowledge)
+        self.phrases = Phrasebook(profile.replies)
+        self.orders = _load_orders(profile.orders_file)
+        self._clock = clock or (lambda: datetime.now(profile.timezone))
+
+    def now(self) -> datetime:
+        """The business's local wall-clock time, naive (the calendar's form)."""
+        moment = self._clock()
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(self.profile.timezone).replace(tzinfo=None)
+        return moment.replace(second=0, microsecond=0)
+
+    def engine(self, call_id: str | None, caller_id: str | None = None, language: str | None = None) -> DialogueEngine:
+        """A fresh dialogue for one call."""
+        return DialogueEngine(self, call_id, caller_id, language)
+
+
+def _load_orders(path: Path | None) -> dict[str, dict[str, str]]:
+    if path is None:
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["number"].strip(): row for row in csv.DictReader(handle)}
+
+
+class DialogueEngine:
+    """One call's dialogue (a pipeline ``Responder``)."""
+
+    def __init__(self, business: Business, call_id: str | None, caller_id: str | None, language: str | None) -> None:
+        self.business = business
+        self.profile = business.profile
+        self.call_id = call_id
+        self.caller_id = parse_phone(caller_id or "", business.profile.country) if caller_id else None
+        self.language = language or business.profile.languages[0]
+        self._fixed_language = language is not None
+        self._flow: _Flow | None = None
+        self._offer: str | None = None  # a yes/no offer just made ("shall I take a message?")
+        self._misses = 0
+        self._digits = ""
+
+    # -- Responder ------------------------------------------------------------------------------
+
+    def greeting(self) -> Reply:
+        """The opening line."""
+        return self._say("greeting")
+
+    def respond(self, transcript: str) -> Reply:
+        """The reply to what the caller said."""
+        raw = transcript.strip()
+        if not self._fixed_language and raw:
+            self.language = detect_language(raw, self.profile.languages) or self.language
+        text = normalize(raw, self.language)
+        found = intents(text, self.language)
+        if "emergency" in found:
+            return self._transfer("emergency")
+        if "human" in found:
+            return self._transfer("transfer")
+        if "frustrated" in found:
+            return self._transfer("transfer_frustrated")
+        reply = self._understood(text, raw, found)
+        if reply is not None:
+            self._misses = 0
+            return reply
+        self._misses += 1
+        if self._misses >= 2:
+            return self._transfer("transfer_confused")
+        return self._say("not_understood")
+
+    def on_dtmf(self, digit: str) -> Reply | None:
+        """0 asks for a person; other keys type a number (ended by #) while one is asked for, and
+        otherwise get a hint."""
+        if digit == "0" and not self._digits:
+            return self._transfer("transfer")
+        if self._flow is None or self._flow.awaiting not in ("phone", "order"):
+            return self._say("keys_hint")
+        if digit != _DIGITS_END:
+            self._digits += digit
+            return None
+        digits, self._digits = self._digits, ""
+        return self.respond(digits)
+
+    def on_silence(self, times: int) -> Reply:
+        """Ask once, then let the caller go."""
+        return self._say("still_there") if times == 1 else self._say("silence_goodbye", end_call=True)
+
+    def on_time_limit(self) -> Reply:
+        """A polite end at the time limit."""
+        return self._say("time_limit", end_call=True)
+
+    def on_transfer_failed(self) -> Reply:
+        """Nobody took the call: take a message instead."""
+        self._flow = _Flow("message", awaiting="name")
+        return self._say("transfer_failed")
+
+    # -- routing --------------------------------------------------------------------------------
+
+    def _understood(self, text: str, raw: str, found: list[str]) -> Reply | None:
+        flow = self._flow
+        if flow is not None:
+            switch = next((i for i in found if i in _FLOW_INTENTS and self._switches(flow.name, i)), None)
+            if switch is None:
+                if "goodbye" in found and re.search(r"\b(?:bye|goodbye|au revoir|adiós|adios)\b", text):
+                    self._flow = None
+                    return self._say("goodbye", end_call=True)
+                if _QUESTION.search(raw) or _QUESTION.search(text):
+                    answer = self._faq(text, follow_up=self._ask(flow))
+                    if answer is not None:
+                        return answer
+                return self._continue(flow, text, raw)
+            self._flow = None
+        offer, self._offer = self._offer, None
+        if offer is not None and not any(i in _FLOW_INTENTS for i in found):
+            accepted = yes_no(text, self.language)
+            if accepted is True:
+                return self._start(offer, text, raw)
+            if accepted is False:
+                return self._say("anything_else")
+        started = next((i for i in found if i in _FLOW_INTENTS and self._offered(i)), None)
+        if started is None and self._offered("book") and self._about_booking(text):
+            started = "book"
+        if started is not None:
+            return self._start(started, text, raw)
+        faq = self._faq(text)
+        if faq is not None:
+            return faq
+        if "goodbye" in found or (yes_no(text, self.language) is False and len(text.split()) <= 4):
+            return self._say("goodbye", end_call=True)
+        if yes_no(text, self.language) is True and len(text.split()) <= 3:
+            return self._say("anything_else")
+        if "thanks" in text or "thank" in text or "merci" in text or "gracias" in text:
+            return self._say("anything_else")
+        if _QUESTION.search(raw) or _QUESTION.search(text):
+            self._offer = "message"
+            return self._say("unknown_answer")
+        return None
+
+    def _switches(self, current: str, wanted: str) -> bool:
+        """Whether an intent heard mid-flow starts another flow. Booking words ("appointment") occur
+        in every calendar flow, so they never pull the caller out of one."""
+        if wanted == current or not self._offered(wanted):
+            return False
+        if wanted == "book" and current in ("cancel", "reschedule"):
+            return False
+        if current in ("message", "callback") and self._flow and self._flow.awaiting == "message":
+            return False  # the message itself may say anything
+        return not (current == "lead" and wanted in ("book", "callback"))
+
+    def _about_booking(self, text: str) -> bool:
+        """A date, a provider or a service named without other intent: "Can I see Dr. Lopez on Friday?"."""
+        if self._faq(text) is not None and not _QUESTION.search(text):
+            return False
+        return self._when(text) is not None or self._provider(text) is not None or self._service(text) is not None
+
+    def _offered(self, intent: str) -> bool:
+        kind = self.profile.kind
+        if intent == "lead":
+            return kind == "smb"
+        if intent in ("order_status", "payment"):
+            return kind == "shop"
+        if intent in ("book", "cancel", "reschedule"):
+            return kind != "shop"
+        return True
+
+    def _start(self, name: str, text: str, raw: str) -> Reply:
+        self._flow = _Flow(name)
+        if name == "message" and self._last_name:
+            self._flow.slots["name"] = self._last_name
+        reply = self._continue(self._flow, text, raw)
+        return reply if reply is not None else Reply(self._ask(self._flow))
+
+    @property
+    def _last_name(self) -> str | None:
+        return getattr(self, "_name_given", None)
+
+    def _continue(self, flow: _Flow, text: str, raw: str) -> Reply | None:
+        handler: Callable[[_Flow, str, str], Reply | None] = getattr(self, f"_flow_{flow.name}")
+        return handler(flow, text, raw)
+
+    # -- replies --------------------------------------------------------------------------------
+
+    def _say(self, key: str, end_call: bool = False, transfer: bool = False, **fields: object) -> Reply:
+        return Reply(self._text(key, **fields), end_call=end_call, transfer=transfer)
+
+    def _text(self, key: str, **fields: object) -> str:
+        base = {"business": self.profile.name, "emergency": self.profile.emergency_number}
+        return self.business.phrases.say(self.language, key, **{**base, **fields})
+
+    def _transfer(self, key: str) -> Reply:
+        self._flow = None
+        return self._say(key, transfer=True)
+
+    def _done(self, key: str, **fields: object) -> Reply:
+        self._flow = None
+        return Reply(self._text(key, **fields))
+
+    def _ask(self, flow: _Flow) -> str:
+        """The question the flow is waiting on, asked again."""
+        key = {
+            "when": "ask_when",
+            "new_when": "ask_new_when",
+            "old_when": "ask_old_when",
+            "name": "ask_name",
+            "phone": "ask_phone",
+            "caller_id": "ask_phone_caller_id",
+            "dob": "ask_dob",
+            "message": "ask_message",
+            "callback_when": "ask_callback_when",
+            "need": "ask_need",
+            "company": "ask_company",
+            "budget": "ask_budget",
+            "timeline": "ask_timeline",
+            "authority": "ask_authority",
+            "order": "ask_order",
+        }.get(flow.awaiting or "", "anything_else")
+        return self._text(key)
+
+    def _faq(self, text: str, follow_up: str | None = None) -> Reply | None:
+        """An answer from the profile (hours, address, prices) or the knowledge files, then ``follow_up``
+        (by default "anything else?")."""
+        follow_up = follow_up or self._text("anything_else")
+        topics = [t for t, patterns in _FAQ_TOPICS.items() if re.search(patterns[self.language], text)]
+        if "price" in topics:
+            service = self._service(text)
+            if service is not None and service.price is not None:
+                price = f"{service.price:g} {'dollars' if self.profile.country == 'US' else 'euros'}"
+                text = self._text("price", service=service.name, price=price)
+                return Reply(f"{text[:1].upper()}{text[1:]} {follow_up}")
+        answer = self.business.knowledge.answer(text, self.language)
+        if answer is not None:
+            return Reply(f"{answer} {follow_up}")
+        if "hours" in topics:
+            if not self.profile.hours:
+                return self._say("closed_all")
+            hours = self.business.phrases.hours(self.language, self.profile.hours)
+            return Reply(f"{self._text('hours', hours=hours)} {follow_up}")
+        if "address" in topics and self.profile.address:
+            return Reply(f"{self._text('address', address=self.profile.address)} {follow_up}")
+        return None
+
+    # -- slot helpers ---------------------------------------------------------------------------
+
+    def _provider(self, text: str) -> str | None:
+        choices = {p.name: (p.name, *p.aliases, p.name.split()[-1]) for p in self.profile.providers}
+        return match_choice(text, choices)
+
+    def _unknown_provider(self, text: str) -> str | None:
+        """A doctor the caller named who does not work here ("Dr. Jones")."""
+        found = re.search(r"\b(?:dr\.?|doctor|docteur|doctora?)\s+([a-zà-ÿ'-]{3,})", text)
+        if found and self._provider(found.group(0)) is None and found.group(1) not in ("please", "today", "tomorrow"):
+            return found.group(0).title().replace("Dr ", "Dr. ")
+        return None
+
+    def _service(self, text: str) -> Any:
+        choices = {s.name: (s.name, *s.aliases) for s in self.profile.services}
+        name = match_choice(text, choices)
+        return self.profile.service(name) if name else None
+
+    def _name(self, flow: _Flow, raw: str, key: str = "name") -> None:
+        name = parse_name(normalize_keep_case(raw), self.language, expecting=flow.awaiting == key)
+        if name:
+            flow.slots[key] = name
+            self._name_given = name
+
+    def _phone(self, flow: _Flow, text: str) -> bool:
+        """Fill the phone slot from the utterance or the caller-ID question; True if it changed."""
+        if flow.awaiting == "caller_id" and self.caller_id:
+            answer = yes_no(text, self.language)
+            if answer is True:
+                flow.slots["phone"] = self.caller_id
+                return True
+            if answer is False and parse_phone(text, self.profile.country) is None:
+                flow.slots["caller_id_refused"] = True
+                return True
+        number = parse_phone(text, self.profile.country)
+        if number:
+            flow.slots["phone"] = number
+            return True
+        return False
+
+    def _next_contact(self, flow: _Flow, need_phone: bool = True) -> Reply | None:
+        """Ask for the name, then the phone number (offering the caller ID first), if missing."""
+        if "name" not in flow.slots:
+            flow.awaiting = "name"
+            return self._say("ask_name")
+        if need_phone and "phone" not in flow.slots:
+            if self.caller_id and not flow.slots.get("caller_id_refused"):
+                flow.awaiting = "caller_id"
+                return self._say("ask_phone_caller_id")
+            flow.awaiting = "phone"
+            return self._say("ask_phone")
+        return None
+
+    def _confirmed(self, flow: _Flow, text: str) -> bool | None:
+        """The caller's answer to a read-back: True, False, or None when it was neither."""
+        if flow.awaiting != "confirm":
+            return None
+        return yes_no(text, self.language)
+
+    def _when(self, text: str) -> When | None:
+        return parse_when(text, self.language, self.business.now())
+
+    def _choose_slot(self, flow: _Flow, text: str, when: When | None, key: str = "slot") -> Reply | None:
+        """Turn what the caller said about time into a held slot, or offer the nearest free ones."""
+        cal, now = self.business.calendar, self.business.now()
+        service = flow.slots.get("service")
+        provider = flow.slots.get("provider")
+        if flow.awaiting == "choice" and flow.offers:
+            pick = parse_ordinal(text, self.language)
+            if pick is None and when and when.at:
+                pick = next((i for i, s in enumerate(flow.offers) if s.start.time() == when.at), None)
+            if pick is None and when is None and yes_no(text, self.language) is True:
+                pick = 0
+            if pick is not None and pick < len(flow.offers):
+                flow.slots[key] = flow.offers[pick]
+                flow.offers = []
+                return None
+            if when is None:
+                if yes_no(text, self.language) is False:
+                    flow.offers = []
+                    flow.awaiting = "new_when" if key == "new_slot" else "when"
+                    return self._say("ask_when")
+                return (
+                    None
+                    if flow.slots.get(key)
+                    else Reply(self._text("offer", lead="", options=self._options(flow.offers)))
+                )
+        if when is None:
+            return None
+        held: Slot | None = flow.slots.get(key)
+        if when.at and not when.day and held is not None:
+            when = When(held.start.date(), when.at, when.part)
+        flow.slots.pop(key, None)
+        lead = ""
+        if when.day and when.at:
+            start = datetime.combine(when.day, when.at)
+            reason = cal.refusal(start, now, service)
+            if reason is None:
+                slot = cal.free(start, service, provider)
+                if slot is not None:
+                    flow.slots[key] = slot
+                    return None
+                reason = "taken"
+            lead = self._lead(reason, start)
+        elif when.day:
+            reason = cal.refusal(datetime.combine(when.day, time(23, 58)), now, service)
+            if reason in ("past", "too_far", "closed"):
+                lead = self._lead(reason, datetime.combine(when.day, time(12)))
+        if when.day and when.day > now.date() + timedelta(days=self.profile.max_days_ahead):
+            when = None  # offer the nearest times instead
+        offers = cal.nearest(when, now, service, provider)
+        if not offers:
+            self._flow = _Flow("message", slots={k: v for k, v in flow.slots.items() if k == "name"}, awaiting="name")
+            if "name" in self._flow.slots:
+                self._flow.awaiting = "phone" if not self.caller_id else "caller_id"
+            return self._say("no_slots")
+        flow.offers = offers
+        flow.awaiting = "choice"
+        key_name = "offer" if len(offers) > 1 else "offer_one"
+        return self._say(key_name, lead=lead, options=self._options(offers))
+
+    def _lead(self, reason: str, start: datetime) -> str:
+        phrases = self.business.phrases
+        if reason == "taken":
+            return self._text("lead_taken", requested=phrases.moment(self.language, start)).capitalize()
+        if reason == "closed":
+            return self._text("lead_closed", weekday=phrases.weekday(self.language, start.date()))
+        if reason == "too_far":
+            return self._text("lead_too_far", days=self.profile.max_days_ahead)
+        return self._text(f"lead_{reason}")
+
+    def _options(self, slots: list[Slot]) -> str:
+        return self.business.phrases.options(self.language, [s.start for s in slots])
+
+    def _what(self, slot: Slot, service: str | None) -> str:
+        parts = [service] if service else []
+        if slot.provider:
+            parts.append(self._text("with", provider=slot.provider))
+        return " ".join(parts)
+
+    # -- flows ----------------------------------------------------------------------------------
+
+    def _flow_book(self, flow: _Flow, text: str, raw: str) -> Reply | None:
+        slots = flow.slots
+        answer = self._confirmed(flow, text)
+        before = dict(slots)
+        service = self._service(text)
+        if service is not None:
+            slots["service"] = service.name
+        provider = self._provider(text)
+        unknown = None if provider else self._unknown_provider(text)
+        if provider is not None:
+            slots["provider"] = provider
+        self._name(flow, raw)
+        self._phone(flow, text)
+        if flow.awaiting == "dob":
+            born = _date_of_birth(text, self.language, self.profile.country)
+            if born:
+                slots["dob"] = born
+        when = self._when(text)
+        changed_time = (
+            when is not None
+            or slots.get("provider") != before.get("provider")
+            or slots.get("service") != before.get("service")
+        )
+        if unknown is not None:
+            providers = self.business.phrases.say(self.language, "and").join(
+                p.name for p in self.profile.providers_for(slots.get("service"))
+            )
+            offers = self.business.calendar.nearest(when, self.business.now(), slots.get("service"), None)
+            flow.offers, flow.awaiting = offers, "choice"
+            lead = self._text("lead_unknown_provider", provider=unknown, providers=providers)
+            return self._say("offer", lead=lead, options=self._options(offers)) if offers else self._say("no_slots")
+        if flow.awaiting == "confirm" and answer is True and not changed_time and slots == before:
+            return self._book_now(flow)
+        if flow.awaiting == "confirm" and answer is False and not changed_time and slots == before:
+            flow.awaiting = "change"
+            return self._say("ask_change")
+        if changed_time and "slot" in slots and when is None:
+            held: Slot = slots["slot"]
+            when = When(held.start.date(), held.start.time())
+        offered = self._choose_slot(flow, text, when)
+        if offered is not None:
+            return offered
+        if flow.awaiting in ("choice", "when") and "slot" not in slots and slots == before:
+            return None
+        if "slot" not in slots:
+            flow.awaiting = "when"
+            return self._say("ask_when") if slots != before or flow.awaiting else None
+        contact = self._next_contact(flow)
+        if contact is not None:
+            return contact
+        if self.profile.ask_date_of_birth and "dob" not in slots:
+            flow.awaiting = "dob"
+            return self._say("ask_dob")
+        flow.awaiting = "confirm"
+        slot = slots["slot"]
+        return self._say(
+            "confirm_booking",
+            what=self._what(slot, slots.get("service")) or self._text("with", provider=self.profile.name),
+            when=self.business.phrases.moment(self.language, slot.start),
+            name=slots["name"],
+        )
+
+    def _book_now(self, flow: _Flow) -> Reply:
+        slots = flow.slots
+        slot: Slot = slots["slot"]
+        args: dict[str, Any] = {"patient_name": slots["name"], "start": iso(slot.start)}
+        for key, arg in (("service", "service"), ("phone", "phone"), ("dob", "date_of_birth")):
+            if slots.get(key):
+                args[arg] = slots[key]
+        if slot.provider:
+            args["provider"] = slot.provider
+        if not self.business.calendar.book(self.call_id, slot, args):
+            del slots["slot"]
+            offers = self.business.calendar.nearest(
+                When(slot.start.date(), slot.start.time()),
+                self.business.now(),
+                slots.get("service"),
+                slots.get("provider"),
+            )
+            flow.offers, flow.awaiting = offers, "choice"
+            return self._say("offer", lead=self._text("slot_gone"), options=self._options(offers))
+        what = self._what(slot, None)
+        return self._done("booked", what=what, when=self.business.phrases.moment(self.language, slot.start))
+
+    def _find_booking(self, flow: _Flow, text: str) -> Reply | None:
+        """Name, then the day of the existing appointment; fills ``booking`` or says it was not found."""
+        slots = flow.slots
+        self._name(flow, text_keep_case(text, flow))
+        when = self._when(text)
+        if when is not None and when.day and "old_day" not in slots:
+            slots["old_day"] = when.day
+            slots["old_time"] = when.at
+        elif flow.awaiting == "old_when" and when is not None and when.day:
+            slots["old_day"], slots["old_time"] = when.day, when.at
+        if "name" not in slots:
+            flow.awaiting = "name"
+            return self._say("ask_name")
+        if "old_day" not in slots:
+            flow.awaiting = "old_when"
+            return self._say("ask_old_when")
+        if "booking" not in slots:
+            rows = self.business.calendar.find(slots["name"], slots["old_day"])
+            if slots.get("old_time"):
+                rows = [r for r in rows if r["start"][11:16] == slots["old_time"].strftime("%H:%M")] or rows
+            if not rows:
+                name = slots["name"]
+                self._flow = None
+                self._offer = "message"
+                return self._say("not_found", name=name)
+            slots["booking"] = rows[0]
+        return None
+
+    def _booking_moment(self, flow: _Flow) -> str:
+        """The existing appointment as the caller gave it: the day, and the time only if they said it."""
+        phrases = self.business.phrases
+        if flow.slots.get("old_time"):
+            return phrases.moment(self.language, datetime.combine(flow.slots["old_day"], flow.slots["old_time"]))
+        return phrases.day(self.language, flow.slots["old_day"])
+
+    def _flow_cancel(self, flow: _Flow, text: str, raw: str) -> Reply | None:
+        answer = self._confirmed(flow, text)
+        if answer is True:
+            self.business.calendar.cancel(self.call_id, flow.slots["booking"])
+            return self._done("cancelled", when=self._booking_moment(flow))
+        if answer is False:
+            return self._done("kept")
+        if flow.awaiting == "confirm":
+            return None
+        flow.slots["raw"] = raw
+        missing = self._find_booking(flow, text)
+        if missing is not None:
+            return missing
+        flow.awaiting = "confirm"
+        return self._say("confirm_cancel", when=self._booking_moment(flow))
+
+    def _flow_reschedule(self, flow: _Flow, text: str, raw: str) -> Reply | None:
+        slots = flow.slots
+        answer = self._confirmed(flow, text)
+        when = self._when(text)
+        if answer is True and when is None:
+            if not self.business.calendar.move(self.call_id, slots["booking"], slots["new_slot"]):
+                del slots["new_slot"]
+                flow.awaiting = "new_when"
+                return self._say("offer_one", lead=self._text("slot_gone"), options="")
+            return self._done("rescheduled", new=self.business.phrases.moment(self.language, slots["new_slot"].start))
+        if answer is False and when is None:
+            return self._done("kept")
+        slots["raw"] = raw
+        had_booking = "booking" in slots
+        missing = self._find_booking(flow, text)
+        if missing is not None:
+            return missing
+        if not had_booking:
+            # The date that found the booking is the old one; a second one in the same breath is the new one.
+            when = _second_when(text, self.language, self.business.now())
+        if flow.awaiting in ("new_when", "choice", "confirm") or when is not None:
+            offered = self._choose_slot(flow, text, when, key="new_slot")
+            if offered is not None:
+                return offered
+        if "new_slot" not in slots:
+            flow.awaiting = "new_when"
+            return self._say("ask_new_when")
+        flow.awaiting = "confirm"
+        return self._say(
+            "confirm_reschedule",
+            old=self._booking_moment(flow),
+            new=self.business.phrases.moment(self.language, slots["new_slot"].start),
+        )
+
+    def _flow_message(self, flow: _Flow, text: str, raw: str) -> Reply | None:
+        slots = flow.slots
+        answer = self._confirmed(flow, text)
+        if answer is True:
+            args = {"caller_name": slots["name"], "phone": slots["phone"], "message": slots["message"]}
+            if slots.get("recipient"):
+                args["recipient"] = slots["recipient"]
+            self._record(Action("take_message", args))
+            return self._done("message_taken", name=slots["name"], recipient=_to(self.language, slots.get("recipient")))
+        if answer is False:
+            flow.awaiting = "message"
+            slots.pop("message", None)
+            return self._say("ask_message")
+        if flow.awaiting == "message":
+            slots["message"] = raw.strip()
+        else:
+            provider = self._provider(text)
+            if provider:
+                slots["recipient"] = provider
+            self._name(flow, raw)
+            self._phone(flow, text)
+        contact = self._next_contact(flow)
+        if contact is not None:
+            return contact
+        if "message" not in slots:
+            flow.awaiting = "message"
+            return self._say("ask_message")
+        flow.awaiting = "confirm"
+        return Reply(self._readback(slots["name"], slots["phone"]))
+
+    def _readback(self, name: str, phone: str) -> str:
+        spoken = format_phone(phone)
+        return {
+            "en": f"Thank you, {name}. We'll reach you at {spoken}. Shall I pass it on?",
+            "fr": f"Merci, {name}. Nous vous joindrons au {spoken}. Je transmets ?",
+            "es": f"Gracias, {name}. Le contactaremos en el {spoken}. ¿Lo envío?",
+        }[self.language]
+
+    def _flow_callback(self, flow: _Flow, text: str, raw: str) -> Reply | None:
+        slots = flow.slots
+        answer = self._confirmed(flow, text)
+        if answer is True:
+            args: dict[str, Any] = {"caller_name": slots["name"], "phone": slots["phone"]}
+            if slots.get("when"):
+                args["when"] = slots["when"]
+            self._record(Action("schedule_callback", args))
+            when = slots.get("when")
+            spoken = (
+                self.business.phrases.moment(self.language, datetime.fromisoformat(when))
+                if when
+                else self._text("callback_asap")
+            )
+            return self._done("callback_scheduled", name=slots["name"], when=spoken)
+        if answer is False:
+            return self._done("kept")
+        self._name(flow, raw)
+        self._phone(flow, text)
+        when = self._when(text)
+        if when is not None:
+            day = when.day or self.business.now().date()
+            at = when.at or (
+                time(9) if when.part in (None, "morning") else time(14) if when.part == "afternoon" else time(17)
+            )
+            slots["when"] = iso(datetime.combine(day, at))
+        elif flow.awaiting == "callback_when":
+            slots["when"] = None
+        contact = self._next_contact(flow)
+        if contact is not None:
+            return contact
+        if "when" not in slots:
+            flow.awaiting = "callback_when"
+            return self._say("ask_callback_when")
+        flow.awaiting = "confirm"
+        return Reply(self._readback(slots["name"], slots["phone"]))
+
+    def _flow_lead(self, flow: _Flow, text: str, raw: str) -> Reply | None:
+        slots = flow.slots
+        answer = self._confirmed(flow, text)
+        if answer is True:
+            args = {k: v for k, v in slots.items() if k in ("budget", "authority", "need", "timeline", "company")}
+            args.update(name=slots["name"], score=_lead_score(slots), phone=slots["phone"])
+            self._record(Action("qualify_lead", args))
+            return self._done("lead_done", name=slots["name"])
+        if answer is False:
+            slots.pop("phone", None)
+            slots["caller_id_refused"] = True
+            flow.awaiting = "phone"
+            return self._say("ask_phone")
+        awaiting = flow.awaiting
+        if awaiting == "need" or (awaiting is None and len(text.split()) > 4):
+            slots["need"] = raw.strip()
+        elif awaiting == "company":
+            slots["company"] = raw.strip().rstrip(".").removeprefix("It's ").removeprefix("We're ")[:120]
+        elif awaiting == "budget":
+            amount = parse_amount(text)
+            slots["budget"] = amount if amount is not None else 0.0
+        elif awaiting == "timeline":
+            slots["timeline"] = raw.strip()
+            slots["timeline_words"] = text
+        elif awaiting == "authority":
+            slots["authority"] = bool(yes_no(text, self.language))
+        self._name(flow, raw)
+        self._phone(flow, text)
+        for key in ("need", "company", "budget", "timeline", "authority"):
+            if key not in slots:
+                flow.awaiting = key
+                return self._say(f"ask_{key}")
+        contact = self._next_contact(flow)
+        if contact is not None:
+            return contact
+        flow.awaiting = "confirm"
+        return Reply(self._readback(slots["name"], slots["phone"]))
+
+    def _order(self, text: str) -> dict[str, str] | None:
+        number = parse_order_number(text)
+        return self.business.orders.get(number) if number else None
+
+    def _flow_order_status(self, flow: _Flow, text: str, raw: str) -> Reply | None:
+        number = parse_order_number(text)
+        if number is None:
+            flow.awaiting = "order"
+            return (
+                self._say("ask_order")
+                if flow.slots.get("asked") is None and flow.slots.setdefault("asked", True)
+                else None
+            )
+        order = self.business.orders.get(number)
+        if order is None:
+            flow.awaiting = "order"
+            return self._say("order_unknown", number=" ".join(number))
+        status = order.get(f"status_{self.language}") or order["status"]
+        return self._done("order_status", number=" ".join(number), status=status)
+
+    def _flow_payment(self, flow: _Flow, text: str, raw: str) -> Reply | None:
+        slots = flow.slots
+        answer = self._confirmed(flow, text)
+        if answer is True:
+            args: dict[str, Any] = {"phone": slots["phone"]}
+            if slots.get("order"):
+                args["order_number"] = slots["order"]
+                if slots.get("amount") is not None:
+                    args["amount"] = slots["amount"]
+            self._record(Action("send_payment_link", args))
+            return self._done("payment_sent")
+        if answer is False:
+            slots.pop("phone", None)
+            slots["caller_id_refused"] = True
+            flow.awaiting = "phone"
+            return self._say("ask_phone")
+        number = parse_order_number(re.sub(r"\+?\d[\d\s]{8,}\d", "", text)) if flow.awaiting != "phone" else None
+        if number is not None:
+            order = self.business.orders.get(number)
+            if order is None:
+                flow.awaiting = "order"
+                return self._say("order_unknown", number=" ".join(number))
+            slots["order"] = number
+            if order.get("amount"):
+                slots["amount"] = float(order["amount"])
+        if flow.awaiting in ("phone", "caller_id") or number is None:
+            self._phone(flow, text)
+        if "order" not in slots and flow.awaiting != "order_skipped":
+            if flow.awaiting == "order":
+                flow.awaiting = "order_skipped"
+            else:
+                flow.awaiting = "order"
+                return self._say("ask_order")
+        contact = self._next_contact(flow) if "phone" not in slots else None
+        if contact is not None and "name" not in flow.slots:
+            flow.slots["name"] = ""  # a payment link needs no name
+            contact = self._next_contact(flow)
+        if contact is not None:
+            return contact
+        flow.awaiting = "confirm"
+        amount = f" ({slots['amount']:g})" if slots.get("amount") is not None else ""
+        return self._say("confirm_payment", amount=amount, phone=format_phone(slots["phone"]))
+
+    def _flow_sms(self, flow: _Flow, text: str, raw: str) -> Reply | None:
+        slots = flow.slots
+        answer = self._confirmed(flow, text)
+        if answer is True:
+            self._record(Action("send_sms", {"to": slots["phone"], "text": slots["text"]}))
+            return self._done("sms_sent")
+        if answer is False:
+            return self._done("kept")
+        if "text" not in slots:
+            if re.search(_FAQ_TOPICS["hours"][self.language], text) and self.profile.hours:
+                slots["text"] = f"{self.profile.name}: " + self.business.phrases.hours(
+                    self.language, self.profile.hours
+                )
+                slots["what"] = self._text("sms_hours")
+            else:
+                slots["text"] = f"{self.profile.name}, {self.profile.address}"
+                slots["what"] = self._text("sms_address")
+        self._phone(flow, text)
+        flow.slots.setdefault("name", "")
+        contact = self._next_contact(flow)
+        if contact is not None:
+            return contact
+        flow.awaiting = "confirm"
+        return self._say("confirm_sms", what=slots["what"], phone=format_phone(slots["phone"]))
+
+    def _record(self, action: Action) -> None:
+        validate(action)
+        store = self.business.calendar.store
+        with store.transaction() as conn:
+            store.add_action(conn, self.call_id, action.tool, action.args)
+        _LOGGER.info("call %s: action %s recorded", self.call_id, action.tool)
+
+
+def normalize_keep_case(raw: str) -> str:
+    """The raw transcript with numbers as words left alone: names keep their capitals."""
+    return raw.replace("’", "'")
+
+
+def text_keep_case(text: str, flow: _Flow) -> str:
+    """The caller's own words of this turn (kept in the flow), for reading a name."""
+    return str(flow.slots.get("raw", text))
+
+
+def _to(language: str, recipient: str | None) -> str:
+    if not recipient:
+        return ""
+    return {"en": f" to {recipient}", "fr": f" à {recipient}", "es": f" a {recipient}"}[language]
+
+
+def _second_when(text: str, language: str, now: datetime) -> When | None:
+    """A new date after "to"/"for"/"au"/"para" in "move it from Tuesday to Thursday"."""
+    found = re.search(r"\b(?:to|for|instead|au|à|pour|plutôt|a|al|para|por)\s+(.*)$", text)
+    if not found:
+        return None
+    tail = found.group(1)
+    when = parse_when(tail, language, now)
+    return when if when is not None and (when.day or when.at) else None
+
+
+def _date_of_birth(text: str, language: str, country: str) -> str | None:
+    if not re.search(r"\b(?:19|20)\d{2}\b", text):
+        return None
+    order = "MDY" if country == "US" else "DMY"
+    parsed = dateparser.parse(
+        text, languages=[language], settings={"PREFER_DATES_FROM": "past", "DATE_ORDER": order, "STRICT_PARSING": True}
+    )
+    if parsed is None:
+        cleaned = re.sub(r"^.*?\b(?:born on|born|is|née? le|el|le)\s+", "", text)
+        parsed = dateparser.parse(
+            cleaned, languages=[language], settings={"PREFER_DATES_FROM": "past", "DATE_ORDER": order}
+        )
+    if parsed is None or parsed.date() >= date.today():
+        return None
+    return str(parsed.date().isoformat())
+
+
+def _lead_score(slots: dict[str, Any]) -> int:
+    """BANT, 25 points each: a budget named, the decision maker, a need described, a near timeline."""
+    score = 0
+    budget = slots.get("budget") or 0.0
+    score += 25 if budget >= 1000 else 15 if budget > 0 else 0
+    score += 25 if slots.get("authority") else 5 if "authority" in slots else 0
+    need = str(slots.get("need") or "")
+    score += 25 if len(need.split()) >= 4 else 10 if need else 0
+    timeline = str(slots.get("timeline_words") or "")
+    months = re.search(r"(\d+)\s*(?:months?|mois|mes(?:es)?)", timeline)
+    weeks = re.search(r"(\d+)\s*(?:weeks?|semaines?|semanas?)", timeline)
+    if (
+        re.search(
+            r"asap|right away|immediately|now|this week|next week|this month|tout de suite|ce mois|ahora|inmediat|este mes",
+            timeline,
+        )
+        or weeks
+    ):
+        score += 25
+    elif (
+        months
+        and int(months.group(1)) <= 3
+        or re.search(r"next month|le mois prochain|el mes que viene|el próximo mes|quarter|trimestre", timeline)
+    ):
+        score += 20
+    elif months and int(months.group(1)) <= 6:
+        score += 10
+    elif timeline:
+        score += 5
+    return min(score, 100)

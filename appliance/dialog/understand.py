@@ -1,0 +1,472 @@
+"""Understanding a caller's words: language, intents, and slots (when, phone, name, yes/no, choices).
+
+Transcripts come from speech recognition, so text may lack punctuation, hold numbers as words and
+mishear small words. Each utterance is first normalised (lower case, numbers as digits via text2num,
+spoken times rewritten as ``HH:MM``); dates are then read by dateparser from the fragment that names
+them, with the language given, because dateparser alone misreads spoken times (see ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import dateparser
+import phonenumbers
+from rapidfuzz import fuzz, process
+from text_to_num import alpha2digit
+
+# Words that only one of the supported languages uses often; the language with most hits wins.
+_LANGUAGE_WORDS = {
+    "en": "i i'd i'm want would like appointment the to my is yes please book tomorrow next can you it "
+    "need with and at on this what your hello hi thanks thank cancel message doctor of for",
+    "fr": "je j'ai voudrais veux rendez-vous bonjour oui non demain merci mon ma les des est pour avec s'il "
+    "vous c'est à prendre annuler votre quel quelle heures docteur madame monsieur rappeler nom appelle "
+    "matin après-midi prochain semaine pouvez",
+    "es": "quiero quisiera cita hola sí mañana gracias mi los las para con por favor es una un quería "
+    "cancelar llamo nombre tarde doctor doctora puede usted hora próximo semana buenos días tengo necesito",
+}
+_LANGUAGE_SETS = {lang: set(words.split()) for lang, words in _LANGUAGE_WORDS.items()}
+
+# Intent patterns per language, in priority order: the first that matches leads.
+_INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "en": (
+        (
+            "emergency",
+            r"emergency|chest pains?|can'?t breathe|cannot breathe|trouble breathing|not breathing|"
+            r"bleeding (?:a lot|heavily|badly)|heart attack|stroke|unconscious|overdose|suicid",
+        ),
+        (
+            "human",
+            r"(?:speak|talk) (?:to|with) (?:a |an |the )?(?:human|person|someone|somebody|receptionist|"
+            r"operator|staff|nurse|real)|real person|human being|operator|front desk|transfer me|agent",
+        ),
+        (
+            "frustrated",
+            r"ridiculous|useless|stupid|not listening|don'?t understand me|not helping|this is crazy|"
+            r"waste of (?:my )?time|frustrat|annoying",
+        ),
+        ("reschedule", r"reschedul|re-schedul|move my (?:appointment|booking)|change (?:my|the) (?:appointment|time)"),
+        ("cancel", r"cancel|call off"),
+        ("order_status", r"order (?:status|number)|my order|where is my (?:order|package|parcel)|track"),
+        ("payment", r"pay(?:ment)?(?: link)?|settle (?:my|the) bill|invoice|pay online"),
+        ("sms", r"text me|send me (?:a |an )?(?:text|sms|message with)|by text|by sms"),
+        ("callback", r"call (?:me )?back|callback|ring me back"),
+        (
+            "message",
+            r"leave (?:a )?message|take (?:a )?message|pass (?:on )?(?:a )?message|give (?:him|her|them) a message",
+        ),
+        (
+            "book",
+            r"\bbook|appointment|schedule|see (?:the |a )?(?:doctor|dentist|nurse|hygienist)|check-?up|"
+            r"cleaning|consultation|come in|make a reservation|get an? (?:slot|visit)",
+        ),
+        ("lead", r"quote|pricing|interested in|your services|proposal|estimate|partnership|demo"),
+        ("goodbye", r"\bbye\b|goodbye|that'?s all|that is all|nothing else|no thanks|have a (?:good|nice) day"),
+    ),
+    "fr": (
+        (
+            "emergency",
+            r"urgence|douleurs? (?:à la|a la|dans la) poitrine|douleur thoracique|(?:n'arrive|n'arrive) pas à respirer|"
+            r"ne respire plus|saigne beaucoup|crise cardiaque|avc|inconscient|suicid",
+        ),
+        (
+            "human",
+            r"parler (?:à|a|avec) (?:quelqu'un|une personne|un humain|la secrétaire|la réception|un conseiller)|"
+            r"vraie personne|un humain|standard",
+        ),
+        ("frustrated", r"n'importe quoi|ridicule|vous ne comprenez|inutile|ça m'énerve|énervant"),
+        ("reschedule", r"déplacer|décaler|changer (?:mon|le) rendez-vous|reporter"),
+        ("cancel", r"annuler|annulation"),
+        ("order_status", r"ma commande|commande numéro|suivi de commande|où en est"),
+        ("payment", r"payer|paiement|lien de paiement|régler"),
+        ("sms", r"par sms|par texto|envoyez-moi un (?:sms|texto)"),
+        ("callback", r"rappeler|rappelle|me rappeler|rappel"),
+        ("message", r"laisser un message|prendre un message|transmettre un message"),
+        (
+            "book",
+            r"rendez-vous|rdv|prendre (?:un )?rendez|consultation|voir (?:le|la) (?:docteur|médecin|dentiste)|réserver",
+        ),
+        ("lead", r"devis|tarifs?|intéressé par|vos services|démonstration"),
+        ("goodbye", r"au revoir|c'est tout|rien d'autre|bonne journée|bonne soirée"),
+    ),
+    "es": (
+        (
+            "emergency",
+            r"emergencia|urgencia|dolor (?:en el|de) pecho|no puedo respirar|sangrando mucho|infarto|"
+            r"inconsciente|suicid",
+        ),
+        (
+            "human",
+            r"hablar con (?:alguien|una persona|un humano|la recepcionista|recepción|un agente)|persona real|"
+            r"un humano|operador",
+        ),
+        ("frustrated", r"ridículo|inútil|no me entiende|no me escucha|qué frustrante|esto es absurdo"),
+        ("reschedule", r"reprogramar|cambiar (?:mi|la) cita|mover (?:mi|la) cita|aplazar"),
+        ("cancel", r"cancelar|anular"),
+        ("order_status", r"mi pedido|estado del pedido|número de pedido|dónde está mi"),
+        ("payment", r"pagar|enlace de pago|link de pago|pago"),
+        ("sms", r"por sms|mándeme un (?:sms|mensaje de texto)|por mensaje de texto"),
+        ("callback", r"devolver (?:la|mi) llamada|me llame|llamarme|que me llamen"),
+        ("message", r"dejar un (?:mensaje|recado)|tomar un (?:mensaje|recado)"),
+        ("book", r"cita|reservar|consulta|ver al (?:doctor|médico|dentista)|pedir hora|turno"),
+        ("lead", r"presupuesto|cotización|precios|interesado en|sus servicios"),
+        ("goodbye", r"adiós|adios|eso es todo|nada más|hasta luego|que tenga buen"),
+    ),
+}
+_INTENT_RES = {
+    lang: tuple((name, re.compile(rf"(?:{pattern})", re.IGNORECASE)) for name, pattern in items)
+    for lang, items in _INTENTS.items()
+}
+
+_YES = {
+    "en": r"yes|yeah|yep|yup|sure|correct|right|that'?s right|ok|okay|please do|go ahead|sounds good|perfect|"
+    r"absolutely|of course|that works|fine|great|confirm",
+    "fr": r"oui|ouais|d'accord|exactement|c'est ça|c'est bien ça|parfait|bien sûr|volontiers|ça marche|"
+    r"entendu|tout à fait|je confirme|très bien",
+    "es": r"sí|si|claro|vale|correcto|de acuerdo|perfecto|exacto|por supuesto|está bien|bueno|confirmo",
+}
+_NO = {
+    "en": r"no|nope|nah|not|wrong|incorrect|don'?t|actually|wait|change",
+    "fr": r"non|pas|faux|attendez|plutôt|changer",
+    "es": r"no|incorrecto|espere|mejor|cambiar",
+}
+_YES_RES = {lang: re.compile(rf"(?:^|\b)(?:{p})(?:\b|$)", re.IGNORECASE) for lang, p in _YES.items()}
+_NO_RES = {lang: re.compile(rf"(?:^|\b)(?:{p})(?:\b|$)", re.IGNORECASE) for lang, p in _NO.items()}
+
+_WEEKDAYS = {
+    "en": ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+}
+_MONTHS = {
+    "en": "january february march april may june july august september october november december",
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+}
+_RELATIVE_DAYS = {
+    "en": ((r"day after tomorrow", 2), (r"tomorrow", 1), (r"today|this (?:morning|afternoon|evening)", 0)),
+    "fr": ((r"après-demain|apres-demain|après demain", 2), (r"demain", 1), (r"aujourd'hui|ce matin|cet après-midi", 0)),
+    "es": ((r"pasado mañana", 2), (r"(?<!la )(?<!por )mañana", 1), (r"hoy|esta tarde", 0)),
+}
+_NEXT_WEEK = {"en": r"next week", "fr": r"semaine prochaine", "es": r"(?:la )?(?:semana que viene|próxima semana)"}
+_PARTS = {
+    "en": (("morning", r"morning"), ("afternoon", r"afternoon"), ("evening", r"evening|after work")),
+    "fr": (("morning", r"matin(?:ée)?"), ("afternoon", r"après-midi|apres-midi"), ("evening", r"soir|soirée")),
+    "es": (("morning", r"(?:por|de|en) la mañana"), ("afternoon", r"tarde"), ("evening", r"noche")),
+}
+PART_RANGES = {
+    "morning": (time(0, 0), time(12, 0)),
+    "afternoon": (time(12, 0), time(17, 0)),
+    "evening": (time(17, 0), time(23, 59)),
+}
+
+# Spoken times, after numbers became digits. Each yields (hour, minute, meridiem or None).
+_TIME_PATTERNS = (
+    r"(?P<h>\d{1,2})\s*[:h.]\s*(?P<m>\d{2})\s*(?P<ap>[ap]\.?\s?m\b\.?)?",  # 14:30, 10h30, 2:30 pm
+    r"(?P<h>\d{1,2}) (?P<m>\d{2}) ?(?P<ap>[ap]m)\b",  # 10 30 am
+    r"(?P<h>\d{1,2})\s*(?P<ap>[ap]\.?\s?m\b\.?)",  # 2 pm, 10am
+    r"(?:at|à|a|vers|sobre|around|about) (?:las |la )?(?P<h>\d{1,2})(?: (?P<m>\d{2}))?(?: (?P<ap>[ap]\.?\s?m\b\.?))?"
+    r"(?! ?(?:days?|weeks?|months?|minutes?|jours?|semaines?|días?|semanas?|de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)))\b",
+    r"(?P<h>\d{1,2}) heures?(?: (?P<m>\d{1,2})\b)?",  # 10 heures, 14 heures 30
+    r"(?P<h>\d{1,2}) o'?clock",
+)
+_TIME_RES = tuple(re.compile(p, re.IGNORECASE) for p in _TIME_PATTERNS)
+_AFTERNOON_HINT = re.compile(
+    r"\b(?:p\.?\s?m|afternoon|evening|tonight|après-midi|apres-midi|du soir|de la tarde|de la noche|por la tarde)\b",
+    re.IGNORECASE,
+)
+_HALF = {
+    "en": ((r"half past (\d{1,2})", 30, 0), (r"quarter past (\d{1,2})", 15, 0), (r"quarter to (\d{1,2})", 45, -1)),
+    "fr": (
+        (r"(\d{1,2}) heures? et demie", 30, 0),
+        (r"(\d{1,2}) heures? et quart", 15, 0),
+        (r"(\d{1,2}) heures? moins le quart", 45, -1),
+    ),
+    "es": ((r"(\d{1,2}) y media", 30, 0), (r"(\d{1,2}) y cuarto", 15, 0), (r"(\d{1,2}) menos cuarto", 45, -1)),
+}
+_NOON = re.compile(r"\b(?:noon|midday|midi|mediodía|mediodia)\b", re.IGNORECASE)
+# Words Whisper writes for numbers before "pm"/"am" when it mishears them.
+_HOMOPHONES = (
+    (r"\b(?:to|too)\s+(?=[ap]\.?\s?m\b)", "2 "),
+    (r"\bfor\s+(?=[ap]\.?\s?m\b)", "4 "),
+    (r"\bate\s+(?=[ap]\.?\s?m\b)", "8 "),
+)
+
+
+@dataclass(frozen=True)
+class When:
+    """A date and/or time the caller asked for; any part may be unknown."""
+
+    day: date | None = None
+    at: time | None = None
+    part: str | None = None  # morning | afternoon | evening
+    week_of: bool = False  # "next week": any day from ``day`` on
+
+
+def normalize(text: str, language: str) -> str:
+    """Lower-case text with numbers as digits and spoken fillers kept (they carry yes/no)."""
+    text = unicodedata.normalize("NFC", text).replace("’", "'").strip()
+    text = re.sub(r"\b([ap])(?:\.\s?|\s)m\b\.?", r"\1m", text, flags=re.IGNORECASE)
+    text = alpha2digit(text, language, threshold=0)
+    text = text.lower()
+    for pattern, repl in _HOMOPHONES:
+        text = re.sub(pattern, repl, text)
+    return re.sub(r"\s+", " ", text)
+
+
+def detect_language(text: str, allowed: tuple[str, ...]) -> str | None:
+    """The allowed language whose common words the text uses most; None when it is unclear."""
+    words = re.findall(r"[\w'-]+", text.lower())
+    if not words:
+        return None
+    scores = {lang: sum(w in _LANGUAGE_SETS[lang] for w in words) for lang in allowed if lang in _LANGUAGE_SETS}
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    if not ranked or ranked[0][1] == 0 or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+        return None
+    return ranked[0][0]
+
+
+def intents(text: str, language: str) -> list[str]:
+    """Every intent whose words occur, in priority order (emergency first)."""
+    return [name for name, pattern in _INTENT_RES[language] if pattern.search(text)]
+
+
+def yes_no(text: str, language: str) -> bool | None:
+    """True for a yes, False for a no, None when the caller said neither (or both, unclearly)."""
+    text = text.strip().lower()
+    yes = _YES_RES[language].search(text)
+    no = _NO_RES[language].search(text)
+    if yes and no:
+        return yes.start() < no.start() and not re.match(r"^(?:yes|oui|sí|si)\b.*\b(?:but|mais|pero)\b", text)
+    return True if yes else False if no else None
+
+
+def parse_when(text: str, language: str, now: datetime) -> When | None:
+    """The date, time and part of day named in normalised ``text`` (None when there is none)."""
+    day, week_of = _parse_day(text, language, now)
+    at = _parse_time(text, language)
+    part = next((name for name, p in _PARTS[language] if re.search(p, text)), None)
+    if at is not None and at.hour < 12 and part in ("afternoon", "evening") and at.hour >= 1:
+        at = at.replace(hour=at.hour + 12)
+    if day is None and at is None and part is None:
+        return None
+    return When(day, at, part, week_of)
+
+
+def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bool]:
+    today = now.date()
+    for pattern, offset in _RELATIVE_DAYS[language]:
+        if re.search(pattern, text):
+            return today + timedelta(days=offset), False
+    if re.search(_NEXT_WEEK[language], text) and not any(d in text for d in _WEEKDAYS[language]):
+        return today + timedelta(days=7 - today.weekday()), True
+    months = "|".join(_MONTHS[language].split())
+    explicit = re.search(
+        rf"\b(\d{{1,2}})(?:st|nd|rd|th|er)?(?: of| de)? ({months})\b|\b({months}) (?:the )?(\d{{1,2}})(?:st|nd|rd|th)?\b",
+        text,
+    )
+    if explicit:
+        day_number, month = (explicit.group(1), explicit.group(2)) if explicit.group(1) else explicit.group(4, 3)
+        parsed = dateparser.parse(
+            f"{day_number} {month}",
+            languages=[language],
+            settings={"RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": "future", "DATE_ORDER": "DMY"},
+        )
+        if parsed is not None:
+            return parsed.date(), False
+    for index, name in enumerate(_WEEKDAYS[language]):
+        if re.search(rf"\b{name}\b", text):
+            ahead = (index - today.weekday()) % 7
+            # "next Tuesday" said on a Tuesday means in a week, as does a bare "Tuesday".
+            if ahead == 0 and not re.search(r"\b(?:today|aujourd'hui|hoy)\b", text):
+                ahead = 7
+            if re.search(r"\b(?:week after next|dans deux semaines|en dos semanas)\b", text):
+                ahead += 7
+            return today + timedelta(days=ahead), False
+    return None, False
+
+
+def _parse_time(text: str, language: str) -> time | None:
+    if _NOON.search(text):
+        return time(12, 0)
+    for pattern, minute, shift in _HALF[language]:
+        found = re.search(pattern, text)
+        if found:
+            return _clock(int(found.group(1)) + shift, minute, None, text)
+    for regex in _TIME_RES:
+        for found in regex.finditer(text):
+            groups = found.groupdict()
+            minute = int(groups["m"]) if groups.get("m") else 0
+            clock = _clock(int(groups["h"]), minute, groups.get("ap"), text)
+            if clock is not None:
+                return clock
+    return None
+
+
+def _clock(hour: int, minute: int, meridiem: str | None, text: str) -> time | None:
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        return None
+    if meridiem:
+        pm = meridiem.lower().startswith("p")
+        if pm and hour < 12:
+            hour += 12
+        elif not pm and hour == 12:
+            hour = 0
+    elif hour < 12 and _AFTERNOON_HINT.search(text):
+        hour += 12
+    elif 1 <= hour <= 6:
+        hour += 12  # "at 3" at a business means the afternoon
+    return time(hour, minute)
+
+
+def parse_phone(text: str, region: str) -> str | None:
+    """The phone number in normalised ``text`` as E.164, read with the business's region as default."""
+    text = re.sub(r"\b(?:oh|o)\b", "0", text)
+    text = re.sub(r"\bplus\s*", "+", text)
+    text = re.sub(r"\bdouble (\d)", r"\1\1", text)
+    runs = re.findall(r"\+?\d[\d\s().-]{5,}\d", text)
+    for run in sorted(runs, key=len, reverse=True):
+        digits = re.sub(r"[^\d+]", "", run)
+        try:
+            number = phonenumbers.parse(digits, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number) or (
+            phonenumbers.is_possible_number(number) and len(str(number.national_number)) >= 9
+        ):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def format_phone(e164: str) -> str:
+    """A number spoken digit by digit in groups, e.g. "+1 415 555 2671"."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL).replace("-", " ")
+
+
+_NAME_INTRO = {
+    "en": r"(?:my name is|my name's|name is|this is|it's|it is|i am|i'm|the name is|under the name|patient is)",
+    "fr": r"(?:je m'appelle|je suis|mon nom est|c'est|moi c'est|au nom de|nom de)",
+    "es": r"(?:me llamo|mi nombre es|soy|habla|a nombre de)",
+}
+_NOT_NAMES_TEXT = (
+    "a an the and but or so to i i'd i'm calling looking trying not sorry just here there is it that this "
+    "your my yes no yeah okay ok please um uh hello hi well right sure wondering going about for me with "
+    "at on in de la le les un une el los las por para con y en je oui non si sí bonjour hola pour avec "
+    "appointment rendez-vous cita tomorrow today monday tuesday wednesday thursday friday saturday sunday "
+    "morning afternoon doctor dr dentist nurse book booking cancel ringing phoning am pm free available "
+    "fine good busy interested new nuevo nueva paciente patient afraid hoping glad happy urgent urgente "
+    "january february march april may june july august september october november december janvier "
+    "février mars avril juin juillet août septembre octobre novembre décembre enero febrero marzo abril "
+    "mayo junio julio agosto septiembre octubre noviembre diciembre "
+)
+_NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
+
+
+def parse_name(text: str, language: str, expecting: bool) -> str | None:
+    """A person's name: after "my name is" and the like, spelled out letter by letter, or the whole
+    answer when the caller was just asked for it (``expecting``)."""
+    clean = re.sub(r"[^\w'\s-]", " ", text)
+    spelled = _spelled(clean)
+    found = re.search(rf"\b{_NAME_INTRO[language]}\s+([\w'-]+(?:\s+[\w'-]+){{0,3}})", clean, re.IGNORECASE)
+    words: list[str] = []
+    if found:
+        words = _name_words(found.group(1).split())
+    elif expecting:
+        words = _name_words(clean.split())
+    if spelled:
+        if words and fuzz.ratio(words[-1].lower(), spelled.lower()) >= 50:
+            words[-1] = spelled
+        elif spelled.lower() not in (w.lower() for w in words):
+            words.append(spelled)
+    if not words or len(words) > 4:
+        return None
+    return " ".join(w[:1].upper() + w[1:] for w in words)
+
+
+_FILLERS = {"um", "uh", "er", "erm", "euh", "eh", "ah", "well", "yes", "yeah", "oui", "sí", "si", "ok", "okay", "sure"}
+
+
+def _name_words(tokens: list[str]) -> list[str]:
+    """The name at the start of ``tokens`` (fillers skipped), up to the first word that is not a name."""
+    while tokens and tokens[0].lower() in _FILLERS:
+        tokens = tokens[1:]
+    words = []
+    for token in tokens:
+        if token.lower() in _NOT_NAMES or not re.fullmatch(r"[^\W\d_][\w'-]*", token) or len(token) == 1:
+            break
+        words.append(token)
+    return words[:3]
+
+
+def _spelled(text: str) -> str | None:
+    letters = re.search(r"\b(?:[A-Za-z][\s.-]+){2,}[A-Za-z]\b", text)
+    if not letters:
+        return None
+    chars = re.findall(r"[A-Za-z]", letters.group(0))
+    if any(len(t) > 1 for t in re.split(r"[\s.-]+", letters.group(0)) if t):
+        return None
+    return "".join(chars).capitalize()
+
+
+def match_choice(text: str, choices: dict[str, tuple[str, ...]], cutoff: float = 80) -> str | None:
+    """The key of ``choices`` (each with its spoken forms) that the text names, tolerant of misspellings."""
+    best: tuple[str, float] | None = None
+    lowered = text.lower()
+    for key, forms in choices.items():
+        for form in forms:
+            form = form.lower()
+            if re.search(rf"\b{re.escape(form)}\b", lowered):
+                score = 100.0 + len(form)
+            else:
+                score = fuzz.partial_ratio(form, lowered) if len(form) >= 5 else 0.0
+            if score >= cutoff and (best is None or score > best[1]):
+                best = (key, score)
+    return best[0] if best else None
+
+
+_ORDINALS = {
+    "en": ("first|1st|earliest|former", "second|2nd|latter|other one|last one"),
+    "fr": ("premier|première|1er|le 1", "deuxième|second|seconde|2e|dernier|dernière"),
+    "es": ("primero|primera|1º", "segundo|segunda|2º|último|última"),
+}
+
+
+def parse_ordinal(text: str, language: str) -> int | None:
+    """0 or 1 when the caller picks "the first" or "the second" of two offered options."""
+    for index, pattern in enumerate(_ORDINALS[language]):
+        if re.search(rf"\b(?:{pattern})\b", text, re.IGNORECASE):
+            return index
+    return None
+
+
+def parse_order_number(text: str) -> str | None:
+    """An order number: a run of 4 or more digits (spaces between spoken digits allowed)."""
+    found = re.search(r"(?:#\s*)?(\d(?:[\s-]?\d){3,})", text)
+    return re.sub(r"\D", "", found.group(1)) if found else None
+
+
+def parse_amount(text: str) -> float | None:
+    """A sum of money such as "$5,000", "5000 dollars", "5k", "10 000 euros"."""
+    found = re.search(r"(\d[\d,. ]*\d|\d)\s*(k|thousand|mille|mil|million|millions|millones)?\b", text)
+    if not found:
+        return None
+    digits = re.sub(r"[,\s]", "", found.group(1))
+    try:
+        value = float(digits)
+    except ValueError:
+        return None
+    scale = {"k": 1e3, "thousand": 1e3, "mille": 1e3, "mil": 1e3, "million": 1e6, "millions": 1e6, "millones": 1e6}
+    return value * scale.get(found.group(2) or "", 1.0)
+
+
+def best_match(query: str, options: list[str], cutoff: float = 85) -> str | None:
+    """The option closest to ``query`` (names heard through speech recognition), or None."""
+    found = process.extractOne(query, options, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff)
+    return found[0] if found else None
