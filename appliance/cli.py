@@ -286,6 +286,7 @@ def _chat(config: ApplianceConfig, args: argparse.Namespace) -> int:
 def _scenarios(config: ApplianceConfig, args: argparse.Namespace) -> int:
     from .dialog.scenarios import as_json, run_paths
 
+    logging.getLogger("appliance.dialog").setLevel(logging.WARNING)  # one line per action is for the daemon's log
     results = run_paths(args.paths)
     if args.json:
         print(json.dumps([as_json(r) for r in results], indent=2, ensure_ascii=False))

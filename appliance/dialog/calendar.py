@@ -115,7 +115,7 @@ class LocalCalendar:
         if when and when.part:
             low, high = PART_RANGES[when.part]
             inside = [m for m in starts if low <= m.time() < high]
-            starts = inside + [m for m in starts if m not in inside] if when.day == day else inside
+            starts = inside or (starts if when.day == day else [])
         if when and when.at:
             target = datetime.combine(day, when.at)
             starts.sort(key=lambda m: (abs((m - target).total_seconds()), m))

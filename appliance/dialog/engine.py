@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import dateparser
+from text_to_num import alpha2digit
 
 from ..store import Store
 from .calendar import LocalCalendar, Slot, iso
-from .knowledge import Knowledge
+from .knowledge import STRICT_SCORE, Knowledge
 from .profile import BusinessProfile
 from .replies import Phrasebook
 from .responder import Reply
@@ -209,13 +210,16 @@ class DialogueEngine:
             if accepted is False:
                 return self._say("anything_else")
         started = next((i for i in found if i in _FLOW_INTENTS and self._offered(i)), None)
+        question = bool(_QUESTION.search(raw) or _QUESTION.search(text))
+        # A question the knowledge answers squarely wins over flow words in it ("can I walk in without
+        # an appointment?"); otherwise the flow the caller asked for starts.
+        faq = self._faq(text, strict=started is not None) if question or started is None else None
+        if faq is not None:
+            return faq
         if started is None and self._offered("book") and self._about_booking(text):
             started = "book"
         if started is not None:
             return self._start(started, text, raw)
-        faq = self._faq(text)
-        if faq is not None:
-            return faq
         if "goodbye" in found or (yes_no(text, self.language) is False and len(text.split()) <= 4):
             return self._say("goodbye", end_call=True)
         if yes_no(text, self.language) is True and len(text.split()) <= 3:
@@ -240,8 +244,6 @@ class DialogueEngine:
 
     def _about_booking(self, text: str) -> bool:
         """A date, a provider or a service named without other intent: "Can I see Dr. Lopez on Friday?"."""
-        if self._faq(text) is not None and not _QUESTION.search(text):
-            return False
         return self._when(text) is not None or self._provider(text) is not None or self._service(text) is not None
 
     def _offered(self, intent: str) -> bool:
@@ -307,10 +309,13 @@ class DialogueEngine:
         }.get(flow.awaiting or "", "anything_else")
         return self._text(key)
 
-    def _faq(self, text: str, follow_up: str | None = None) -> Reply | None:
+    def _faq(self, text: str, follow_up: str | None = None, strict: bool = False) -> Reply | None:
         """An answer from the profile (hours, address, prices) or the knowledge files, then ``follow_up``
-        (by default "anything else?")."""
+        (by default "anything else?"). ``strict`` asks for a close match of the knowledge only."""
         follow_up = follow_up or self._text("anything_else")
+        if strict:
+            answer = self.business.knowledge.answer(text, self.language, STRICT_SCORE)
+            return Reply(f"{answer} {follow_up}") if answer else None
         topics = [t for t, patterns in _FAQ_TOPICS.items() if re.search(patterns[self.language], text)]
         if "price" in topics:
             service = self._service(text)
@@ -333,7 +338,7 @@ class DialogueEngine:
     # -- slot helpers ---------------------------------------------------------------------------
 
     def _provider(self, text: str) -> str | None:
-        choices = {p.name: (p.name, *p.aliases, p.name.split()[-1]) for p in self.profile.providers}
+        choices = {p.name: (p.name, p.name.replace(".", ""), *p.aliases) for p in self.profile.providers}
         return match_choice(text, choices)
 
     def _unknown_provider(self, text: str) -> str | None:
@@ -349,7 +354,9 @@ class DialogueEngine:
         return self.profile.service(name) if name else None
 
     def _name(self, flow: _Flow, raw: str, key: str = "name") -> None:
-        name = parse_name(normalize_keep_case(raw), self.language, expecting=flow.awaiting == key)
+        if key in flow.slots and flow.awaiting != key:
+            return  # a name once given is only replaced when asked for again
+        name = parse_name(normalize_keep_case(raw, self.language), self.language, expecting=flow.awaiting == key)
         if name:
             flow.slots[key] = name
             self._name_given = name
@@ -476,11 +483,13 @@ class DialogueEngine:
         slots = flow.slots
         answer = self._confirmed(flow, text)
         before = dict(slots)
-        service = self._service(text)
+        # While the caller spells their name, "López" is a surname, not Dr. Lopez.
+        naming = flow.awaiting == "name"
+        service = None if naming else self._service(text)
         if service is not None:
             slots["service"] = service.name
-        provider = self._provider(text)
-        unknown = None if provider else self._unknown_provider(text)
+        provider = None if naming else self._provider(text)
+        unknown = None if provider or naming else self._unknown_provider(text)
         if provider is not None:
             slots["provider"] = provider
         self._name(flow, raw)
@@ -556,10 +565,10 @@ class DialogueEngine:
         what = self._what(slot, None)
         return self._done("booked", what=what, when=self.business.phrases.moment(self.language, slot.start))
 
-    def _find_booking(self, flow: _Flow, text: str) -> Reply | None:
+    def _find_booking(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         """Name, then the day of the existing appointment; fills ``booking`` or says it was not found."""
         slots = flow.slots
-        self._name(flow, text_keep_case(text, flow))
+        self._name(flow, raw)
         when = self._when(text)
         if when is not None and when.day and "old_day" not in slots:
             slots["old_day"] = when.day
@@ -600,8 +609,7 @@ class DialogueEngine:
             return self._done("kept")
         if flow.awaiting == "confirm":
             return None
-        flow.slots["raw"] = raw
-        missing = self._find_booking(flow, text)
+        missing = self._find_booking(flow, text, raw)
         if missing is not None:
             return missing
         flow.awaiting = "confirm"
@@ -612,21 +620,27 @@ class DialogueEngine:
         answer = self._confirmed(flow, text)
         when = self._when(text)
         if answer is True and when is None:
-            if not self.business.calendar.move(self.call_id, slots["booking"], slots["new_slot"]):
-                del slots["new_slot"]
+            new_slot: Slot = slots.pop("new_slot")
+            if not self.business.calendar.move(self.call_id, slots["booking"], new_slot):
                 flow.awaiting = "new_when"
-                return self._say("offer_one", lead=self._text("slot_gone"), options="")
-            return self._done("rescheduled", new=self.business.phrases.moment(self.language, slots["new_slot"].start))
+                offered = self._choose_slot(flow, text, When(new_slot.start.date(), new_slot.start.time()), "new_slot")
+                return Reply(self._text("slot_gone") + (offered.text if offered else self._text("ask_new_when")))
+            return self._done("rescheduled", new=self.business.phrases.moment(self.language, new_slot.start))
         if answer is False and when is None:
             return self._done("kept")
-        slots["raw"] = raw
-        had_booking = "booking" in slots
-        missing = self._find_booking(flow, text)
-        if missing is not None:
-            return missing
-        if not had_booking:
-            # The date that found the booking is the old one; a second one in the same breath is the new one.
-            when = _second_when(text, self.language, self.business.now())
+        new_text = None
+        if "booking" not in slots:
+            # "from Tuesday to Thursday at 11": the first date finds the booking, the second is the new one;
+            # a single date in the turn that finds the booking is the old one.
+            text, new_text = _split_change(text, self.language, self.business.now())
+            if new_text is not None:
+                slots["new_when"] = self._when(new_text)
+            missing = self._find_booking(flow, text, raw)
+            if missing is not None:
+                return missing
+            when = slots.pop("new_when", None)
+            slots["provider"] = slots["booking"]["provider"] or None
+            slots["service"] = slots["booking"]["service"] or None
         if flow.awaiting in ("new_when", "choice", "confirm") or when is not None:
             offered = self._choose_slot(flow, text, when, key="new_slot")
             if offered is not None:
@@ -850,14 +864,9 @@ class DialogueEngine:
         _LOGGER.info("call %s: action %s recorded", self.call_id, action.tool)
 
 
-def normalize_keep_case(raw: str) -> str:
-    """The raw transcript with numbers as words left alone: names keep their capitals."""
-    return raw.replace("’", "'")
-
-
-def text_keep_case(text: str, flow: _Flow) -> str:
-    """The caller's own words of this turn (kept in the flow), for reading a name."""
-    return str(flow.slots.get("raw", text))
+def normalize_keep_case(raw: str, language: str) -> str:
+    """The raw transcript with numbers as digits but capitals kept, for reading names."""
+    return alpha2digit(raw.replace("’", "'"), language, threshold=0)
 
 
 def _to(language: str, recipient: str | None) -> str:
@@ -866,14 +875,14 @@ def _to(language: str, recipient: str | None) -> str:
     return {"en": f" to {recipient}", "fr": f" à {recipient}", "es": f" a {recipient}"}[language]
 
 
-def _second_when(text: str, language: str, now: datetime) -> When | None:
-    """A new date after "to"/"for"/"au"/"para" in "move it from Tuesday to Thursday"."""
-    found = re.search(r"\b(?:to|for|instead|au|à|pour|plutôt|a|al|para|por)\s+(.*)$", text)
-    if not found:
-        return None
-    tail = found.group(1)
-    when = parse_when(tail, language, now)
-    return when if when is not None and (when.day or when.at) else None
+def _split_change(text: str, language: str, now: datetime) -> tuple[str, str | None]:
+    """Split "move it from Tuesday to Thursday at 11" into the old and the new date's words."""
+    for found in re.finditer(r"\b(?:to|until|instead|au|à|pour|a|al|para|por)\b", text):
+        before, after = text[: found.start()], text[found.end() :]
+        old, new = parse_when(before, language, now), parse_when(after, language, now)
+        if old is not None and old.day and new is not None and (new.day or new.at):
+            return before, after
+    return text, None
 
 
 def _date_of_birth(text: str, language: str, country: str) -> str | None:

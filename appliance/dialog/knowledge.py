@@ -26,6 +26,7 @@ _STOPWORDS_TEXT = (
 )
 _STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 MIN_SCORE = 0.45
+STRICT_SCORE = 0.8  # when the question also names a task ("... without an appointment?")
 
 
 def _stems(text: str) -> list[str]:
@@ -68,7 +69,7 @@ class Knowledge:
                 frequency[stem] = frequency.get(stem, 0) + 1
         self._idf = {stem: math.log(1 + count / n) for stem, n in frequency.items()}
 
-    def answer(self, question: str, language: str) -> str | None:
+    def answer(self, question: str, language: str, min_score: float = MIN_SCORE) -> str | None:
         """The answer of the best-matching section in ``language``, or None if nothing matches well."""
         query = set(_stems(question))
         if not query & self._idf.keys():
@@ -85,7 +86,7 @@ class Knowledge:
             score = sum(self._idf[s] * (1.5 if s in self._head_stems[index] else 1.0) for s in shared) / total
             if best is None or score > best[0]:
                 best = (score, section)
-        if best is None or best[0] < MIN_SCORE:
+        if best is None or best[0] < min_score:
             return None
         return best[1].answer
 

@@ -24,9 +24,11 @@ _LANGUAGE_WORDS = {
     "need with and at on this what your hello hi thanks thank cancel message doctor of for",
     "fr": "je j'ai voudrais veux rendez-vous bonjour oui non demain merci mon ma les des est pour avec s'il "
     "vous c'est à prendre annuler votre quel quelle heures docteur madame monsieur rappeler nom appelle "
-    "matin après-midi prochain semaine pouvez",
+    "matin après-midi prochain semaine pouvez est-ce prenez avez êtes où quand comment combien y a-t-il "
+    "au du une le et dois peux",
     "es": "quiero quisiera cita hola sí mañana gracias mi los las para con por favor es una un quería "
-    "cancelar llamo nombre tarde doctor doctora puede usted hora próximo semana buenos días tengo necesito",
+    "cancelar llamo nombre tarde doctor doctora puede usted hora próximo semana buenos días tengo necesito "
+    "hay dónde qué cuándo cómo cuánto está están tienen aceptan cerca del al el y soy puedo",
 }
 _LANGUAGE_SETS = {lang: set(words.split()) for lang, words in _LANGUAGE_WORDS.items()}
 
@@ -157,9 +159,11 @@ _PARTS = {
     "fr": (("morning", r"matin(?:ée)?"), ("afternoon", r"après-midi|apres-midi"), ("evening", r"soir|soirée")),
     "es": (("morning", r"(?:por|de|en) la mañana"), ("afternoon", r"tarde"), ("evening", r"noche")),
 }
+# Lunch (12:00-13:00) is in neither the morning nor the afternoon: "l'après-midi" at a practice that
+# closes at 12:30 means after the break.
 PART_RANGES = {
     "morning": (time(0, 0), time(12, 0)),
-    "afternoon": (time(12, 0), time(17, 0)),
+    "afternoon": (time(13, 0), time(17, 0)),
     "evening": (time(17, 0), time(23, 59)),
 }
 
@@ -168,7 +172,7 @@ _TIME_PATTERNS = (
     r"(?P<h>\d{1,2})\s*[:h.]\s*(?P<m>\d{2})\s*(?P<ap>[ap]\.?\s?m\b\.?)?",  # 14:30, 10h30, 2:30 pm
     r"(?P<h>\d{1,2}) (?P<m>\d{2}) ?(?P<ap>[ap]m)\b",  # 10 30 am
     r"(?P<h>\d{1,2})\s*(?P<ap>[ap]\.?\s?m\b\.?)",  # 2 pm, 10am
-    r"(?:at|à|a|vers|sobre|around|about) (?:las |la )?(?P<h>\d{1,2})(?: (?P<m>\d{2}))?(?: (?P<ap>[ap]\.?\s?m\b\.?))?"
+    r"\b(?:at|à|a|vers|sobre|around|about) (?:las |la )?(?P<h>\d{1,2})(?: (?P<m>\d{2}))?(?: (?P<ap>[ap]\.?\s?m\b\.?))?"
     r"(?! ?(?:days?|weeks?|months?|minutes?|jours?|semaines?|días?|semanas?|de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)))\b",
     r"(?P<h>\d{1,2}) heures?(?: (?P<m>\d{1,2})\b)?",  # 10 heures, 14 heures 30
     r"(?P<h>\d{1,2}) o'?clock",
@@ -187,7 +191,7 @@ _HALF = {
     ),
     "es": ((r"(\d{1,2}) y media", 30, 0), (r"(\d{1,2}) y cuarto", 15, 0), (r"(\d{1,2}) menos cuarto", 45, -1)),
 }
-_NOON = re.compile(r"\b(?:noon|midday|midi|mediodía|mediodia)\b", re.IGNORECASE)
+_NOON = re.compile(r"\b(?:noon|midday|(?<!après-)(?<!apres-)midi|mediodía|mediodia)\b", re.IGNORECASE)
 # Words Whisper writes for numbers before "pm"/"am" when it mishears them.
 _HOMOPHONES = (
     (r"\b(?:to|too)\s+(?=[ap]\.?\s?m\b)", "2 "),
@@ -210,11 +214,25 @@ def normalize(text: str, language: str) -> str:
     """Lower-case text with numbers as digits and spoken fillers kept (they carry yes/no)."""
     text = unicodedata.normalize("NFC", text).replace("’", "'").strip()
     text = re.sub(r"\b([ap])(?:\.\s?|\s)m\b\.?", r"\1m", text, flags=re.IGNORECASE)
-    text = alpha2digit(text, language, threshold=0)
+    text = _protect_articles(text, language)
+    text = alpha2digit(text, language, threshold=0).replace(_KEEP, "")
     text = text.lower()
     for pattern, repl in _HOMOPHONES:
         text = re.sub(pattern, repl, text)
     return re.sub(r"\s+", " ", text)
+
+
+_KEEP = "qqxq"  # glued to a word that text2num must leave alone (it ignores punctuation marks)
+# "un rendez-vous", "una cita": articles, not the number one ("à une heure", "a la una" stay numbers).
+_ARTICLES = {
+    "fr": re.compile(r"\b(une?)\b(?! heures?)", re.IGNORECASE),
+    "es": re.compile(r"(?<!la )\b(un[oa]?)\b(?! horas?)", re.IGNORECASE),
+}
+
+
+def _protect_articles(text: str, language: str) -> str:
+    pattern = _ARTICLES.get(language)
+    return pattern.sub(lambda m: _KEEP + m.group(1), text) if pattern else text
 
 
 def detect_language(text: str, allowed: tuple[str, ...]) -> str | None:
@@ -433,8 +451,8 @@ def match_choice(text: str, choices: dict[str, tuple[str, ...]], cutoff: float =
 
 _ORDINALS = {
     "en": ("first|1st|earliest|former", "second|2nd|latter|other one|last one"),
-    "fr": ("premier|première|1er|le 1", "deuxième|second|seconde|2e|dernier|dernière"),
-    "es": ("primero|primera|1º", "segundo|segunda|2º|último|última"),
+    "fr": ("premier|première|1er|1ère|1re", "deuxième|second|seconde|2e|2ème|dernier|dernière"),
+    "es": ("primero|primera|1º|1ª|1o|1a", "segundo|segunda|2º|2ª|2o|2a|último|última"),
 }
 
 
