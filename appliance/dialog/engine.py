@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import dateparser
-from text_to_num import alpha2digit
 
 from ..store import Store
 from .calendar import LocalCalendar, Slot, iso
@@ -356,7 +355,7 @@ class DialogueEngine:
     def _name(self, flow: _Flow, raw: str, key: str = "name") -> None:
         if key in flow.slots and flow.awaiting != key:
             return  # a name once given is only replaced when asked for again
-        name = parse_name(normalize_keep_case(raw, self.language), self.language, expecting=flow.awaiting == key)
+        name = parse_name(normalize(raw, self.language, lower=False), self.language, expecting=flow.awaiting == key)
         if name:
             flow.slots[key] = name
             self._name_given = name
@@ -862,11 +861,6 @@ class DialogueEngine:
         with store.transaction() as conn:
             store.add_action(conn, self.call_id, action.tool, action.args)
         _LOGGER.info("call %s: action %s recorded", self.call_id, action.tool)
-
-
-def normalize_keep_case(raw: str, language: str) -> str:
-    """The raw transcript with numbers as digits but capitals kept, for reading names."""
-    return alpha2digit(raw.replace("’", "'"), language, threshold=0)
 
 
 def _to(language: str, recipient: str | None) -> str:

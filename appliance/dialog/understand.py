@@ -210,13 +210,15 @@ class When:
     week_of: bool = False  # "next week": any day from ``day`` on
 
 
-def normalize(text: str, language: str) -> str:
-    """Lower-case text with numbers as digits and spoken fillers kept (they carry yes/no)."""
+def normalize(text: str, language: str, lower: bool = True) -> str:
+    """Text with numbers as digits and spoken fillers kept (they carry yes/no), lower-cased unless
+    ``lower`` is False (names keep their capitals)."""
     text = unicodedata.normalize("NFC", text).replace("’", "'").strip()
     text = re.sub(r"\b([ap])(?:\.\s?|\s)m\b\.?", r"\1m", text, flags=re.IGNORECASE)
     text = _protect_articles(text, language)
-    text = alpha2digit(text, language, threshold=0).replace(_KEEP, "")
-    text = text.lower()
+    text = str(alpha2digit(text, language, threshold=0)).replace(_KEEP, "")
+    if lower:
+        text = text.lower()
     for pattern, repl in _HOMOPHONES:
         text = re.sub(pattern, repl, text)
     return re.sub(r"\s+", " ", text)
