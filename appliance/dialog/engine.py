@@ -493,11 +493,13 @@ class DialogueEngine:
             slots["provider"] = provider
         self._name(flow, raw)
         self._phone(flow, text)
-        if flow.awaiting == "dob":
+        when = None
+        if flow.awaiting == "dob":  # a birth date is not a wish for an appointment date
             born = _date_of_birth(text, self.language, self.profile.country)
             if born:
                 slots["dob"] = born
-        when = self._when(text)
+        else:
+            when = self._when(text)
         changed_time = (
             when is not None
             or slots.get("provider") != before.get("provider")
@@ -743,7 +745,7 @@ class DialogueEngine:
             flow.awaiting = "phone"
             return self._say("ask_phone")
         awaiting = flow.awaiting
-        if awaiting == "need" or (awaiting is None and len(text.split()) > 4):
+        if awaiting == "need":
             slots["need"] = raw.strip()
         elif awaiting == "company":
             slots["company"] = raw.strip().rstrip(".").removeprefix("It's ").removeprefix("We're ")[:120]

@@ -52,8 +52,8 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ),
         ("reschedule", r"reschedul|re-schedul|move my (?:appointment|booking)|change (?:my|the) (?:appointment|time)"),
         ("cancel", r"cancel|call off"),
-        ("order_status", r"order (?:status|number)|my order|where is my (?:order|package|parcel)|track"),
         ("payment", r"pay(?:ment)?(?: link)?|settle (?:my|the) bill|invoice|pay online"),
+        ("order_status", r"order (?:status|number)|my order|where is my (?:order|package|parcel)|track"),
         ("sms", r"text me|send me (?:a |an )?(?:text|sms|message with)|by text|by sms"),
         ("callback", r"call (?:me )?back|callback|ring me back"),
         (
@@ -82,8 +82,8 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("frustrated", r"n'importe quoi|ridicule|vous ne comprenez|inutile|ça m'énerve|énervant"),
         ("reschedule", r"déplacer|décaler|changer (?:mon|le) rendez-vous|reporter"),
         ("cancel", r"annuler|annulation"),
-        ("order_status", r"ma commande|commande numéro|suivi de commande|où en est"),
         ("payment", r"payer|paiement|lien de paiement|régler"),
+        ("order_status", r"ma commande|commande numéro|suivi de commande|où en est"),
         ("sms", r"par sms|par texto|envoyez-moi un (?:sms|texto)"),
         ("callback", r"rappeler|rappelle|me rappeler|rappel"),
         ("message", r"laisser un message|prendre un message|transmettre un message"),
@@ -108,8 +108,8 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("frustrated", r"ridículo|inútil|no me entiende|no me escucha|qué frustrante|esto es absurdo"),
         ("reschedule", r"reprogramar|cambiar (?:mi|la) cita|mover (?:mi|la) cita|aplazar"),
         ("cancel", r"cancelar|anular"),
-        ("order_status", r"mi pedido|estado del pedido|número de pedido|dónde está mi"),
         ("payment", r"pagar|enlace de pago|link de pago|pago"),
+        ("order_status", r"mi pedido|estado del pedido|número de pedido|dónde está mi"),
         ("sms", r"por sms|mándeme un (?:sms|mensaje de texto)|por mensaje de texto"),
         ("callback", r"devolver (?:la|mi) llamada|me llame|llamarme|que me llamen"),
         ("message", r"dejar un (?:mensaje|recado)|tomar un (?:mensaje|recado)"),
@@ -119,7 +119,7 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 _INTENT_RES = {
-    lang: tuple((name, re.compile(rf"(?:{pattern})", re.IGNORECASE)) for name, pattern in items)
+    lang: tuple((name, re.compile(rf"\b(?:{pattern})", re.IGNORECASE)) for name, pattern in items)
     for lang, items in _INTENTS.items()
 }
 
@@ -435,7 +435,7 @@ def _spelled(text: str) -> str | None:
     return "".join(chars).capitalize()
 
 
-def match_choice(text: str, choices: dict[str, tuple[str, ...]], cutoff: float = 80) -> str | None:
+def match_choice(text: str, choices: dict[str, tuple[str, ...]], cutoff: float = 85) -> str | None:
     """The key of ``choices`` (each with its spoken forms) that the text names, tolerant of misspellings."""
     best: tuple[str, float] | None = None
     lowered = text.lower()
@@ -444,8 +444,10 @@ def match_choice(text: str, choices: dict[str, tuple[str, ...]], cutoff: float =
             form = form.lower()
             if re.search(rf"\b{re.escape(form)}\b", lowered):
                 score = 100.0 + len(form)
+            elif len(form) >= 5 and len(lowered) >= len(form):
+                score = fuzz.partial_ratio(form, lowered)
             else:
-                score = fuzz.partial_ratio(form, lowered) if len(form) >= 5 else 0.0
+                score = 0.0
             if score >= cutoff and (best is None or score > best[1]):
                 best = (key, score)
     return best[0] if best else None
