@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,10 +128,12 @@ def _simulate(config: ApplianceConfig, args: argparse.Namespace) -> int:
     engines, store, business = _stack(config)
 
     async def call() -> tuple[Any, RecordingLine]:
+        call_id = str(uuid.uuid4())
         pipeline = CallPipeline(
             engines,
-            business.engine(None),
+            business.engine(call_id),
             store,
+            call_id=call_id,
             source=f"simulate:{args.caller.name}",
             greet=args.greet,
             limits=config.call,
@@ -202,7 +205,8 @@ def talk(config: ApplianceConfig, pyaudio_module: Any) -> int:
     print("Talking through the sound card; press Ctrl-C to hang up.", file=sys.stderr)
 
     async def call() -> str:
-        pipeline = CallPipeline(engines, business.engine(None), store, "talk", limits=config.call)
+        call_id = str(uuid.uuid4())
+        pipeline = CallPipeline(engines, business.engine(call_id), store, "talk", limits=config.call, call_id=call_id)
         return (await run_line(pipeline, line)).end_reason
 
     try:

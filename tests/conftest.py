@@ -6,12 +6,17 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from appliance.config import ApplianceConfig, ModelsConfig, load_config
+from appliance.dialog.engine import Business
+from appliance.dialog.profile import load_profile
 from appliance.pipeline import Engines
+from appliance.store import Store
 from appliance.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,3 +55,15 @@ def fast_engines(fast_config: ApplianceConfig) -> Iterator[Engines]:
     engines = Engines.load(fast_config)
     yield engines
     engines.close()
+
+
+# Monday 23 November 2026, 09:00 at the demo clinic: dialogue tests see a fixed "now".
+DEMO_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+@pytest.fixture
+def demo_business(tmp_path: Path) -> Iterator[Business]:
+    """The shipped demo clinic with a fresh store and the clock at :data:`DEMO_NOW`."""
+    store = Store(tmp_path / "dialog.db")
+    yield Business(load_profile(), store, clock=lambda: DEMO_NOW)
+    store.close()

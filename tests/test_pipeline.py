@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from appliance.audio.frames import PIPELINE_RATE
-from appliance.config import ApplianceConfig, CallConfig
-from appliance.dialog.responder import RuleResponder
+from appliance.config import CallConfig
+from appliance.dialog.engine import Business
 from appliance.lines import RecordingLine, run_line
 from appliance.pipeline import CallPipeline, Engines
 from appliance.store import Store
@@ -40,22 +40,22 @@ def caller(tmp: Path, *parts: tuple[str, float]) -> np.ndarray:
     return np.concatenate(chunks)
 
 
-async def call(engines: Engines, audio: np.ndarray, store: Store | None = None, greet: bool = False):  # type: ignore[no-untyped-def]
-    pipeline = CallPipeline(engines, RuleResponder("Demo Clinic"), store, greet=greet)
+async def call(
+    engines: Engines, business: Business, audio: np.ndarray, store: Store | None = None, greet: bool = False
+):  # type: ignore[no-untyped-def]
+    pipeline = CallPipeline(engines, business.engine(None), store, greet=greet)
     line = RecordingLine(audio)
     result = await run_line(pipeline, line)
     return result, line.heard
 
 
-async def test_each_turn_is_answered_and_timed(
-    fast_engines: Engines, fast_config: ApplianceConfig, tmp_path: Path
-) -> None:
+async def test_each_turn_is_answered_and_timed(fast_engines: Engines, demo_business: Business, tmp_path: Path) -> None:
     store = Store(tmp_path / "calls.db")
-    audio = caller(tmp_path, ("What are your opening hours?", 4.5), ("Thank you, goodbye.", 3.0))
-    result, heard = await call(fast_engines, audio, store)
+    audio = caller(tmp_path, ("Where are you located?", 7.0), ("Thank you, goodbye.", 3.0))
+    result, heard = await call(fast_engines, demo_business, audio, store)
     assert [t.reply_text for t in result.turns] == [
-        "We are open Monday to Friday, from eight to six.",
-        "Thank you for calling. Goodbye!",
+        "We're at 12 Main Street, next to the pharmacy. Is there anything else I can help you with?",
+        "Thank you for calling Demo Clinic. Goodbye!",
     ]
     assert result.end_reason == "appliance_hangup"
     for t in result.turns:
@@ -64,47 +64,48 @@ async def test_each_turn_is_answered_and_timed(
     rows = store.turns(result.call_id)
     assert [r["reply_text"] for r in rows] == [t.reply_text for t in result.turns]
     assert store.call(result.call_id)["end_reason"] == "appliance_hangup"
-    # The caller hears each reply right after the turn's first frame, and silence in between.
-    spans = loud_spans(heard)
+    # The caller hears each reply right after the turn's first frame, and silence in between
+    # (a pause between a reply's sentences is shorter than 0.6 s).
+    spans = loud_spans(heard, min_gap_s=0.6)
     assert len(spans) == 2
     for (start, _), t in zip(spans, result.turns, strict=True):
         assert start == pytest.approx(t.first_frame_s, abs=0.1)
 
 
-async def test_speaking_over_the_reply_stops_it(fast_engines: Engines, tmp_path: Path) -> None:
-    # The hours reply lasts about 3 s; the caller talks again 1.2 s after asking.
+async def test_speaking_over_the_reply_stops_it(fast_engines: Engines, demo_business: Business, tmp_path: Path) -> None:
+    # The hours reply lasts about 8 s; the caller talks again 1.2 s after asking.
     audio = caller(tmp_path, ("What are your opening hours?", 1.2), ("Goodbye.", 3.0))
-    result, heard = await call(fast_engines, audio)
+    result, heard = await call(fast_engines, demo_business, audio)
     first, second = result.turns
     assert first.barged_in and not second.barged_in
-    assert second.reply_text == "Thank you for calling. Goodbye!"
+    assert second.reply_text == "Thank you for calling Demo Clinic. Goodbye!"
     spans = loud_spans(heard)
     cut = spans[0][1] - first.first_frame_s  # type: ignore[operator]
     assert cut < 1.5, f"the first reply played {cut:.2f} s: it was not cut when the caller spoke"
     assert spans[0][1] < second.speech_start_s + 0.5
 
 
-async def test_the_greeting_plays_first(fast_engines: Engines, tmp_path: Path) -> None:
+async def test_the_greeting_plays_first(fast_engines: Engines, demo_business: Business) -> None:
     audio = np.zeros(6 * PIPELINE_RATE, dtype=np.int16)
-    result, heard = await call(fast_engines, audio, greet=True)
+    result, heard = await call(fast_engines, demo_business, audio, greet=True)
     assert result.turns == []
     spans = loud_spans(heard)
     assert len(spans) == 1 and spans[0][0] < 0.5 and spans[0][1] - spans[0][0] > 2.0
     assert result.end_reason == "caller_hangup"
 
 
-async def test_noise_gets_no_reply(fast_engines: Engines) -> None:
+async def test_noise_gets_no_reply(fast_engines: Engines, demo_business: Business) -> None:
     rng = np.random.default_rng(3)
     audio = rng.normal(0, 300, 5 * PIPELINE_RATE).astype(np.int16)
-    result, heard = await call(fast_engines, audio)
+    result, heard = await call(fast_engines, demo_business, audio)
     assert result.turns == []
     assert loud_spans(heard) == []
 
 
-async def test_a_silent_caller_is_prompted_then_let_go(fast_engines: Engines) -> None:
+async def test_a_silent_caller_is_prompted_then_let_go(fast_engines: Engines, demo_business: Business) -> None:
     pipeline = CallPipeline(
         fast_engines,
-        RuleResponder("Demo Clinic"),
+        demo_business.engine(None),
         greet=True,
         limits=CallConfig(silence_prompt_s=2, silence_hangup_s=4),
     )
@@ -118,10 +119,12 @@ async def test_a_silent_caller_is_prompted_then_let_go(fast_engines: Engines) ->
     assert len(line.heard) / PIPELINE_RATE < goodbye[1] + 1.0, "the call ends right after the goodbye"
 
 
-async def test_the_call_ends_politely_at_its_time_limit(fast_engines: Engines, tmp_path: Path) -> None:
+async def test_the_call_ends_politely_at_its_time_limit(
+    fast_engines: Engines, demo_business: Business, tmp_path: Path
+) -> None:
     audio = caller(tmp_path, ("What are your opening hours?", 20.0))
     limits = CallConfig(max_duration_s=3.0, silence_prompt_s=60, silence_hangup_s=90)
-    pipeline = CallPipeline(fast_engines, RuleResponder("Demo Clinic"), greet=False, limits=limits)
+    pipeline = CallPipeline(fast_engines, demo_business.engine(None), greet=False, limits=limits)
     line = RecordingLine(audio)
     result = await run_line(pipeline, line)
     assert result.end_reason == "appliance_hangup"
@@ -130,12 +133,43 @@ async def test_the_call_ends_politely_at_its_time_limit(fast_engines: Engines, t
     assert 3.0 + 4.0 < len(line.heard) / PIPELINE_RATE < 3.0 + 9.0, "then the goodbye played, and the call ended"
 
 
-async def test_without_a_transfer_target_a_message_is_offered(fast_engines: Engines, tmp_path: Path) -> None:
+async def test_without_a_transfer_target_a_message_is_offered(
+    fast_engines: Engines, demo_business: Business, tmp_path: Path
+) -> None:
     audio = caller(tmp_path, ("I would like to speak to a person.", 12.0))
-    result, heard = await call(fast_engines, audio)
+    result, heard = await call(fast_engines, demo_business, audio)
     (turn,) = result.turns
-    assert turn.reply_text == "Let me transfer you to a member of staff. Please hold."
+    assert turn.reply_text == "Let me put you through to a member of our team. Please hold."
     transfer_line, *offer = loud_spans(heard)  # the offer has two sentences: one or two spans
     assert offer and offer[0][0] - transfer_line[1] < 1.0, "the offer follows at once"
     assert offer[-1][1] - offer[0][0] > 3.0  # "I'm sorry, no one is available right now. I can take a message..."
     assert result.end_reason == "caller_hangup"
+
+
+async def test_a_caller_books_by_voice(fast_engines: Engines, demo_business: Business, tmp_path: Path) -> None:
+    """The dialogue engine answers a spoken call: the booking lands in the store as a pending action."""
+    store = demo_business.calendar.store
+    audio = caller(
+        tmp_path,
+        ("I need an appointment tomorrow morning at ten.", 5.0),
+        ("My name is Peter Brown.", 6.0),
+        ("Yes, that is fine.", 10.0),
+        ("Yes, please.", 9.0),
+    )
+    responder = demo_business.engine("voice-booking", caller_id="+14155552671")
+    pipeline = CallPipeline(fast_engines, responder, store, greet=False, call_id="voice-booking")
+    result = await run_line(pipeline, RecordingLine(audio))
+    replies = [t.reply_text for t in result.turns]
+    assert replies[:2] == ["May I have your full name, please?", "Can we reach you on the number you're calling from?"]
+    assert replies[2].endswith("on Tuesday, November 24 at 10 AM, for Peter Brown. Shall I book it?"), replies
+    assert replies[3].startswith("You're booked with Dr. Martin on Tuesday, November 24 at 10 AM"), replies
+    (action,) = store.actions(result.call_id)
+    assert action["tool"] == "create_booking"
+    assert action["args"] == {
+        "patient_name": "Peter Brown",
+        "start": "2026-11-24T10:00",
+        "provider": "Dr. Martin",
+        "service": "consultation",
+        "phone": "+14155552671",
+    }
+    assert not any(t.barged_in for t in result.turns)

@@ -16,6 +16,7 @@ import pytest
 from faster_whisper import WhisperModel
 
 from appliance.audio.files import write_wav
+from appliance.dialog.replies import TEMPLATES
 from appliance.models.registry import ModelRegistry
 from appliance.store import Store
 from appliance.testing import baresip, baresip_setup, speak
@@ -173,7 +174,7 @@ def test_dtmf_from_sipp_reaches_the_dialogue(daemon: Daemon, tmp_path: Path) -> 
     time.sleep(0.5)  # the daemon records the call's end after the BYE
     store = Store(daemon.state / "appliance.db")
     keys = [t for t in store.db.table("turns").rows if t["eot_reason"] == "dtmf"]
-    assert [(t["caller_text"], t["reply_text"]) for t in keys] == [("1", "You pressed 1.")]
+    assert [(t["caller_text"], t["reply_text"]) for t in keys] == [("1", TEMPLATES["en"]["keys_hint"])]
     (call,) = store.db.table("calls").rows
     assert call["end_reason"] == "caller_hangup"
 
@@ -286,7 +287,7 @@ def test_asking_for_a_person_transfers_the_call_with_refer(env: dict[str, str], 
                 assert "transferring call" in log and target in log, log  # the caller got a REFER to the person
                 store = Store(daemon.state / "appliance.db")
                 (turn,) = store.db.table("turns").rows
-                assert turn["reply_text"] == "Let me transfer you to a member of staff. Please hold."
+                assert turn["reply_text"] == TEMPLATES["en"]["transfer"]
                 (call,) = store.db.table("calls").rows
                 assert call["end_reason"] == "transferred"
         finally:

@@ -506,8 +506,8 @@ class DialogueEngine:
             or slots.get("service") != before.get("service")
         )
         if unknown is not None:
-            providers = self.business.phrases.say(self.language, "and").join(
-                p.name for p in self.profile.providers_for(slots.get("service"))
+            providers = self.business.phrases.either(
+                self.language, [p.name for p in self.profile.providers_for(slots.get("service"))]
             )
             offers = self.business.calendar.nearest(when, self.business.now(), slots.get("service"), None)
             flow.offers, flow.awaiting = offers, "choice"

@@ -75,7 +75,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "payment_sent": "Done, the payment link is on its way by text. Is there anything else?",
         "with": "with {provider}",
         "at_time": "{day} at {time}",
-        "and": " or ",
+        "or": " or ",
         "hours_range": "{days} from {ranges}",
         "time_range": "{start} to {end}",
         "and_ranges": " and ",
@@ -148,7 +148,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "payment_sent": "C'est envoyé, vous allez recevoir le lien par SMS. Autre chose ?",
         "with": "avec {provider}",
         "at_time": "{day} à {time}",
-        "and": " ou ",
+        "or": " ou ",
         "hours_range": "{days} de {ranges}",
         "time_range": "{start} à {end}",
         "and_ranges": " et de ",
@@ -221,7 +221,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "payment_sent": "Enviado, recibirá el enlace de pago por SMS. ¿Algo más?",
         "with": "con {provider}",
         "at_time": "{day} a las {time}",
-        "and": " o ",
+        "or": " o ",
         "hours_range": "{days} de {ranges}",
         "time_range": "{start} a {end}",
         "and_ranges": " y de ",
@@ -331,8 +331,14 @@ class Phrasebook:
         """Offered times, saying the day once when they share it."""
         if len(moments) == 2 and moments[0].date() == moments[1].date():
             first = self.moment(language, moments[0])
-            return first + self.say(language, "and") + self.clock(language, moments[1].time())
-        return self.say(language, "and").join(self.moment(language, m) for m in moments)
+            return first + self.say(language, "or") + self.clock(language, moments[1].time())
+        return self.say(language, "or").join(self.moment(language, m) for m in moments)
+
+    def either(self, language: str, names: list[str]) -> str:
+        """Alternatives as spoken: "A, B or C"."""
+        if len(names) <= 2:
+            return self.say(language, "or").join(names)
+        return ", ".join(names[:-1]) + self.say(language, "or") + names[-1]
 
     def hours(self, language: str, hours: dict[int, tuple[tuple[time, time], ...]]) -> str:
         """Opening hours grouped by identical days: "Monday to Friday from 8 AM to 6 PM"."""

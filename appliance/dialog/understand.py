@@ -419,7 +419,8 @@ def _name_words(tokens: list[str]) -> list[str]:
         tokens = tokens[1:]
     words = []
     for token in tokens:
-        if token.lower() in _NOT_NAMES or not re.fullmatch(r"[^\W\d_][\w'-]*", token) or len(token) == 1:
+        spelled = re.fullmatch(r"(?:\w[-.])+\w", token)
+        if token.lower() in _NOT_NAMES or not re.fullmatch(r"[^\W\d_][\w'-]*", token) or len(token) == 1 or spelled:
             break
         words.append(token)
     return words[:3]
