@@ -108,6 +108,7 @@ def _run(config: ApplianceConfig, args: argparse.Namespace) -> int:
 
 def _stack(config: ApplianceConfig) -> tuple[Engines, Store, Business]:
     """What a local call needs: the profile (checked first: it fails fastest), the store, the models."""
+    from .dialog.assist import IntentProposer
     from .dialog.engine import Business
     from .dialog.profile import load_profile
     from .pipeline import Engines
@@ -115,7 +116,8 @@ def _stack(config: ApplianceConfig) -> tuple[Engines, Store, Business]:
 
     profile = load_profile(config.profile_path)
     store = Store(config.db_path)
-    return Engines.load(config), store, Business(profile, store)
+    proposer = IntentProposer.configured(config.models, config.model_cache)
+    return Engines.load(config), store, Business(profile, store, proposer=proposer)
 
 
 def _simulate(config: ApplianceConfig, args: argparse.Namespace) -> int:
@@ -265,6 +267,7 @@ def _models(config: ApplianceConfig, args: argparse.Namespace) -> int:
 def _chat(config: ApplianceConfig, args: argparse.Namespace) -> int:
     from datetime import datetime
 
+    from .dialog.assist import IntentProposer
     from .dialog.engine import Business
     from .dialog.profile import load_profile
     from .store import Store
@@ -272,7 +275,8 @@ def _chat(config: ApplianceConfig, args: argparse.Namespace) -> int:
     profile = load_profile(config.profile_path)
     store = Store(config.db_path)
     fixed = datetime.fromisoformat(args.now) if args.now else None
-    business = Business(profile, store, clock=(lambda: fixed) if fixed is not None else None)
+    proposer = IntentProposer.configured(config.models, config.model_cache)
+    business = Business(profile, store, clock=(lambda: fixed) if fixed is not None else None, proposer=proposer)
     engine = business.engine(None, args.caller_id)
     print(f"appliance: {engine.greeting().text}")
     try:

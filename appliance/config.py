@@ -48,6 +48,9 @@ class ModelsConfig:
     stt_fit_window: bool = True
     tts_threads: int = 1
     llm_threads: int = 1
+    # Ask the LLM which task an utterance is about when the rules understand nothing. Off: the bundled
+    # SmolLM2 guesses worse than the rules (benchmarks/dialog.py); turn on with a larger configured model.
+    llm_intents: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import uuid
 import uvicorn
 
 from .config import ApplianceConfig
+from .dialog.assist import IntentProposer
 from .dialog.engine import Business
 from .dialog.profile import load_profile
 from .errors import ConfigError
@@ -57,7 +58,8 @@ async def serve(config: ApplianceConfig) -> None:
         cleanup.callback(sock.close)
         store = await asyncio.to_thread(Store, config.db_path)
         cleanup.callback(store.close)
-        business = await asyncio.to_thread(Business, profile, store)
+        proposer = await asyncio.to_thread(IntentProposer.configured, config.models, config.model_cache)
+        business = Business(profile, store, proposer=proposer)
         transfer_target = profile.transfer_target or config.sip.transfer_target
         engines = await asyncio.to_thread(Engines.load, config)
         cleanup.callback(engines.close)

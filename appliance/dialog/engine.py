@@ -22,6 +22,7 @@ from typing import Any
 import dateparser
 
 from ..store import Store
+from .assist import IntentProposer
 from .calendar import LocalCalendar, Slot, iso
 from .knowledge import STRICT_SCORE, Knowledge
 from .profile import BusinessProfile
@@ -89,8 +90,15 @@ class _Flow:
 class Business:
     """What every call's dialogue shares: the profile, the calendar, the knowledge and the clock."""
 
-    def __init__(self, profile: BusinessProfile, store: Store, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        profile: BusinessProfile,
+        store: Store,
+        clock: Callable[[], datetime] | None = None,
+        proposer: IntentProposer | None = None,
+    ) -> None:
         self.profile = profile
+        self.proposer = proposer  # an LLM asked when the rules understand nothing (optional)
         self.calendar = LocalCalendar(profile, store)
         self.knowledge = Knowledge(profile.knowledge)
         self.phrases = Phrasebook(profile.replies)
@@ -130,6 +138,11 @@ class DialogueEngine:
         self._offer: str | None = None  # a yes/no offer just made ("shall I take a message?")
         self._misses = 0
         self._digits = ""
+
+    @property
+    def task(self) -> str | None:
+        """The flow in progress ("book", "cancel", ...), None between tasks."""
+        return self._flow.name if self._flow else None
 
     # -- Responder ------------------------------------------------------------------------------
 
@@ -225,10 +238,22 @@ class DialogueEngine:
             return self._say("anything_else")
         if "thanks" in text or "thank" in text or "merci" in text or "gracias" in text:
             return self._say("anything_else")
-        if _QUESTION.search(raw) or _QUESTION.search(text):
+        proposed = self._proposed(raw)
+        if proposed == "human":
+            return self._transfer("transfer")
+        if proposed is not None:
+            return self._start(proposed, text, raw)
+        if question:
             self._offer = "message"
             return self._say("unknown_answer")
         return None
+
+    def _proposed(self, raw: str) -> str | None:
+        """The LLM's guess at the task, when one is configured; it can only start a flow."""
+        if self.business.proposer is None or not raw:
+            return None
+        allowed = [i for i in _FLOW_INTENTS if self._offered(i)] + ["human"]
+        return self.business.proposer.propose(raw, allowed)
 
     def _switches(self, current: str, wanted: str) -> bool:
         """Whether an intent heard mid-flow starts another flow. Booking words ("appointment") occur
@@ -460,7 +485,8 @@ class DialogueEngine:
     def _lead(self, reason: str, start: datetime) -> str:
         phrases = self.business.phrases
         if reason == "taken":
-            return self._text("lead_taken", requested=phrases.moment(self.language, start)).capitalize()
+            text = self._text("lead_taken", requested=phrases.moment(self.language, start))
+            return text[:1].upper() + text[1:]
         if reason == "closed":
             return self._text("lead_closed", weekday=phrases.weekday(self.language, start.date()))
         if reason == "too_far":

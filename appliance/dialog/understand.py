@@ -43,27 +43,38 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         (
             "human",
             r"(?:speak|talk) (?:to|with) (?:a |an |the )?(?:human|person|someone|somebody|receptionist|"
-            r"operator|staff|nurse|real)|real person|human being|operator|front desk|transfer me|agent",
+            r"operator|staff|nurse|real)|real person|live person|somebody real|someone real|human\b|"
+            r"receptionist|operator|front desk|transfer me|agent",
         ),
         (
             "frustrated",
             r"ridiculous|useless|stupid|not listening|don'?t understand me|not helping|this is crazy|"
             r"waste of (?:my )?time|frustrat|annoying",
         ),
-        ("reschedule", r"reschedul|re-schedul|move my (?:appointment|booking)|change (?:my|the) (?:appointment|time)"),
-        ("cancel", r"cancel|call off"),
+        (
+            "reschedule",
+            r"reschedul|re-schedul|move (?:my|the|it)|push (?:back )?(?:my|the|it)|change (?:my|the) (?:appointment|time)|"
+            r"(?:a )?different (?:day|time|date)|another (?:day|time|date)|(?:a )?(?:later|earlier) (?:time|slot|appointment)",
+        ),
+        (
+            "cancel",
+            r"cancel|call off|can'?t (?:make it|come|attend)|cannot (?:make it|come|attend)|won'?t (?:make it|be able to)|"
+            r"(?:drop|remove) (?:my|the)|take me off|not (?:be )?(?:able to )?(?:come|make it)",
+        ),
         ("payment", r"pay(?:ment)?(?: link)?|settle (?:my|the) bill|invoice|pay online"),
         ("order_status", r"order (?:status|number)|my order|where is my (?:order|package|parcel)|track"),
         ("sms", r"text me|send me (?:a |an )?(?:text|sms|message with)|by text|by sms"),
-        ("callback", r"call (?:me )?back|callback|ring me back"),
+        ("callback", r"call (?:me )?back|callback|(?:ring|phone|call) me\b|get back to me"),
         (
             "message",
-            r"leave (?:a )?message|take (?:a )?message|pass (?:on )?(?:a )?message|give (?:him|her|them) a message",
+            r"leave (?:a )?message|take (?:a )?message|pass (?:on )?(?:a )?(?:message|note)|give (?:him|her|them) a message|"
+            r"tell (?:dr\.?|doctor|the (?:doctor|nurse|dentist)|him|her)|let (?:dr\.?|the (?:doctor|nurse|dentist)|him|her|them) know",
         ),
         (
             "book",
-            r"\bbook|appointment|schedule|see (?:the |a )?(?:doctor|dentist|nurse|hygienist)|check-?up|"
-            r"cleaning|consultation|come in|make a reservation|get an? (?:slot|visit)",
+            r"\bbook|appointment|schedule|see (?:the |a )?(?:doctor|dentist|nurse|hygienist|somebody|someone)|"
+            r"check-?up|physical|cleaning|consultation|come in|get in\b|make a reservation|get an? (?:slot|visit)|"
+            r"openings\b|(?:any|an) opening\b|availability|fever|sick|cough|rash|infection|hurts",
         ),
         ("lead", r"quote|pricing|interested in|your services|proposal|estimate|partnership|demo"),
         ("goodbye", r"\bbye\b|goodbye|that'?s all|that is all|nothing else|no thanks|have a (?:good|nice) day"),
@@ -80,12 +91,12 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
             r"vraie personne|un humain|standard",
         ),
         ("frustrated", r"n'importe quoi|ridicule|vous ne comprenez|inutile|ça m'énerve|énervant"),
-        ("reschedule", r"déplacer|décaler|changer (?:mon|le) rendez-vous|reporter"),
-        ("cancel", r"annuler|annulation"),
+        ("reschedule", r"déplacer|décaler|changer (?:mon|le) rendez-vous|reporter|un autre (?:jour|créneau|horaire)"),
+        ("cancel", r"annuler|annulation|(?:ne )?(?:pourrai|peux) pas venir|empêchement"),
         ("payment", r"payer|paiement|lien de paiement|régler"),
         ("order_status", r"ma commande|commande numéro|suivi de commande|où en est"),
         ("sms", r"par sms|par texto|envoyez-moi un (?:sms|texto)"),
-        ("callback", r"rappeler|rappelle|me rappeler|rappel"),
+        ("callback", r"rappeler|rappelle|me rappeler|rappel|me recontacter"),
         ("message", r"laisser un message|prendre un message|transmettre un message"),
         (
             "book",
@@ -106,8 +117,8 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
             r"un humano|operador",
         ),
         ("frustrated", r"ridículo|inútil|no me entiende|no me escucha|qué frustrante|esto es absurdo"),
-        ("reschedule", r"reprogramar|cambiar (?:mi|la) cita|mover (?:mi|la) cita|aplazar"),
-        ("cancel", r"cancelar|anular"),
+        ("reschedule", r"reprogramar|cambiar (?:mi|la) cita|mover (?:mi|la) cita|aplazar|otro día|otra hora"),
+        ("cancel", r"cancelar|anular|no (?:podré|puedo|voy a poder) ir"),
         ("payment", r"pagar|enlace de pago|link de pago|pago"),
         ("order_status", r"mi pedido|estado del pedido|número de pedido|dónde está mi"),
         ("sms", r"por sms|mándeme un (?:sms|mensaje de texto)|por mensaje de texto"),

@@ -52,3 +52,17 @@ class LocalLLM:
                 first = first or time.perf_counter() - started
                 pieces.append(content)
         return Completion("".join(pieces).strip(), first, time.perf_counter() - started, len(pieces))
+
+    def json(self, system: str, user: str, schema: dict[str, Any], max_tokens: int = 32) -> Completion:
+        """An answer constrained by a grammar to JSON matching ``schema``. Blocking."""
+        started = time.perf_counter()
+        result: Any = self._llm.create_chat_completion(
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+            max_tokens=max_tokens,
+            temperature=0.0,
+            response_format={"type": "json_object", "schema": schema},
+        )
+        elapsed = time.perf_counter() - started
+        usage = result.get("usage") or {}
+        text = result["choices"][0]["message"]["content"] or ""
+        return Completion(text.strip(), elapsed, elapsed, int(usage.get("completion_tokens", 0)))

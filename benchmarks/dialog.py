@@ -1,0 +1,181 @@
+"""Dialogue benchmark: scenario pass rate, reply decision time, and task detection on unseen phrasings.
+
+Run: .venv/bin/python benchmarks/dialog.py [--llm]
+
+1. Every scenario in tests/scenarios: pass rate and the time ``respond()`` takes per turn (median, p95).
+2. First utterances a caller might use, each labelled with the task it asks for: how often the first
+   reply starts the right task, rules only, and with ``--llm`` rules plus the bundled LLM
+   (``[models] llm_intents``) asked when the rules understand nothing. Set A was written apart from the
+   rules and then used to widen their vocabulary; the held-out set was written after and never used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from appliance.config import load_config  # noqa: E402
+from appliance.dialog.assist import IntentProposer  # noqa: E402
+from appliance.dialog.engine import Business  # noqa: E402
+from appliance.dialog.profile import load_profile  # noqa: E402
+from appliance.dialog.scenarios import load_scenarios, run_scenario  # noqa: E402
+from appliance.models.llm import LocalLLM  # noqa: E402
+from appliance.models.registry import ModelRegistry  # noqa: E402
+from appliance.store import Store  # noqa: E402
+
+PARAPHRASES = [
+    ("I'd like to come in and get my knee looked at", "book"),
+    ("My kid has a fever, can the doctor see him", "book"),
+    ("Can I get in to see somebody this week", "book"),
+    ("Is Dr. Lopez free at all on Friday", "book"),
+    ("I'm due for my annual physical", "book"),
+    ("Do you have any openings tomorrow", "book"),
+    ("I won't make it on Thursday", "cancel"),
+    ("Something came up and I can't come", "cancel"),
+    ("I need to drop my appointment", "cancel"),
+    ("Please take me off the schedule for Monday", "cancel"),
+    ("Is there any way to push my visit to next week", "reschedule"),
+    ("Could we do a different day for my check-up", "reschedule"),
+    ("I need a later time for my appointment tomorrow", "reschedule"),
+    ("Tell Dr. Martin I said thanks", "message"),
+    ("Can you let the doctor know my results came in", "message"),
+    ("Please pass a note to the nurse", "message"),
+    ("Have someone ring me this afternoon", "callback"),
+    ("Can you get the nurse to phone me", "callback"),
+    ("I'd like someone to get back to me about my bill", "callback"),
+    ("I'd rather deal with a human", "human"),
+    ("Get me a receptionist", "human"),
+    ("Let me talk to somebody real", "human"),
+    ("What's the weather like", None),
+    ("Do you sell bicycles", None),
+]
+# Written after set A had been used to widen the rules' vocabulary, and never used to change them.
+HELD_OUT = [
+    ("I think I need to see a doctor about my back", "book"),
+    ("Any chance of an appointment Wednesday", "book"),
+    ("My daughter needs her vaccinations", "book"),
+    ("I'd like a check up please", "book"),
+    ("Could I book in for a blood test", "book"),
+    ("When is the next free slot with Dr. Martin", "book"),
+    ("I have to call off my visit tomorrow", "cancel"),
+    ("I can't attend on Friday anymore", "cancel"),
+    ("Please remove my booking", "cancel"),
+    ("Scratch my appointment for Wednesday", "cancel"),
+    ("I need to change the date of my appointment", "reschedule"),
+    ("Can I bring my appointment forward", "reschedule"),
+    ("Tuesday doesn't work anymore, can we pick another day", "reschedule"),
+    ("Could you tell the nurse I'll bring the forms", "message"),
+    ("I want Dr. Lopez to know my pharmacy changed", "message"),
+    ("Leave word for the doctor that I called", "message"),
+    ("Could someone give me a call later", "callback"),
+    ("Please ring me back when you can", "callback"),
+    ("I need the office to contact me", "callback"),
+    ("Put me through to the office manager", "human"),
+    ("Can I speak with someone at the front desk", "human"),
+    ("Transfer me please", "human"),
+    ("Who won the game last night", None),
+    ("Do you fix cars", None),
+]
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+def scenario_table() -> None:
+    scenarios = load_scenarios(ROOT / "tests" / "scenarios")
+    profiles: dict[Path, object] = {}
+    passed = 0
+    started = time.perf_counter()
+    for file, scenario in scenarios:
+        passed += run_scenario(file, scenario, profiles).passed  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - started
+    times = decision_times(scenarios)
+    print("| scenarios | passed | respond() p50 | p95 | max | whole run |")
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| {len(scenarios)} | {passed} ({passed / len(scenarios):.0%}) | {statistics.median(times) * 1000:.1f} ms "
+        f"| {percentile(times, 95) * 1000:.1f} ms | {max(times) * 1000:.1f} ms | {elapsed:.1f} s |"
+    )
+
+
+def decision_times(scenarios: list[tuple[Path, dict[str, object]]]) -> list[float]:
+    """Time of each respond() call over every turn of the demo-clinic scenarios."""
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "bench.db")
+        business = Business(load_profile(), store, clock=lambda: NOW)
+        for _, scenario in scenarios:
+            if scenario.get("profile"):
+                continue
+            engine = business.engine(None, scenario.get("caller_id"))  # type: ignore[arg-type]
+            for turn in scenario["turns"]:  # type: ignore[attr-defined]
+                started = time.perf_counter()
+                reply = engine.respond(turn)
+                times.append(time.perf_counter() - started)
+                if reply.end_call or reply.transfer:
+                    break
+        store.close()
+    return times
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def task_of_first_reply(business: Business, utterance: str) -> tuple[str | None, float]:
+    engine = business.engine(None, "+14155550142")
+    started = time.perf_counter()
+    reply = engine.respond(utterance)
+    elapsed = time.perf_counter() - started
+    return ("human" if reply.transfer else engine.task), elapsed
+
+
+def paraphrase_table(with_llm: bool) -> None:
+    config = load_config(None, env={})
+    rows = [("rules", None)]
+    if with_llm:
+        model = ModelRegistry(config.model_cache).resolve("llm", config.models.llm)
+        rows.append((f"rules + {model.name}", IntentProposer(LocalLLM(model, config.models.llm_threads))))
+    print()
+    print("| set | understanding | right task | wrong task | missed | first reply p95 |")
+    print("|---|---|---|---|---|---|")
+    for (label, proposer), (name, items) in itertools.product(rows, (("A", PARAPHRASES), ("held out", HELD_OUT))):
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store(Path(tmp) / "bench.db")
+            business = Business(load_profile(), store, clock=lambda: NOW, proposer=proposer)
+            right = wrong = missed = 0
+            times = []
+            for utterance, wanted in items:
+                got, elapsed = task_of_first_reply(business, utterance)
+                times.append(elapsed)
+                if got == wanted:
+                    right += 1
+                elif got is None:
+                    missed += 1
+                else:
+                    wrong += 1
+            store.close()
+        print(
+            f"| {name} | {label} | {right}/{len(items)} | {wrong} | {missed} | {percentile(times, 95) * 1000:.0f} ms |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--llm", action="store_true", help="also measure the bundled LLM as intent helper")
+    args = parser.parse_args()
+    scenario_table()
+    paraphrase_table(args.llm)
+
+
+if __name__ == "__main__":
+    main()
