@@ -124,6 +124,7 @@ class CallPipeline:
         self._hangup_after_output = False
         self._transfer_after_output = False
         self._transferring = False  # a REFER is out: a hang-up now means the caller went to the person
+        self._unrecorded: TurnRecord | None = None
         # Set by the line when it can hand the call to a person (SIP REFER); it reports back with
         # transfer_failed() or ends the call. Without it, a transfer request fails at once.
         self.on_transfer: Callable[[], None] | None = None
@@ -196,6 +197,8 @@ class CallPipeline:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._unrecorded is not None:  # the caller hung up during the reply: the turn still counts
+                await self._record(self._unrecorded)
             await self._blocking(self._engines.misc_pool, self._store_call_end)
         return self.end_reason
 
@@ -327,10 +330,13 @@ class CallPipeline:
         """Speak ``reply`` in a child task that barge-in may cancel without stopping this loop."""
         self._replying = asyncio.create_task(self._speak(turn, reply))
         self._own(self._replying)
+        if turn is not None:
+            turn.reply_text = reply.text
+            self._unrecorded = turn  # recorded by run() if the call ends while the reply plays
         await asyncio.wait({self._replying})
         self._replying = None
         if turn is not None:
-            turn.reply_text = reply.text
+            self._unrecorded = None
             await self._record(turn)
 
     async def _speak(self, turn: TurnRecord | None, reply: Reply) -> None:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 CALLER = [
     "Hello, I would like to make an appointment with the doctor.",
-    "What time do you open on Monday morning?",
+    "Where are you located?",
     "Can I leave a message for the nurse?",
     "Thank you very much, goodbye.",
 ]
@@ -50,7 +50,7 @@ def reference_stt(tmp_path_factory: pytest.TempPathFactory) -> WhisperModel:
 def test_simulated_call(
     tmp_path: Path, env: dict[str, str], reference_stt: WhisperModel, rate: int, max_wer: float
 ) -> None:
-    wav = conversation(CALLER, rate, tmp_path, gap_s=4.5)
+    wav = conversation(CALLER, rate, tmp_path, gap_s=6.5)  # the longest reply lasts about 5 s
     out = tmp_path / "reply.wav"
     result = run_appliance(["--log-level", "WARNING", "simulate", str(wav), "--out", str(out), "--json"], env)
     assert result.returncode == 0, result.stderr
@@ -77,7 +77,8 @@ def test_human_readable_output(tmp_path: Path, env: dict[str, str]) -> None:
     result = run_appliance(["--log-level", "WARNING", "simulate", str(wav)], env)
     assert result.returncode == 0, result.stderr
     assert "caller: What are your opening hours?" in result.stdout
-    assert "reply:  We are open Monday to Friday, from eight to six." in result.stdout
+    hours = "We're open Monday to Friday from 8 AM to noon and 1 PM to 6 PM, and Saturday from 9 AM to noon."
+    assert f"reply:  {hours} Is there anything else I can help you with?" in result.stdout
     assert re.search(r"first frame \+\d+ ms", result.stdout)
     assert "ended: caller_hangup" in result.stdout
 

@@ -136,7 +136,7 @@ def test_it_can_place_a_test_call_from_the_command_line(daemon: Daemon, env: dic
     assert result.returncode == 0, result.stderr
     answers = [line for line in result.stdout.splitlines() if "] answer: " in line]
     assert "thank you for calling demo clinic" in answers[0].lower(), result.stdout
-    assert "We are open Monday to Friday" in answers[1], result.stdout
+    assert "We're open Monday to Friday" in answers[1], result.stdout
     assert record.stat().st_size > 16000 * 2 * 5  # more than 5 s of the call was recorded
 
 
