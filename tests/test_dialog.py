@@ -326,3 +326,11 @@ def test_chat_command_converses_on_text(env: dict[str, str]) -> None:
     assert lines[0] == "appliance: Thank you for calling Demo Clinic. How can I help you today?"
     assert lines[1].startswith("appliance: We're open Monday to Friday from 8 AM to noon")
     assert lines[2].endswith("Goodbye! [hangs up]")
+
+
+def test_the_caller_id_number_is_never_read_out(demo_business: Business) -> None:
+    replies = talk(demo_business, "I'd like to leave a message", "Karen White", "yes", "I'll be late", "yes")
+    assert "Thank you, Karen White. We'll reach you on the number you're calling from." in replies[3]
+    assert not any("555" in r or "415" in r for r in replies)
+    spoken = talk(demo_business, "Please have someone call me back", "Ann Lee", "no", "646 555 0134", "anytime")
+    assert "We'll reach you at +1 646 555 0134" in spoken[-1]  # a number the caller said is read back

@@ -713,12 +713,14 @@ class DialogueEngine:
         return Reply(self._readback(slots["name"], slots["phone"]))
 
     def _readback(self, name: str, phone: str) -> str:
-        spoken = format_phone(phone)
-        return {
-            "en": f"Thank you, {name}. We'll reach you at {spoken}. Shall I pass it on?",
-            "fr": f"Merci, {name}. Nous vous joindrons au {spoken}. Je transmets ?",
-            "es": f"Gracias, {name}. Le contactaremos en el {spoken}. ¿Lo envío?",
-        }[self.language]
+        return self._text("confirm_contact", name=name, to_phone=self._to_phone(phone))
+
+    def _to_phone(self, phone: str) -> str:
+        """Where we will call or text. A number the caller did not say (caller ID) is not read out:
+        a phone may be answered by someone else, and the number is the caller's data."""
+        if phone == self.caller_id:
+            return self._text("to_caller_id")
+        return self._text("to_phone", phone=format_phone(phone))
 
     def _flow_callback(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         slots = flow.slots
@@ -856,7 +858,7 @@ class DialogueEngine:
             return contact
         flow.awaiting = "confirm"
         amount = f" ({slots['amount']:g})" if slots.get("amount") is not None else ""
-        return self._say("confirm_payment", amount=amount, phone=format_phone(slots["phone"]))
+        return self._say("confirm_payment", amount=amount, to_phone=self._to_phone(slots["phone"]))
 
     def _flow_sms(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         slots = flow.slots
@@ -881,7 +883,7 @@ class DialogueEngine:
         if contact is not None:
             return contact
         flow.awaiting = "confirm"
-        return self._say("confirm_sms", what=slots["what"], phone=format_phone(slots["phone"]))
+        return self._say("confirm_sms", what=slots["what"], to_phone=self._to_phone(slots["phone"]))
 
     def _record(self, action: Action) -> None:
         validate(action)
