@@ -21,11 +21,12 @@ from typing import Any
 
 import dateparser
 
+from ..errors import ConfigError
 from ..store import Store
 from .assist import IntentProposer
 from .calendar import LocalCalendar, Slot, iso
 from .knowledge import STRICT_SCORE, Knowledge
-from .profile import BusinessProfile
+from .profile import BusinessProfile, Service
 from .replies import Phrasebook
 from .responder import Reply
 from .tools import Action, validate
@@ -72,9 +73,6 @@ _FAQ_TOPICS = {
     },
 }
 _DIGITS_END = "#"
-_NOW_WORDS = re.compile(
-    r"\b(?:asap|as soon as|any ?time|whenever|dès que possible|n'importe quand|lo antes posible|cuando sea)\b"
-)
 
 
 @dataclass
@@ -121,7 +119,10 @@ def _load_orders(path: Path | None) -> dict[str, dict[str, str]]:
     if path is None:
         return {}
     with path.open(encoding="utf-8", newline="") as handle:
-        return {row["number"].strip(): row for row in csv.DictReader(handle)}
+        rows = list(csv.DictReader(handle))
+    if rows and not {"number", "status"} <= rows[0].keys():
+        raise ConfigError(f"{path}: an orders file needs the columns number and status (amount, status_es... optional)")
+    return {row["number"].strip(): row for row in rows}
 
 
 class DialogueEngine:
@@ -138,6 +139,7 @@ class DialogueEngine:
         self._offer: str | None = None  # a yes/no offer just made ("shall I take a message?")
         self._misses = 0
         self._digits = ""
+        self._caller_name: str | None = None  # once given, a later message needs not ask again
 
     @property
     def task(self) -> str | None:
@@ -282,14 +284,10 @@ class DialogueEngine:
 
     def _start(self, name: str, text: str, raw: str) -> Reply:
         self._flow = _Flow(name)
-        if name == "message" and self._last_name:
-            self._flow.slots["name"] = self._last_name
+        if name == "message" and self._caller_name:
+            self._flow.slots["name"] = self._caller_name
         reply = self._continue(self._flow, text, raw)
         return reply if reply is not None else Reply(self._ask(self._flow))
-
-    @property
-    def _last_name(self) -> str | None:
-        return getattr(self, "_name_given", None)
 
     def _continue(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         handler: Callable[[_Flow, str, str], Reply | None] = getattr(self, f"_flow_{flow.name}")
@@ -344,7 +342,7 @@ class DialogueEngine:
         if "price" in topics:
             service = self._service(text)
             if service is not None and service.price is not None:
-                price = f"{service.price:g} {'dollars' if self.profile.country == 'US' else 'euros'}"
+                price = f"{service.price:g} {self.profile.currency}"
                 text = self._text("price", service=service.name, price=price)
                 return Reply(f"{text[:1].upper()}{text[1:]} {follow_up}")
         answer = self.business.knowledge.answer(text, self.language)
@@ -372,7 +370,7 @@ class DialogueEngine:
             return found.group(0).title().replace("Dr ", "Dr. ")
         return None
 
-    def _service(self, text: str) -> Any:
+    def _service(self, text: str) -> Service | None:
         choices = {s.name: (s.name, *s.aliases) for s in self.profile.services}
         name = match_choice(text, choices)
         return self.profile.service(name) if name else None
@@ -383,7 +381,7 @@ class DialogueEngine:
         name = parse_name(normalize(raw, self.language, lower=False), self.language, expecting=flow.awaiting == key)
         if name:
             flow.slots[key] = name
-            self._name_given = name
+            self._caller_name = name
 
     def _phone(self, flow: _Flow, text: str) -> bool:
         """Fill the phone slot from the utterance or the caller-ID question; True if it changed."""

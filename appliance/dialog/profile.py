@@ -43,6 +43,7 @@ _BUSINESS_KEYS = {
     "country",
     "transfer_target",
     "emergency_number",
+    "currency",
 }
 
 
@@ -79,6 +80,7 @@ class BusinessProfile:
     phone: str = ""
     transfer_target: str = ""
     emergency_number: str = "911"
+    currency: str = "dollars"  # as spoken after a price
     hours: dict[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)  # weekday 0=Monday
     providers: tuple[Provider, ...] = ()
     services: tuple[Service, ...] = ()
@@ -207,6 +209,7 @@ class _Reader:
             phone=self.text(business, "phone", "[business]", ""),
             transfer_target=self.text(business, "transfer_target", "[business]", ""),
             emergency_number=self.text(business, "emergency_number", "[business]", "911"),
+            currency=self.text(business, "currency", "[business]", "dollars"),
             hours=self.hours(raw.get("hours", {})),
             providers=self.providers(raw.get("providers", []), names),
             services=services,
