@@ -335,16 +335,16 @@ class DialogueEngine:
         """An answer from the profile (hours, address, prices) or the knowledge files, then ``follow_up``
         (by default "anything else?"). ``strict`` asks for a close match of the knowledge only."""
         follow_up = follow_up or self._text("anything_else")
-        if strict:
-            answer = self.business.knowledge.answer(text, self.language, STRICT_SCORE)
-            return Reply(f"{answer} {follow_up}") if answer else None
         topics = [t for t, patterns in _FAQ_TOPICS.items() if re.search(patterns[self.language], text)]
-        if "price" in topics:
+        if "price" in topics:  # "how much is a check-up?" names a service: precise enough even when strict
             service = self._service(text)
             if service is not None and service.price is not None:
                 price = f"{service.price:g} {self.profile.currency}"
-                text = self._text("price", service=service.name, price=price)
-                return Reply(f"{text[:1].upper()}{text[1:]} {follow_up}")
+                said = self._text("price", service=service.name, price=price)
+                return Reply(f"{said[:1].upper()}{said[1:]} {follow_up}")
+        if strict:
+            answer = self.business.knowledge.answer(text, self.language, STRICT_SCORE)
+            return Reply(f"{answer} {follow_up}") if answer else None
         answer = self.business.knowledge.answer(text, self.language)
         if answer is not None:
             return Reply(f"{answer} {follow_up}")
