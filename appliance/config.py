@@ -167,16 +167,25 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     source = "defaults"
     if path is not None:
         source = str(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist; pass an existing file to --config") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise ConfigError(f"config file {path} cannot be read: {err}") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path}: not valid TOML ({err}); fix the syntax at that line") from None
+        raw = read_toml(path, "config file", "pass an existing file to --config")
     config = _build(ApplianceConfig, raw, source, "")
     return _apply_env(config, os.environ if env is None else env)
+
+
+def read_toml(path: Path, what: str, missing_fix: str) -> dict[str, Any]:
+    """The content of a TOML file.
+
+    Raises:
+        ConfigError: the file is missing (the message ends with ``missing_fix``), unreadable or not TOML.
+    """
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path} does not exist; {missing_fix}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{what} {path} cannot be read: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err}); fix the syntax at that line") from None
 
 
 def _build(cls: type[Any], raw: Mapping[str, Any], source: str, section: str) -> Any:

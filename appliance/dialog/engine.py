@@ -701,14 +701,18 @@ class DialogueEngine:
                 slots["recipient"] = provider
             self._name(flow, raw)
             self._phone(flow, text)
+        return self._contact_then(flow, "message", "message")
+
+    def _contact_then(self, flow: _Flow, slot: str, question: str) -> Reply:
+        """Name and phone first, then ``slot`` (asking ``question``), then the read-back."""
         contact = self._next_contact(flow)
         if contact is not None:
             return contact
-        if "message" not in slots:
-            flow.awaiting = "message"
-            return self._say("ask_message")
+        if slot not in flow.slots:
+            flow.awaiting = question
+            return Reply(self._ask(flow))
         flow.awaiting = "confirm"
-        return Reply(self._readback(slots["name"], slots["phone"]))
+        return Reply(self._readback(flow.slots["name"], flow.slots["phone"]))
 
     def _readback(self, name: str, phone: str) -> str:
         return self._text("confirm_contact", name=name, to_phone=self._to_phone(phone))
@@ -748,14 +752,7 @@ class DialogueEngine:
             slots["when"] = iso(datetime.combine(day, at))
         elif flow.awaiting == "callback_when":
             slots["when"] = None
-        contact = self._next_contact(flow)
-        if contact is not None:
-            return contact
-        if "when" not in slots:
-            flow.awaiting = "callback_when"
-            return self._say("ask_callback_when")
-        flow.awaiting = "confirm"
-        return Reply(self._readback(slots["name"], slots["phone"]))
+        return self._contact_then(flow, "when", "callback_when")
 
     def _flow_lead(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         slots = flow.slots

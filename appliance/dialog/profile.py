@@ -7,7 +7,6 @@ inside the package and is what the default run answers as.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from ..config import read_toml
 from ..errors import ConfigError
 
 DEMO_PROFILE = Path(__file__).resolve().parent / "profiles" / "demo-clinic.toml"
@@ -110,14 +110,7 @@ def load_profile(path: Path | None = None) -> BusinessProfile:
         ConfigError: the file cannot be read, or a key or value is wrong (the message says which and why).
     """
     path = (path or DEMO_PROFILE).expanduser().resolve()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"business profile {path} does not exist; check [business] profile") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"business profile {path} cannot be read: {err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML ({err}); fix the syntax at that line") from None
+    raw = read_toml(path, "business profile", "check [business] profile")
     return _Reader(path).profile(raw)
 
 
