@@ -70,6 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
     run_scenarios.add_argument("paths", type=Path, nargs="+", help="scenario files or folders")
     run_scenarios.add_argument("--json", action="store_true", help="print the results as JSON")
 
+    outbox = commands.add_parser("outbox", help="see and fix the deliveries of actions to connectors")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    listing = outbox_commands.add_parser("list", help="deliveries, newest first")
+    listing.add_argument("--state", choices=["pending", "in_flight", "delivered", "dead"])
+    listing.add_argument("--limit", type=int, default=50)
+    show = outbox_commands.add_parser("show", help="one delivery, with its payload and last error")
+    show.add_argument("id", help="the delivery id (or a unique prefix)")
+    retry = outbox_commands.add_parser("retry", help="attempt a dead or waiting delivery now")
+    retry.add_argument("id")
+    outbox_commands.add_parser("replay-dead", help="queue every dead delivery again (after fixing the cause)")
+    outbox_commands.add_parser("stats", help="per connector: deliveries in each state, oldest waiting")
+    work = outbox_commands.add_parser("work", help="run the delivery worker alone (the daemon runs one itself)")
+    work.add_argument("--until-empty", action="store_true", help="stop when nothing is pending or in flight")
+    for sub in (listing, show, outbox_commands.choices["stats"]):
+        sub.add_argument("--json", action="store_true", help="print JSON")
+
     models = commands.add_parser("models", help="resolve every configured model, assembling bundled parts")
     models.add_argument("--json", action="store_true", help="print as JSON")
     return parser
@@ -89,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "call": _call,
             "chat": _chat,
             "scenarios": _scenarios,
+            "outbox": _outbox,
             "models": _models,
         }[args.command]
         return handler(config, args)
@@ -306,3 +323,88 @@ def _scenarios(config: ApplianceConfig, args: argparse.Namespace) -> int:
         passed = sum(r.passed for r in results)
         print(f"{passed}/{len(results)} scenarios passed")
     return 0 if results and all(r.passed for r in results) else 1
+
+
+def _outbox(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .integrations.connectors import load_connectors
+    from .integrations.outbox import Outbox
+    from .store import Store
+
+    connectors = load_connectors(config.integrations_path)
+    store = Store(config.db_path)
+    outbox = Outbox(store, connectors)
+    try:
+        command = args.outbox_command
+        if command == "work":
+            return _work(config, outbox, args.until_empty)
+        if command == "list":
+            rows = outbox.rows(args.state, args.limit)
+            if args.json:
+                print(json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False))
+                return 0
+            for r in rows:
+                error = f"  {r.last_error}" if r.last_error and r.state != "delivered" else ""
+                action = r.payload.get("action", "")
+                print(f"{r.id}  {r.state:9} {r.connector:16} {action:18} attempts {r.attempts}{error}")
+            return 0
+        row = outbox.get(args.id) if command in ("show", "retry") else None
+        if command == "show":
+            if row is None:
+                raise ApplianceError(f"no delivery {args.id!r}; `appliance outbox list` shows the ids")
+            print(json.dumps(asdict(row), indent=2, ensure_ascii=False))
+            return 0
+        if command == "retry":
+            if row is None or not outbox.retry(row.id):
+                raise ApplianceError(f"no dead or waiting delivery {args.id!r}; see `appliance outbox list`")
+            print(f"{row.id}: queued for an attempt now")
+            return 0
+        if command == "replay-dead":
+            print(f"{outbox.replay_dead()} dead deliveries queued again")
+            return 0
+        stats = outbox.stats()
+        if args.json:
+            print(json.dumps(stats, indent=2))
+        else:
+            print(f"{'connector':18} {'pending':>8} {'in flight':>9} {'delivered':>9} {'dead':>5}  oldest waiting")
+            for name, entry in sorted(stats.items()):
+                age = entry["oldest_undelivered_s"]
+                print(
+                    f"{name:18} {entry['pending']:>8} {entry['in_flight']:>9} {entry['delivered']:>9} "
+                    f"{entry['dead']:>5}  {'-' if age is None else f'{age:.0f} s'}"
+                )
+        return 0
+    finally:
+        store.close()
+
+
+def _work(config: ApplianceConfig, outbox: Any, until_empty: bool) -> int:
+    import signal
+
+    from .integrations.worker import OutboxWorker
+
+    settings = config.integrations
+    worker = OutboxWorker(
+        outbox,
+        list(outbox.connectors.values()),
+        settings.lease_s,
+        base_s=settings.retry_base_s,
+        cap_s=settings.retry_cap_s,
+    )
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        task = asyncio.create_task(worker.run(stop))
+        while until_empty and not stop.is_set():
+            await asyncio.sleep(0.2)
+            counts = await asyncio.to_thread(outbox.stats)
+            if not any(e["pending"] or e["in_flight"] for e in counts.values()):
+                stop.set()
+        await task
+
+    asyncio.run(run())
+    return 0

@@ -109,6 +109,16 @@ class StoreConfig:
 
 
 @dataclass(frozen=True)
+class IntegrationsConfig:
+    """Where actions are delivered: a file of ``[[connector]]`` tables (empty: actions stay queued locally)."""
+
+    file: str = ""
+    lease_s: float = 60.0  # a delivery not settled by then (the worker was killed) is attempted again
+    retry_base_s: float = 2.0  # first retry delay ceiling; doubles per attempt, with full jitter
+    retry_cap_s: float = 600.0
+
+
+@dataclass(frozen=True)
 class WebConfig:
     """The local status server (``/healthz`` for now)."""
 
@@ -127,6 +137,7 @@ class ApplianceConfig:
     call: CallConfig = field(default_factory=CallConfig)
     sip: SipConfig = field(default_factory=SipConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    integrations: IntegrationsConfig = field(default_factory=IntegrationsConfig)
     web: WebConfig = field(default_factory=WebConfig)
 
     @property
@@ -143,6 +154,11 @@ class ApplianceConfig:
     def profile_path(self) -> Path | None:
         """The business profile file; None for the shipped demo clinic."""
         return Path(self.business.profile).expanduser() if self.business.profile else None
+
+    @property
+    def integrations_path(self) -> Path | None:
+        """The integrations (connectors) file; None when actions only queue locally."""
+        return Path(self.integrations.file).expanduser() if self.integrations.file else None
 
     @property
     def db_path(self) -> Path:

@@ -17,6 +17,9 @@ from .dialog.assist import IntentProposer
 from .dialog.engine import Business
 from .dialog.profile import load_profile
 from .errors import ConfigError
+from .integrations.connectors import load_connectors
+from .integrations.outbox import Outbox
+from .integrations.worker import OutboxWorker
 from .lines import run_line
 from .pipeline import CallPipeline, Engines
 from .sip.endpoint import IncomingCall, SipEndpoint
@@ -49,6 +52,11 @@ async def _forward_keys(incoming: IncomingCall, pipeline: CallPipeline) -> None:
         pipeline.press(await incoming.line.digits.get())
 
 
+def _log_worker_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _LOGGER.error("the outbox worker stopped: %r; actions stay queued until a restart", task.exception())
+
+
 async def serve(config: ApplianceConfig) -> None:
     """Run until SIGTERM or SIGINT. Raises ApplianceError for anything the operator must fix."""
     loop = asyncio.get_running_loop()
@@ -58,8 +66,18 @@ async def serve(config: ApplianceConfig) -> None:
         cleanup.callback(sock.close)
         store = await asyncio.to_thread(Store, config.db_path)
         cleanup.callback(store.close)
+        connectors = load_connectors(config.integrations_path)
+        outbox = Outbox(store, connectors)
         proposer = await asyncio.to_thread(IntentProposer.configured, config.models, config.model_cache)
-        business = Business(profile, store, proposer=proposer)
+        business = Business(profile, store, proposer=proposer, outbox=outbox)
+        worker = OutboxWorker(
+            outbox,
+            connectors,
+            config.integrations.lease_s,
+            base_s=config.integrations.retry_base_s,
+            cap_s=config.integrations.retry_cap_s,
+        )
+        stop_worker = asyncio.Event()
         transfer_target = profile.transfer_target or config.sip.transfer_target
         engines = await asyncio.to_thread(Engines.load, config)
         cleanup.callback(engines.close)
@@ -108,10 +126,14 @@ async def serve(config: ApplianceConfig) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
         _LOGGER.info("serving on http://%s:%d (database %s)", config.web.host, config.web.port, config.db_path)
+        delivering = asyncio.create_task(worker.run(stop_worker))
+        delivering.add_done_callback(_log_worker_end)
         try:
             await server.serve(sockets=[sock])
         finally:
             for task in calls:
                 task.cancel()
             await asyncio.gather(*calls, return_exceptions=True)
+            stop_worker.set()
+            await asyncio.gather(delivering, return_exceptions=True)
     _LOGGER.info("stopped")

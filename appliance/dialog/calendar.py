@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from ..integrations.outbox import Outbox
 from ..store import Store
 from .profile import BusinessProfile
 from .tools import Action, validate
@@ -41,9 +42,10 @@ def iso(moment: datetime) -> str:
 class LocalCalendar:
     """Availability and bookings for one business, kept in the appliance's own store."""
 
-    def __init__(self, profile: BusinessProfile, store: Store) -> None:
+    def __init__(self, profile: BusinessProfile, store: Store, outbox: Outbox | None = None) -> None:
         self.profile = profile
         self.store = store
+        self.outbox = outbox or Outbox(store)
 
     def duration(self, service: str | None) -> int:
         """Minutes an appointment takes (the service's, else one grid step)."""
@@ -154,7 +156,7 @@ class LocalCalendar:
                     datetime.now().isoformat(timespec="seconds"),
                 ),
             )
-            self.store.add_action(conn, call_id, action.tool, action.args)
+            self.outbox.add(conn, call_id, action)
         return True
 
     def find(self, name: str, day: date) -> list[dict[str, Any]]:
@@ -174,7 +176,7 @@ class LocalCalendar:
         )
         with self.store.transaction() as conn:
             conn.execute("UPDATE bookings SET status = 'cancelled' WHERE id = ?", (booking["id"],))
-            self.store.add_action(conn, call_id, action.tool, action.args)
+            self.outbox.add(conn, call_id, action)
 
     def move(self, call_id: str | None, booking: dict[str, Any], slot: Slot) -> bool:
         """Move a booking to ``slot`` and record ``reschedule_booking``, unless the slot was taken meanwhile."""
@@ -191,7 +193,7 @@ class LocalCalendar:
                 "UPDATE bookings SET start = ?, end = ?, provider = ? WHERE id = ?",
                 (iso(slot.start), iso(slot.end), slot.provider, booking["id"]),
             )
-            self.store.add_action(conn, call_id, action.tool, action.args)
+            self.outbox.add(conn, call_id, action)
         return True
 
     def seed(self, patient_name: str, start: datetime, provider: str = "", service: str | None = None) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import dateparser
 
 from ..errors import ConfigError
+from ..integrations.outbox import Outbox
 from ..store import Store
 from .assist import IntentProposer
 from .calendar import LocalCalendar, Slot, iso
@@ -29,7 +30,7 @@ from .knowledge import STRICT_SCORE, Knowledge
 from .profile import BusinessProfile, Service
 from .replies import Phrasebook
 from .responder import Reply
-from .tools import Action, validate
+from .tools import Action
 from .understand import (
     When,
     detect_language,
@@ -94,10 +95,12 @@ class Business:
         store: Store,
         clock: Callable[[], datetime] | None = None,
         proposer: IntentProposer | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.profile = profile
         self.proposer = proposer  # an LLM asked when the rules understand nothing (optional)
-        self.calendar = LocalCalendar(profile, store)
+        self.outbox = outbox or Outbox(store)  # where actions are queued for the connectors
+        self.calendar = LocalCalendar(profile, store, self.outbox)
         self.knowledge = Knowledge(profile.knowledge)
         self.phrases = Phrasebook(profile.replies)
         self.orders = _load_orders(profile.orders_file)
@@ -881,10 +884,7 @@ class DialogueEngine:
         return self._say("confirm_sms", what=slots["what"], to_phone=self._to_phone(slots["phone"]))
 
     def _record(self, action: Action) -> None:
-        validate(action)
-        store = self.business.calendar.store
-        with store.transaction() as conn:
-            store.add_action(conn, self.call_id, action.tool, action.args)
+        self.business.outbox.record(self.call_id, action)
         _LOGGER.info("call %s: action %s recorded", self.call_id, action.tool)
 
 

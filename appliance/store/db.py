@@ -52,8 +52,9 @@ def _now() -> str:
 class Store:
     """Calls and turns. Methods block: the pipeline calls them from an executor.
 
-    One connection guarded by a lock; ``synchronous=NORMAL`` in WAL mode keeps every committed
-    transaction across an application crash and may lose only the last ones on power loss.
+    One connection guarded by a lock. ``synchronous=FULL`` in WAL mode: a committed transaction (a
+    booking the caller was told about, its queued deliveries) survives a power cut, not only a crash;
+    ``benchmarks/outbox.py`` measures the fsync this costs per commit.
     """
 
     def __init__(self, path: Path) -> None:
@@ -66,7 +67,7 @@ class Store:
             raise StoreError(
                 f"database {path} cannot be opened ({err}); check [store] path and its permissions"
             ) from None
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         self.db = sqlite_utils.Database(conn)
@@ -154,6 +155,11 @@ class Store:
             where, params = ("call_id = ?", [call_id]) if call_id else (None, [])
             rows = self.db.table("actions").rows_where(where, params, order_by="rowid")
             return [{**row, "args": json.loads(row["args"])} for row in rows]
+
+    def query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        """Rows of a read-only query, as dicts."""
+        with self._lock:
+            return list(self.db.query(sql, params))
 
     def bookings(self, start: str, end: str) -> list[dict[str, Any]]:
         """Active bookings that overlap [start, end) (ISO local date-times)."""

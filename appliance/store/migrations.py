@@ -62,4 +62,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX actions_call ON actions(call_id);
     """,
+    # 3: the outbox: one row per action and connector, delivered by the sync worker.
+    """
+    CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        action_id TEXT NOT NULL REFERENCES actions(id),
+        idempotency_key TEXT NOT NULL UNIQUE,
+        connector TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'in_flight', 'delivered', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        lease_until REAL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox(state, connector, next_attempt_at);
+    """,
 )

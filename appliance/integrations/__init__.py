@@ -1,0 +1,1 @@
+"""Outbound integrations: the outbox, its worker, and the connectors it delivers to."""
