@@ -1,10 +1,16 @@
-"""Test peers for tests and benchmarks: espeak-ng caller speech (through sox), baresip softphone calls."""
+"""Test peers for tests and benchmarks: espeak-ng caller speech (through sox), baresip softphone calls,
+and an HTTP sink for webhook deliveries."""
 
 from __future__ import annotations
 
 import hashlib
 import socket
 import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +96,68 @@ def free_port() -> int:
                     continue
             return port
     raise RuntimeError("no free port on 127.0.0.1")
+
+
+@dataclass
+class Delivery:
+    """One request the sink received."""
+
+    at: float
+    path: str
+    key: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class HttpSink:
+    """A local HTTP peer for webhooks and Slack that can be told to fail, hang, answer 429 with
+    Retry-After, or refuse; it counts effects by ``Idempotency-Key`` (a repeated key has no second effect).
+
+    ``script`` is consumed one entry per request: a status code, or ``("status", retry_after)``;
+    once empty, ``default`` answers. ``delay_s`` (a callable or a number) holds each answer.
+    """
+
+    def __init__(self, default: int = 200, delay_s: float | Callable[[], float] = 0.0) -> None:
+        self.default = default
+        self.delay_s = delay_s
+        self.script: list[int | tuple[int, str]] = []
+        self.deliveries: list[Delivery] = []
+        self.effects: dict[str, int] = {}
+        self._lock = threading.Lock()
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                key = self.headers.get("Idempotency-Key", "")
+                delay = sink.delay_s() if callable(sink.delay_s) else sink.delay_s
+                time.sleep(delay)
+                with sink._lock:
+                    answer = sink.script.pop(0) if sink.script else sink.default
+                    status, retry = answer if isinstance(answer, tuple) else (answer, "")
+                    sink.deliveries.append(Delivery(time.time(), self.path, key, dict(self.headers), body))
+                    if 200 <= status < 300:
+                        sink.effects[key] = 1  # the peer applies a key once, however often it is sent
+                payload = b"ok" if status < 400 else b"refused"
+                try:
+                    self.send_response(status)
+                    if retry:
+                        self.send_header("Retry-After", retry)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender was killed while we held the answer: the effect stands
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the http.server API
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
