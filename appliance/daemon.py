@@ -17,6 +17,7 @@ from .dialog.assist import IntentProposer
 from .dialog.engine import Business
 from .dialog.profile import load_profile
 from .errors import ConfigError
+from .integrations.caldav import availability
 from .integrations.connectors import load_connectors
 from .integrations.outbox import Outbox
 from .integrations.worker import OutboxWorker
@@ -69,7 +70,7 @@ async def serve(config: ApplianceConfig) -> None:
         connectors = load_connectors(config.integrations_path)
         outbox = Outbox(store, connectors)
         proposer = await asyncio.to_thread(IntentProposer.configured, config.models, config.model_cache)
-        business = Business(profile, store, proposer=proposer, outbox=outbox)
+        business = Business(profile, store, proposer=proposer, outbox=outbox, availability=availability(connectors))
         worker = OutboxWorker(
             outbox,
             connectors,

@@ -11,13 +11,21 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from ..integrations.outbox import Outbox
 from ..store import Store
 from .profile import BusinessProfile
 from .tools import Action, validate
 from .understand import PART_RANGES, When
+
+
+class BusyTimes(Protocol):
+    """A live source of busy times (the practice's CalDAV calendar)."""
+
+    def busy(self, day: date) -> list[tuple[datetime, datetime, str]]:
+        """(start, end, provider or "") of what is on ``day``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -42,10 +50,13 @@ def iso(moment: datetime) -> str:
 class LocalCalendar:
     """Availability and bookings for one business, kept in the appliance's own store."""
 
-    def __init__(self, profile: BusinessProfile, store: Store, outbox: Outbox | None = None) -> None:
+    def __init__(
+        self, profile: BusinessProfile, store: Store, outbox: Outbox | None = None, remote: BusyTimes | None = None
+    ) -> None:
         self.profile = profile
         self.store = store
         self.outbox = outbox or Outbox(store)
+        self.remote = remote  # busy times of the practice's own calendar (CalDAV), read live
 
     def duration(self, service: str | None) -> int:
         """Minutes an appointment takes (the service's, else one grid step)."""
@@ -71,7 +82,13 @@ class LocalCalendar:
     def free(self, start: datetime, service: str | None, provider: str | None) -> Slot | None:
         """The slot at ``start`` if a suitable provider is free then."""
         minutes = self.duration(service)
-        busy = {b["provider"] for b in self.store.bookings(iso(start), iso(start + timedelta(minutes=minutes)))}
+        end = start + timedelta(minutes=minutes)
+        busy = {b["provider"] for b in self.store.bookings(iso(start), iso(end))}
+        for begins, ends, who in self.remote.busy(start.date()) if self.remote else ():
+            if begins < end and ends > start:
+                busy.add(who)
+        if "" in busy and self.remote:  # an event that names nobody blocks everyone
+            return None
         for name in self._candidates(service, provider):
             if name not in busy:
                 return Slot(start, name, minutes)

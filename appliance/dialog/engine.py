@@ -25,7 +25,7 @@ from ..errors import ConfigError
 from ..integrations.outbox import Outbox
 from ..store import Store
 from .assist import IntentProposer
-from .calendar import LocalCalendar, Slot, iso
+from .calendar import BusyTimes, LocalCalendar, Slot, iso
 from .knowledge import STRICT_SCORE, Knowledge
 from .profile import BusinessProfile, Service
 from .replies import Phrasebook
@@ -96,11 +96,12 @@ class Business:
         clock: Callable[[], datetime] | None = None,
         proposer: IntentProposer | None = None,
         outbox: Outbox | None = None,
+        availability: BusyTimes | None = None,
     ) -> None:
         self.profile = profile
         self.proposer = proposer  # an LLM asked when the rules understand nothing (optional)
         self.outbox = outbox or Outbox(store)  # where actions are queued for the connectors
-        self.calendar = LocalCalendar(profile, store, self.outbox)
+        self.calendar = LocalCalendar(profile, store, self.outbox, availability)
         self.knowledge = Knowledge(profile.knowledge)
         self.phrases = Phrasebook(profile.replies)
         self.orders = _load_orders(profile.orders_file)

@@ -201,9 +201,23 @@ class SmtpConnector(Connector):
         return Outcome(True)
 
 
-KINDS: dict[str, type[Connector]] = {
-    c.kind: c for c in (WebhookConnector, SlackConnector, TwilioSmsConnector, SmtpConnector)
-}
+def kinds() -> dict[str, type[Connector]]:
+    """Every connector kind by name."""
+    from .caldav import CalDavConnector
+    from .saas import FhirConnector, HubSpotConnector, StripePaymentLinkConnector, ZendeskConnector
+
+    classes: tuple[type[Connector], ...] = (
+        WebhookConnector,
+        SlackConnector,
+        TwilioSmsConnector,
+        SmtpConnector,
+        CalDavConnector,
+        FhirConnector,
+        StripePaymentLinkConnector,
+        HubSpotConnector,
+        ZendeskConnector,
+    )
+    return {c.kind: c for c in classes}
 
 
 def load_connectors(path: Path | None, env: dict[str, str] | None = None) -> list[Connector]:
@@ -230,10 +244,11 @@ def load_connectors(path: Path | None, env: dict[str, str] | None = None) -> lis
 
 
 def _connector(item: dict[str, Any], where: str, environ: os._Environ[str] | dict[str, str]) -> Connector:
+    known = kinds()
     kind = item.get("kind")
-    if kind not in KINDS:
-        raise ConfigError(f"{where}: kind = {kind!r} is not known; use one of {', '.join(KINDS)}")
-    cls = KINDS[kind]
+    if kind not in known:
+        raise ConfigError(f"{where}: kind = {kind!r} is not known; use one of {', '.join(known)}")
+    cls = known[kind]
     name = item.get("name")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{where}: name is missing")

@@ -1,0 +1,240 @@
+"""Calendar and SaaS connectors: CalDAV against a real Radicale server, the others against recorded contracts."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fhir.resources.R4B.appointment import Appointment  # R4B: the R4 shape of Appointment
+
+from appliance.dialog.engine import Business
+from appliance.integrations.caldav import CalDavAvailability, CalDavConnector
+from appliance.integrations.connectors import Connector, load_connectors
+from appliance.integrations.outbox import Outbox
+from appliance.integrations.saas import FhirConnector, HubSpotConnector, StripePaymentLinkConnector, ZendeskConnector
+from appliance.integrations.worker import OutboxWorker
+from appliance.testing import free_port
+
+from .conftest import DEMO_NOW
+
+
+@pytest.fixture
+def radicale(tmp_path: Path) -> Iterator[str]:
+    """A Radicale CalDAV server on loopback with one calendar; yields the calendar's URL."""
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "radicale",
+        "--storage-filesystem-folder",
+        str(tmp_path / "collections"),
+        "--server-hosts",
+        f"127.0.0.1:{port}",
+        "--auth-type",
+        "none",
+        "--logging-level",
+        "warning",
+    ]
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/clinic/appointments/"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.request("MKCOL", url.removesuffix("appointments/"), timeout=2)
+                made = httpx.request("MKCALENDAR", url, timeout=2)
+                assert made.status_code == 201, made.text
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "radicale did not start"
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+async def drain(outbox: Outbox, connectors: list[Connector]) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(OutboxWorker(outbox, connectors, poll_s=0.05, base_s=0.05).run(stop))
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        if not any(e["pending"] or e["in_flight"] for e in (await asyncio.to_thread(outbox.stats)).values()):
+            break
+    stop.set()
+    await task
+
+
+async def test_a_dialogue_booking_lands_in_radicale_and_occupies_then_frees_the_slot(
+    radicale: str, demo_business: Business, tmp_path: Path
+) -> None:
+    path = tmp_path / "integrations.toml"
+    path.write_text(
+        f'[[connector]]\nname = "calendar"\nkind = "caldav"\nurl = "{radicale}"\navailability = true\n'
+        'tools = ["create_booking", "cancel_booking", "reschedule_booking"]\n'
+    )
+    connectors = load_connectors(path, {})
+    store = demo_business.calendar.store
+    outbox = Outbox(store, connectors)
+    business = Business(demo_business.profile, store, clock=lambda: DEMO_NOW, outbox=outbox)
+    engine = business.engine("c1", "+14155550142")
+    for said in ("Book me with Dr. Martin tomorrow at 10 am", "Ann Lee", "yes", "yes"):
+        reply = engine.respond(said)
+    assert reply.text.startswith("You're booked")
+    await drain(outbox, connectors)
+    listing = httpx.request("PROPFIND", radicale, headers={"Depth": "1"})
+    assert listing.text.count(".ics") == 1
+    (event_url,) = [
+        u for u in httpx.request("PROPFIND", radicale, headers={"Depth": "1"}).text.split("<href>") if ".ics" in u
+    ]
+    # Another appliance (an empty local store) reads the slot as taken from the calendar alone.
+    other = tmp_path / "other"
+    other.mkdir()
+    from appliance.store import Store
+
+    fresh = Store(other / "a.db")
+    reader = CalDavAvailability(connectors[0])  # type: ignore[arg-type]
+    viewer = Business(demo_business.profile, fresh, clock=lambda: DEMO_NOW, availability=reader)
+    taken = viewer.engine("c2", "+14155550143").respond("Can I see Dr. Martin tomorrow at 10 am?").text
+    assert "already taken" in taken, taken
+    # The patient cancels: the event goes away and the slot is free again at the next read.
+    canceller = business.engine("c3", "+14155550142")
+    for said in ("I need to cancel my appointment tomorrow", "Ann Lee", "yes"):
+        reply = canceller.respond(said)
+    assert "is cancelled" in reply.text
+    await drain(outbox, connectors)
+    assert ".ics" not in httpx.request("PROPFIND", radicale, headers={"Depth": "1"}).text
+    reader.forget()
+    free = viewer.engine("c4", "+14155550143").respond("Can I see Dr. Martin tomorrow at 10 am?").text
+    assert free == "May I have your full name, please?", free
+    assert event_url  # the event existed under a stable name while booked
+    fresh.close()
+
+
+async def test_a_repeated_caldav_delivery_rewrites_the_same_event(radicale: str) -> None:
+    connector = CalDavConnector("calendar", ("create_booking",), None, {"url": radicale})
+    payload = connector.payload("create_booking", {"patient_name": "Ann Lee", "start": "2026-11-24T10:00"}, "a1")
+    async with httpx.AsyncClient() as client:
+        assert (await connector.deliver(client, payload, "k1")).delivered
+        assert (await connector.deliver(client, payload, "k1")).delivered
+    assert httpx.request("PROPFIND", radicale, headers={"Depth": "1"}).text.count(".ics") == 1
+
+
+def recorder(*responses: httpx.Response) -> tuple[list[httpx.Request], httpx.MockTransport]:
+    seen: list[httpx.Request] = []
+    answers = list(responses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers.pop(0)
+
+    return seen, httpx.MockTransport(handler)
+
+
+async def test_fhir_appointment_contract() -> None:
+    connector = FhirConnector(
+        "ehr",
+        ("create_booking", "cancel_booking"),
+        None,
+        {"base_url": "https://ehr.test/fhir", "timezone": "America/New_York", "token": "t"},
+    )
+    args = {"patient_name": "Ann Lee", "start": "2026-11-24T10:00", "provider": "Dr. Martin", "service": "consultation"}
+    created = connector.payload("create_booking", args, "a1")
+    cancelled = connector.payload("cancel_booking", {"patient_name": "Ann Lee", "start": "2026-11-24T10:00"}, "a2")
+    seen, transport = recorder(
+        httpx.Response(201, json={"resourceType": "Appointment", "id": "1"}), httpx.Response(200, json={})
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        assert (await connector.deliver(client, created, "k1")).delivered
+        assert (await connector.deliver(client, cancelled, "k2")).delivered
+    post, patch = seen
+    resource = json.loads(post.content)
+    Appointment.model_validate(resource)  # a valid FHIR R4 Appointment
+    assert resource["start"] == "2026-11-24T10:00:00-05:00" and resource["end"] == "2026-11-24T10:30:00-05:00"
+    assert post.url == "https://ehr.test/fhir/Appointment" and post.headers["Authorization"] == "Bearer t"
+    identifier = resource["identifier"][0]["value"]
+    assert post.headers["If-None-Exist"] == f"identifier=urn:vocalia:booking|{identifier}", "conditional create"
+    assert patch.method == "PATCH" and patch.url.params["identifier"] == f"urn:vocalia:booking|{identifier}"
+    assert json.loads(patch.content) == [{"op": "replace", "path": "/status", "value": "cancelled"}]
+
+
+async def test_stripe_payment_link_contract() -> None:
+    connector = StripePaymentLinkConnector(
+        "stripe", ("send_payment_link",), None, {"api_key": "sk_test_1", "currency": "usd"}
+    )
+    payload = connector.payload(
+        "send_payment_link", {"phone": "+17205550111", "order_number": "10488", "amount": 54.0}, "a1"
+    )
+    seen, transport = recorder(
+        httpx.Response(200, json={"id": "price_1"}),
+        httpx.Response(200, json={"id": "plink_1", "url": "https://buy.stripe.com/x"}),
+        httpx.Response(402, json={"error": {"message": "card declined"}}),
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        assert (await connector.deliver(client, payload, "k1")).delivered
+        refused = await connector.deliver(client, payload, "k2")
+    price, link, _ = seen
+    assert price.url.path == "/v1/prices" and link.url.path == "/v1/payment_links"
+    assert dict(httpx.QueryParams(price.content.decode()))["unit_amount"] == "5400"
+    assert dict(httpx.QueryParams(link.content.decode()))["line_items[0][price]"] == "price_1"
+    assert price.headers["Idempotency-Key"] == "k1-price" and link.headers["Idempotency-Key"] == "k1-link"
+    assert price.headers["Authorization"] == "Basic " + base64.b64encode(b"sk_test_1:").decode()
+    assert refused.permanent
+
+
+async def test_hubspot_lead_contract() -> None:
+    connector = HubSpotConnector("crm", ("qualify_lead",), None, {"token": "pat"})
+    payload = connector.payload(
+        "qualify_lead",
+        {"name": "Jordan Miles", "score": 95, "company": "Acme", "budget": 15000.0, "phone": "+13125550188"},
+        "a1",
+    )
+    seen, transport = recorder(
+        httpx.Response(200, json={}), httpx.Response(200, json={}), httpx.Response(429, headers={"Retry-After": "10"})
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        assert (await connector.deliver(client, payload, "k1")).delivered
+        limited = await connector.deliver(client, payload, "k1")
+    contact, deal, _ = seen
+    assert (
+        contact.url.path == "/crm/v3/objects/contacts/batch/upsert"
+        and deal.url.path == "/crm/v3/objects/deals/batch/upsert"
+    )
+    body = json.loads(contact.content)["inputs"][0]
+    assert body["idProperty"] == "vocalia_key" and body["id"] == "k1"
+    assert body["properties"] == {
+        "firstname": "Jordan",
+        "lastname": "Miles",
+        "phone": "+13125550188",
+        "company": "Acme",
+    }
+    assert json.loads(deal.content)["inputs"][0]["properties"]["amount"] == "15000.0"
+    assert limited.retry_after == 10.0 and not limited.permanent
+
+
+async def test_zendesk_ticket_contract() -> None:
+    connector = ZendeskConnector(
+        "desk", ("take_message",), None, {"subdomain": "clinic", "email": "it@clinic.test", "token": "zt"}
+    )
+    payload = connector.payload(
+        "take_message", {"caller_name": "Karen White", "phone": "+14155550142", "message": "Call me"}, "a1"
+    )
+    seen, transport = recorder(httpx.Response(201, json={"ticket": {"id": 1}}))
+    async with httpx.AsyncClient(transport=transport) as client:
+        assert (await connector.deliver(client, payload, "k1")).delivered
+    (request,) = seen
+    assert str(request.url) == "https://clinic.zendesk.com/api/v2/tickets.json"
+    assert request.headers["Idempotency-Key"] == "k1"
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"it@clinic.test/token:zt").decode()
+    ticket = json.loads(request.content)["ticket"]
+    assert (
+        ticket["subject"] == "Phone take message from Karen White" and "message: Call me" in ticket["comment"]["body"]
+    )
