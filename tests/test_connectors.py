@@ -16,11 +16,13 @@ import pytest
 from fhir.resources.R4B.appointment import Appointment  # R4B: the R4 shape of Appointment
 
 from appliance.dialog.engine import Business
+from appliance.dialog.tools import Action
 from appliance.integrations.caldav import CalDavAvailability, CalDavConnector
 from appliance.integrations.connectors import Connector, load_connectors
 from appliance.integrations.outbox import Outbox
 from appliance.integrations.saas import FhirConnector, HubSpotConnector, StripePaymentLinkConnector, ZendeskConnector
 from appliance.integrations.worker import OutboxWorker
+from appliance.store import Store
 from appliance.testing import free_port
 
 from .conftest import DEMO_NOW
@@ -94,8 +96,6 @@ async def test_a_dialogue_booking_lands_in_radicale_and_occupies_then_frees_the_
     # Another appliance (an empty local store) reads the slot as taken from the calendar alone.
     other = tmp_path / "other"
     other.mkdir()
-    from appliance.store import Store
-
     fresh = Store(other / "a.db")
     reader = CalDavAvailability(connectors[0])  # type: ignore[arg-type]
     viewer = Business(demo_business.profile, fresh, clock=lambda: DEMO_NOW, availability=reader)
@@ -190,6 +190,52 @@ async def test_stripe_payment_link_contract() -> None:
     assert price.headers["Idempotency-Key"] == "k1-price" and link.headers["Idempotency-Key"] == "k1-link"
     assert price.headers["Authorization"] == "Basic " + base64.b64encode(b"sk_test_1:").decode()
     assert refused.permanent
+
+
+async def test_a_payment_link_reaches_the_caller_by_sms_once(tmp_path: Path) -> None:
+    """Stripe creates the link; its delivery queues a send_sms with the URL, delivered through Twilio."""
+    calls: list[httpx.Request] = []
+
+    def saas(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if request.url.path == "/v1/prices":
+            return httpx.Response(200, json={"id": "price_1"})
+        if request.url.path == "/v1/payment_links":
+            return httpx.Response(200, json={"id": "plink_1", "url": "https://buy.stripe.com/test_1"})
+        return httpx.Response(201, json={"sid": "SM1"})
+
+    path = tmp_path / "integrations.toml"
+    path.write_text(
+        '[[connector]]\nname = "stripe"\nkind = "stripe"\ntools = ["send_payment_link"]\napi_key_env = "STRIPE_KEY"\n'
+        'product = "Corner Bike Shop order"\n\n[[connector]]\nname = "sms"\nkind = "twilio"\ntools = ["send_sms"]\n'
+        'account_sid = "AC1"\nauth_token_env = "TWILIO_TOKEN"\nfrom_number = "+12125550100"\n'
+    )
+    connectors = load_connectors(path, {"STRIPE_KEY": "sk_test_1", "TWILIO_TOKEN": "tok"})
+    store = Store(tmp_path / "a.db")
+    outbox = Outbox(store, connectors)
+    outbox.record(
+        "call-1", Action("send_payment_link", {"phone": "+17205550111", "order_number": "10488", "amount": 54.0})
+    )
+    stop = asyncio.Event()
+    worker = OutboxWorker(outbox, connectors, poll_s=0.05, transport=httpx.MockTransport(saas))
+    task = asyncio.create_task(worker.run(stop))
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if sum(e["delivered"] for e in outbox.stats().values()) == 2:
+            break
+    stop.set()
+    await task
+    sms = calls[-1]
+    assert sms.url.path == "/2010-04-01/Accounts/AC1/Messages.json"
+    assert (
+        dict(httpx.QueryParams(sms.content.decode()))["Body"]
+        == "Corner Bike Shop order 10488: https://buy.stripe.com/test_1"
+    )
+    assert [a["tool"] for a in store.actions("call-1")] == ["send_payment_link", "send_sms"]
+    stripe_row = next(r for r in outbox.rows() if r.connector == "stripe")
+    outbox.delivered(stripe_row.id, Action("send_sms", {"to": "+17205550111", "text": "again"}))  # a late repeat
+    assert len(store.actions("call-1")) == 2, "settling a delivered row again queues nothing"
+    store.close()
 
 
 async def test_hubspot_lead_contract() -> None:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..config import read_toml
-from ..dialog.tools import SCHEMAS
+from ..dialog.tools import SCHEMAS, Action
 from ..errors import ConfigError
 
 RETRYABLE_STATUS = {408, 409, 425, 429}
@@ -42,6 +42,7 @@ class Outcome:
     error: str = ""
     permanent: bool = False  # retrying cannot help (a 4xx such as 400 or 401): the row goes dead
     retry_after: float | None = None  # seconds the peer asked us to wait (Retry-After)
+    follow_up: Action | None = None  # an action this delivery produced (a payment link to text)
 
 
 def http_outcome(response: httpx.Response) -> Outcome:

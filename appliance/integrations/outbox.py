@@ -132,9 +132,18 @@ class Outbox:
             columns = [d[0] for d in cursor.description]
         return [OutboxRow.from_row(dict(zip(columns, r, strict=True))) for r in rows]
 
-    def delivered(self, row_id: str) -> None:
-        """The peer accepted it."""
-        self._settle(row_id, "delivered", None, None)
+    def delivered(self, row_id: str, follow_up: Action | None = None) -> None:
+        """The peer accepted it. A ``follow_up`` action it produced (the payment link to text) is queued
+        in the same transaction, so a crash cannot queue it twice or lose it."""
+        with self.store.transaction() as conn:
+            updated = conn.execute(
+                "UPDATE outbox SET state = 'delivered', lease_until = NULL, updated_at = ? "
+                "WHERE id = ? AND state != 'delivered' RETURNING action_id",
+                (_now_text(), row_id),
+            ).fetchone()
+            if follow_up is not None and updated is not None:
+                call = conn.execute("SELECT call_id FROM actions WHERE id = ?", (updated[0],)).fetchone()
+                self.add(conn, call[0] if call else None, follow_up)
 
     def failed(self, row_id: str, error: str, next_attempt_at: float) -> None:
         """A retryable failure: pending again from ``next_attempt_at``."""

@@ -2,7 +2,8 @@
 
 - ``fhir``: FHIR R4 ``Appointment``: conditional create (``If-None-Exist`` on our booking identifier),
   cancel by conditional JSON-Patch of ``status``; reschedule moves ``start``/``end`` the same way.
-- ``stripe``: a Payment Link for an amount (a Price, then the Link), with Stripe's ``Idempotency-Key``.
+- ``stripe``: a Payment Link for an amount (a Price, then the Link), with Stripe's ``Idempotency-Key``;
+  the link then goes to the caller as a ``send_sms`` action (queued when the delivery is settled).
 - ``hubspot``: a lead as contact + deal through ``batch/upsert`` on a unique ``vocalia_key`` property
   (HubSpot has no idempotency header; the upsert makes a retry update instead of duplicate).
 - ``zendesk``: a ticket for a message or a callback, with Zendesk's ``Idempotency-Key``.
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from ..dialog.tools import Action
 from .caldav import event_name
 from .connectors import Connector, Outcome, http_outcome
 
@@ -114,7 +116,7 @@ class StripePaymentLinkConnector(Connector):
     secrets = ("api_key",)
 
     def payload(self, tool: str, args: dict[str, Any], action_id: str) -> dict[str, Any]:
-        return {"amount": args.get("amount"), "order_number": args.get("order_number", "")}
+        return {"amount": args.get("amount"), "order_number": args.get("order_number", ""), "phone": args["phone"]}
 
     async def deliver(self, client: httpx.AsyncClient, payload: dict[str, Any], key: str) -> Outcome:
         if payload["amount"] is None:
@@ -145,7 +147,12 @@ class StripePaymentLinkConnector(Connector):
             headers={"Idempotency-Key": f"{key}-link"},
             timeout=self.timeout_s,
         )
-        return http_outcome(link)
+        outcome = http_outcome(link)
+        if not outcome.delivered:
+            return outcome
+        # The link reaches the caller as an SMS: a send_sms action, queued when this row is settled.
+        text = f"{self.options.get('product', 'Your order')} {payload['order_number']}: {link.json()['url']}"
+        return Outcome(True, follow_up=Action("send_sms", {"to": payload["phone"], "text": text.strip()}))
 
 
 class HubSpotConnector(Connector):

@@ -39,6 +39,7 @@ class OutboxWorker:
         poll_s: float = 0.5,
         base_s: float = 2.0,
         cap_s: float = 600.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.outbox = outbox
         self.connectors = list(connectors)
@@ -46,14 +47,15 @@ class OutboxWorker:
         self.poll_s = poll_s
         self.base_s = base_s
         self.cap_s = cap_s
-        self.wake = asyncio.Event()  # set when something was queued, to deliver without waiting a poll
+        self.transport = transport  # None: the network; a recorded-contract transport in tests
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set. Leases left by a killed worker are released first."""
         released = await asyncio.to_thread(self.outbox.expire_leases)
         if released:
             _LOGGER.info("outbox: %d deliveries interrupted by a previous stop are queued again", released)
-        async with httpx.AsyncClient(follow_redirects=False) as client, asyncio.TaskGroup() as group:
+        client = httpx.AsyncClient(follow_redirects=False, transport=self.transport)
+        async with client, asyncio.TaskGroup() as group:
             for connector in self.connectors:
                 group.create_task(self._serve(connector, client, stop))
 
@@ -86,7 +88,7 @@ class OutboxWorker:
         except httpx.HTTPError as err:
             outcome = Outcome(False, f"{type(err).__name__}: {err}".strip(": "))
         if outcome.delivered:
-            await asyncio.to_thread(self.outbox.delivered, row.id)
+            await asyncio.to_thread(self.outbox.delivered, row.id, outcome.follow_up)
             _LOGGER.info(
                 "outbox: %s delivered to %s (attempt %d, %.0f ms)",
                 row.id[:13],
