@@ -14,13 +14,20 @@ from pathlib import Path
 import httpx
 import pytest
 from fhir.resources.R4B.appointment import Appointment  # R4B: the R4 shape of Appointment
+from fhir.resources.R4B.slot import Slot
 
 from appliance.dialog.engine import Business
 from appliance.dialog.tools import Action
 from appliance.integrations.caldav import CalDavAvailability, CalDavConnector
 from appliance.integrations.connectors import Connector, load_connectors
 from appliance.integrations.outbox import Outbox
-from appliance.integrations.saas import FhirConnector, HubSpotConnector, StripePaymentLinkConnector, ZendeskConnector
+from appliance.integrations.saas import (
+    FhirAvailability,
+    FhirConnector,
+    HubSpotConnector,
+    StripePaymentLinkConnector,
+    ZendeskConnector,
+)
 from appliance.integrations.worker import OutboxWorker
 from appliance.store import Store
 from appliance.testing import free_port
@@ -286,3 +293,44 @@ async def test_zendesk_ticket_contract() -> None:
     assert (
         ticket["subject"] == "Phone take message from Karen White" and "message: Call me" in ticket["comment"]["body"]
     )
+
+
+def test_fhir_slot_search_feeds_availability(demo_business: Business) -> None:
+    """Availability read from Slot resources (status=busy) on the FHIR server, live, then cached."""
+    seen: list[httpx.Request] = []
+    busy = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Slot",
+                    "status": "busy",
+                    "schedule": {"reference": "Schedule/1"},
+                    "start": "2026-11-24T15:00:00+00:00",
+                    "end": "2026-11-24T15:30:00+00:00",
+                    "comment": "Dr. Martin",
+                }
+            }
+        ],
+    }
+
+    def ehr(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=busy)
+
+    for entry in busy["entry"]:
+        Slot.model_validate(entry["resource"])
+    connector = FhirConnector(
+        "ehr", ("create_booking",), None, {"base_url": "https://ehr.test/fhir", "timezone": "America/New_York"}
+    )
+    reader = FhirAvailability(connector, transport=httpx.MockTransport(ehr))
+    business = Business(
+        demo_business.profile, demo_business.calendar.store, clock=lambda: DEMO_NOW, availability=reader
+    )
+    reply = business.engine("c1", "+14155550142").respond("Can I see Dr. Martin tomorrow at 10 am?").text
+    assert "already taken" in reply, "15:00 UTC is 10:00 in New York: the slot is busy at the EHR"
+    assert seen[0].url.params.get_list("start") == ["ge2026-11-24T00:00:00-05:00", "lt2026-11-25T00:00:00-05:00"]
+    assert seen[0].url.params["status"] == "busy"
+    business.engine("c2", "+14155550142").respond("Can I see Dr. Martin tomorrow at 11 am?")
+    assert len(seen) == 1, "the day's answer is cached"

@@ -19,6 +19,7 @@ from xml.etree import ElementTree
 import httpx
 from icalendar import Calendar, Event
 
+from ..dialog.calendar import BusyTimes
 from .connectors import Connector, Outcome, http_outcome
 
 _LOGGER = logging.getLogger(__name__)
@@ -172,9 +173,15 @@ def _naive(moment: datetime | date) -> datetime:
     return moment.replace(tzinfo=None)
 
 
-def availability(connectors: list[Connector]) -> CalDavAvailability | None:
-    """The live busy-time reader of the CalDAV connector marked ``availability = true``, if any."""
+def availability(connectors: list[Connector]) -> BusyTimes | None:
+    """The live busy-time reader of the calendar connector (CalDAV or FHIR) marked ``availability = true``."""
+    from .saas import FhirAvailability, FhirConnector
+
     for connector in connectors:
-        if isinstance(connector, CalDavConnector) and connector.options.get("availability"):
+        if not connector.options.get("availability"):
+            continue
+        if isinstance(connector, CalDavConnector):
             return CalDavAvailability(connector)
+        if isinstance(connector, FhirConnector):
+            return FhirAvailability(connector)
     return None

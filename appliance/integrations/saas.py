@@ -1,7 +1,8 @@
 """SaaS connectors, mapped from each API's public documentation (tested against recorded contracts).
 
 - ``fhir``: FHIR R4 ``Appointment``: conditional create (``If-None-Exist`` on our booking identifier),
-  cancel by conditional JSON-Patch of ``status``; reschedule moves ``start``/``end`` the same way.
+  cancel by conditional JSON-Patch of ``status``; reschedule moves ``start``/``end`` the same way;
+  availability from a live ``Slot`` search (``status=busy``) for the day.
 - ``stripe``: a Payment Link for an amount (a Price, then the Link), with Stripe's ``Idempotency-Key``;
   the link then goes to the caller as a ``send_sms`` action (queued when the delivery is settled).
 - ``hubspot``: a lead as contact + deal through ``batch/upsert`` on a unique ``vocalia_key`` property
@@ -11,7 +12,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+import time
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -21,6 +24,7 @@ from ..dialog.tools import Action
 from .caldav import event_name
 from .connectors import Connector, Outcome, http_outcome
 
+_LOGGER = logging.getLogger(__name__)
 BOOKING_SYSTEM = "urn:vocalia:booking"
 
 
@@ -33,7 +37,13 @@ class FhirConnector(Connector):
     """A FHIR R4 server's ``Appointment`` resources (``base_url`` ends before ``/Appointment``)."""
 
     kind = "fhir"
-    settings: ClassVar[dict[str, type]] = {"base_url": str, "timezone": str, "duration_min": int, "token_env": str}
+    settings: ClassVar[dict[str, type]] = {
+        "base_url": str,
+        "timezone": str,
+        "duration_min": int,
+        "token_env": str,
+        "availability": bool,  # also read busy Slots when offering times
+    }
     secrets = ("token",)
 
     def payload(self, tool: str, args: dict[str, Any], action_id: str) -> dict[str, Any]:
@@ -106,6 +116,57 @@ class FhirConnector(Connector):
         if response.status_code == 404 and payload["action"] == "cancel_booking":
             return Outcome(True)  # nothing to cancel: already gone
         return http_outcome(response)
+
+
+class FhirAvailability:
+    """Busy times of one day from the FHIR server's ``Slot`` resources (``status=busy``), read live with a
+    short timeout and cached ``ttl_s``; when the server cannot be reached the local calendar decides."""
+
+    def __init__(
+        self,
+        connector: FhirConnector,
+        timeout_s: float = 2.0,
+        ttl_s: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.connector = connector
+        self.ttl_s = ttl_s
+        self._cache: dict[date, tuple[float, list[tuple[datetime, datetime, str]]]] = {}
+        self._client = httpx.Client(timeout=timeout_s, transport=transport)
+
+    def busy(self, day: date) -> list[tuple[datetime, datetime, str]]:
+        """(start, end, provider) of busy slots on ``day``, in the business's local time."""
+        cached = self._cache.get(day)
+        if cached and time.monotonic() - cached[0] < self.ttl_s:
+            return cached[1]
+        zone = ZoneInfo(self.connector.options.get("timezone", "UTC"))
+        start = datetime.combine(day, datetime.min.time(), zone)
+        params = [
+            ("status", "busy"),
+            ("start", f"ge{start.isoformat()}"),
+            ("start", f"lt{(start + timedelta(days=1)).isoformat()}"),
+        ]
+        try:
+            response = self._client.get(
+                f"{self.connector.options['base_url'].rstrip('/')}/Slot",
+                params=httpx.QueryParams(params),
+                headers={**_bearer(self.connector), "Accept": "application/fhir+json"},
+            )
+            response.raise_for_status()
+            bundle = response.json()
+        except (httpx.HTTPError, ValueError) as err:
+            _LOGGER.warning(
+                "FHIR %s unreachable (%s): availability from the local calendar only", self.connector.name, err
+            )
+            return []
+        events = []
+        for entry in bundle.get("entry", []):
+            slot = entry.get("resource", {})
+            begins = datetime.fromisoformat(slot["start"]).astimezone(zone).replace(tzinfo=None)
+            ends = datetime.fromisoformat(slot["end"]).astimezone(zone).replace(tzinfo=None)
+            events.append((begins, ends, slot.get("comment", "")))
+        self._cache[day] = (time.monotonic(), events)
+        return events
 
 
 class StripePaymentLinkConnector(Connector):
