@@ -141,15 +141,11 @@ class FhirAvailability:
             return cached[1]
         zone = ZoneInfo(self.connector.options.get("timezone", "UTC"))
         start = datetime.combine(day, datetime.min.time(), zone)
-        params = [
-            ("status", "busy"),
-            ("start", f"ge{start.isoformat()}"),
-            ("start", f"lt{(start + timedelta(days=1)).isoformat()}"),
-        ]
+        params = {"status": "busy", "start": [f"ge{start.isoformat()}", f"lt{(start + timedelta(days=1)).isoformat()}"]}
         try:
             response = self._client.get(
                 f"{self.connector.options['base_url'].rstrip('/')}/Slot",
-                params=httpx.QueryParams(params),
+                params=params,
                 headers={**_bearer(self.connector), "Accept": "application/fhir+json"},
             )
             response.raise_for_status()
