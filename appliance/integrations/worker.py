@@ -73,7 +73,8 @@ class OutboxWorker:
             waits: set[asyncio.Future[object]] = {asyncio.ensure_future(stop.wait())}
             waits |= {asyncio.ensure_future(asyncio.sleep(self.poll_s))}
             if running:
-                waits.add(asyncio.ensure_future(asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)))
+                # A copy: tasks leave ``running`` as they finish, and waiting on an empty set is an error.
+                waits.add(asyncio.ensure_future(asyncio.wait(set(running), return_when=asyncio.FIRST_COMPLETED)))
             _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             for future in pending:
                 future.cancel()
