@@ -317,3 +317,15 @@ def test_a_booking_and_its_deliveries_are_one_transaction(
     assert "just taken" in second.respond("yes").text
     (row,) = business.outbox.rows()
     assert row.payload["args"]["patient_name"] == "Ann Lee", "the refused booking queued nothing"
+
+
+def test_the_example_integrations_file_loads() -> None:
+    secrets = {"VOCALIA_WEBHOOK_SECRET": "s", "VOCALIA_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/x"}
+    secrets |= {"VOCALIA_TWILIO_TOKEN": "t", "VOCALIA_SMTP_PASSWORD": "p"}
+    connectors = load_connectors(ROOT / "config" / "integrations.example.toml", secrets)
+    assert [(c.name, c.kind) for c in connectors] == [
+        ("practice-system", "webhook"),
+        ("front-desk-slack", "slack"),
+        ("sms", "twilio"),
+        ("office-mail", "smtp"),
+    ]

@@ -258,6 +258,7 @@ def _connector(item: dict[str, Any], where: str, environ: os._Environ[str] | dic
         raise ConfigError(f"{where} ({name}): tools = {tools!r} must list some of {', '.join(SCHEMAS)}")
     fields = item.get("fields")
     allowed = {"kind", "name", "tools", "fields", "concurrency", "timeout_s", *cls.settings}
+    allowed |= {f"{secret}_env" for secret in cls.secrets}
     options: dict[str, Any] = {}
     for key, value in item.items():
         if key not in allowed:
