@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from appliance.config import ApplianceConfig, ModelsConfig, load_config
@@ -67,3 +71,44 @@ def demo_business(tmp_path: Path) -> Iterator[Business]:
     store = Store(tmp_path / "dialog.db")
     yield Business(load_profile(), store, clock=lambda: DEMO_NOW)
     store.close()
+
+
+@dataclass
+class Daemon:
+    sip_port: int
+    web_port: int
+    proc: subprocess.Popen[str]
+    state: Path
+
+    def health(self) -> dict:  # type: ignore[type-arg]
+        return httpx.get(f"http://127.0.0.1:{self.web_port}/healthz", timeout=2).json()  # type: ignore[no-any-return]
+
+
+def start_daemon(env: dict[str, str], **extra: str) -> Iterator[Daemon]:
+    sip_port, web_port = free_port(), free_port()
+    env = {
+        **env,
+        "VOCALIA_SIP_HOST": "127.0.0.1",
+        "VOCALIA_SIP_PORT": str(sip_port),
+        "VOCALIA_WEB_PORT": str(web_port),
+        "VOCALIA_SIP_LOG_LEVEL": "0",
+        **extra,
+    }
+    with subprocess.Popen([*APPLIANCE, "run"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True) as proc:
+        daemon = Daemon(sip_port, web_port, proc, Path(env["VOCALIA_STATE_DIR"]))
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                try:
+                    if daemon.health()["status"] == "ok":
+                        break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "daemon not ready"
+                    time.sleep(0.2)
+            yield daemon
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=20) == 0, "the daemon must exit cleanly on SIGTERM (no abort at exit)"
+        finally:
+            if proc.poll() is None:
+                proc.kill()

@@ -26,7 +26,7 @@ from appliance.integrations.worker import OutboxWorker, backoff_s
 from appliance.store import Store
 from appliance.testing import HttpSink, free_port
 
-from .conftest import APPLIANCE, ROOT, run_appliance
+from .conftest import APPLIANCE, ROOT, run_appliance, start_daemon
 
 SECRET = "s3cret-for-tests"
 BOOKING = Action(
@@ -329,3 +329,20 @@ def test_the_example_integrations_file_loads() -> None:
         ("sms", "twilio"),
         ("office-mail", "smtp"),
     ]
+
+
+@pytest.mark.slow
+def test_the_daemon_delivers_what_was_queued_while_it_was_down(
+    tmp_path: Path, env: dict[str, str], sink: HttpSink
+) -> None:
+    """Actions queued before a restart (the box was off, or the WAN down) go out once the daemon runs."""
+    path = integrations(tmp_path, webhook("practice", sink.url))
+    db = Path(env["VOCALIA_STATE_DIR"]) / "appliance.db"
+    store = Store(db)
+    Outbox(store, load_connectors(path, {"HOOK_SECRET": SECRET})).record("call-1", BOOKING)
+    store.close()
+    for _daemon in start_daemon(env, VOCALIA_INTEGRATIONS_FILE=str(path), HOOK_SECRET=SECRET):
+        deadline = time.monotonic() + 10
+        while not sink.effects and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert len(sink.effects) == 1 and json.loads(sink.deliveries[0].body)["args"]["patient_name"] == "Jane Smith"
