@@ -22,7 +22,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "silence_goodbye": "I can't hear you, so I'll end the call now. Please call back any time. Goodbye.",
         "time_limit": "I'm sorry, we have reached the time limit for this call. Please call back. Goodbye.",
         "transfer_failed": "I'm sorry, no one is available right now. I can take a message. May I have your name?",
-        "ask_when": "What day and time would suit you?",
+        "ask_when": "When would you like to come in?",  # piper's "day and time" is heard as "day in time"
         "offer": "{lead}I can offer {options}. Which would you prefer?",
         "offer_one": "{lead}The nearest free time is {options}. Would that work?",
         "lead_taken": "{requested} is already taken. ",
@@ -45,7 +45,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "cancelled": "Your appointment on {when} is cancelled. Is there anything else I can help you with?",
         "not_found": "I couldn't find an appointment for {name} on that day. Would you like to leave a message for our staff?",
         "kept": "All right, I haven't changed anything. Is there anything else I can help you with?",
-        "ask_new_when": "What new day and time would suit you?",
+        "ask_new_when": "When would you like to come in instead?",
         "confirm_reschedule": "So I'll move your appointment from {old} to {new}. Is that right?",
         "rescheduled": "Done. Your appointment is now on {new}. Is there anything else I can help you with?",
         "ask_message": "What message would you like to leave?",
