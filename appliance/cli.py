@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .config import ApplianceConfig, load_config
 from .errors import ApplianceError
+from .service import load_credentials
 
 if TYPE_CHECKING:
     from .dialog.engine import Business
@@ -97,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)
     try:
+        load_credentials(os.environ)  # systemd LoadCredential=vocalia.env: secrets as VOCALIA_* variables
         config = load_config(args.config)
         handler = {
             "run": _run,

@@ -23,6 +23,7 @@ from .integrations.outbox import Outbox
 from .integrations.worker import OutboxWorker
 from .lines import run_line
 from .pipeline import CallPipeline, Engines
+from .service import Notifier
 from .sip.endpoint import IncomingCall, SipEndpoint
 from .store import Store
 from .web.app import Health, create_app
@@ -129,9 +130,20 @@ async def serve(config: ApplianceConfig) -> None:
         _LOGGER.info("serving on http://%s:%d (database %s)", config.web.host, config.web.port, config.db_path)
         delivering = asyncio.create_task(worker.run(stop_worker))
         delivering.add_done_callback(_log_worker_end)
+        notifier = Notifier()
+
+        async def announce() -> None:
+            while not server.started:  # noqa: ASYNC110 - uvicorn exposes readiness only as a flag
+                await asyncio.sleep(0.05)
+            notifier.notify(f"READY=1\nSTATUS=answering on {', '.join(sip.listening)}")
+            await notifier.watchdog(lambda: bool(sip.listening) and not delivering.done())
+
+        announcing = asyncio.create_task(announce())
         try:
             await server.serve(sockets=[sock])
         finally:
+            notifier.notify("STOPPING=1")
+            announcing.cancel()
             for task in calls:
                 task.cancel()
             await asyncio.gather(*calls, return_exceptions=True)

@@ -58,6 +58,7 @@ class OutboxWorker:
         async with client, asyncio.TaskGroup() as group:
             for connector in self.connectors:
                 group.create_task(self._serve(connector, client, stop))
+            await stop.wait()  # with no connector too: the worker is "running" until stopped
 
     async def _serve(self, connector: Connector, client: httpx.AsyncClient, stop: asyncio.Event) -> None:
         running: set[asyncio.Task[None]] = set()
