@@ -54,3 +54,30 @@ def test_secrets_come_from_the_credential_file(tmp_path: Path) -> None:
     assert load_credentials(env) == 2
     assert env["VOCALIA_SIP_PASSWORD"] == "s3cret" and env["HOOK_SECRET"] == "already set"
     assert load_credentials({}) == 0
+
+
+def test_install_and_uninstall_are_idempotent_and_keep_edits(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "VOCALIA_ROOT": str(tmp_path)}
+    for _ in range(2):
+        result = subprocess.run([str(ROOT / "scripts" / "install-service")], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    config = tmp_path / "etc" / "vocalia" / "appliance.toml"
+    assert (tmp_path / "etc" / "systemd" / "system" / "vocalia-appliance.service").read_text() == UNIT.read_text()
+    assert (tmp_path / "opt" / "vocalia" / "appliance" / "daemon.py").is_file()
+    assert oct((tmp_path / "etc" / "vocalia" / "credentials.env").stat().st_mode & 0o777) == "0o600"
+    config.write_text('[business]\nprofile = "/etc/vocalia/clinic.toml"\n')
+    again = subprocess.run([str(ROOT / "scripts" / "install-service")], env=env, capture_output=True, text=True)
+    assert "keeping your" in again.stdout and config.read_text().startswith("[business]")
+    for _ in range(2):
+        result = subprocess.run([str(ROOT / "scripts" / "uninstall-service")], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "etc" / "systemd" / "system" / "vocalia-appliance.service").exists()
+    assert config.exists(), "the config is kept without --purge"
+    purge = subprocess.run(
+        [str(ROOT / "scripts" / "uninstall-service"), "--purge"], env=env, capture_output=True, text=True
+    )
+    assert (
+        purge.returncode == 0
+        and not (tmp_path / "etc" / "vocalia").exists()
+        and not (tmp_path / "opt" / "vocalia").exists()
+    )
