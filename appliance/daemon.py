@@ -122,6 +122,8 @@ async def serve(config: ApplianceConfig) -> None:
         health = Health(
             models={"stt": engines.transcriber.name, "tts": engines.synthesizer.name, "vad": config.models.vad},
             sip=sip,
+            store=store,
+            outbox=outbox,
             ready=True,
         )
         server = uvicorn.Server(uvicorn.Config(create_app(health), log_level="warning", lifespan="off"))
