@@ -19,6 +19,7 @@ from typing import Any
 from .errors import ConfigError
 
 ENV_PREFIX = "VOCALIA_"
+SECRET_PREFIX = "VOCALIA_SECRET_"  # connector secrets (named by *_env keys), not config keys
 
 
 @dataclass(frozen=True)
@@ -120,10 +121,11 @@ class IntegrationsConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
-    """The local status server (``/healthz`` for now)."""
+    """The local web server: ``/healthz`` (open), ``/metrics`` and ``/api`` (bearer token)."""
 
     host: str = "127.0.0.1"
     port: int = 8080
+    token: str = ""  # bearer token for /metrics and /api; set VOCALIA_WEB_TOKEN (a credential), not here
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,7 @@ def _check_scalar(hint: Any, value: Any, source: str, where: str) -> Any:
 def _apply_env(config: ApplianceConfig, env: Mapping[str, str]) -> ApplianceConfig:
     sections = {f.name for f in dataclasses.fields(config) if dataclasses.is_dataclass(getattr(config, f.name))}
     for name, text in sorted(env.items()):
-        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG" or name.startswith(SECRET_PREFIX):
             continue
         rest = name[len(ENV_PREFIX) :].lower()
         if rest == "state_dir":

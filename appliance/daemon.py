@@ -126,7 +126,9 @@ async def serve(config: ApplianceConfig) -> None:
             outbox=outbox,
             ready=True,
         )
-        server = uvicorn.Server(uvicorn.Config(create_app(health), log_level="warning", lifespan="off"))
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(health, config.web.token), log_level="warning", lifespan="off")
+        )
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
         _LOGGER.info("serving on http://%s:%d (database %s)", config.web.host, config.web.port, config.db_path)

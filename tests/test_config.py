@@ -92,3 +92,8 @@ def test_cli_reports_a_missing_config_file(tmp_path: Path, env: dict[str, str]) 
     assert result.returncode == 2
     assert "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_connector_secrets_and_the_web_token_come_from_the_environment() -> None:
+    config = load_config(None, env={"VOCALIA_SECRET_WEBHOOK": "s", "VOCALIA_WEB_TOKEN": "t"})
+    assert config.web.token == "t"

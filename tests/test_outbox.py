@@ -320,8 +320,8 @@ def test_a_booking_and_its_deliveries_are_one_transaction(
 
 
 def test_the_example_integrations_file_loads() -> None:
-    secrets = {"VOCALIA_WEBHOOK_SECRET": "s", "VOCALIA_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/x"}
-    secrets |= {"VOCALIA_TWILIO_TOKEN": "t", "VOCALIA_SMTP_PASSWORD": "p"}
+    secrets = {"VOCALIA_SECRET_WEBHOOK": "s", "VOCALIA_SECRET_SLACK_URL": "https://hooks.slack.com/services/T/B/x"}
+    secrets |= {"VOCALIA_SECRET_TWILIO": "t", "VOCALIA_SECRET_SMTP": "p"}
     connectors = load_connectors(ROOT / "config" / "integrations.example.toml", secrets)
     assert [(c.name, c.kind) for c in connectors] == [
         ("practice-system", "webhook"),

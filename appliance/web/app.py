@@ -3,13 +3,12 @@
 ``/healthz`` needs no credentials and carries no PHI: ``ok``, ``degraded`` (answering, but a
 registration failed or deliveries are dead) or ``down`` (SIP not listening), with the reasons.
 ``/metrics`` (Prometheus text format) and ``/api/*`` need ``Authorization: Bearer <token>``, the token
-being ``VOCALIA_WEB_TOKEN`` (a systemd credential); without a token configured they answer 401 and say so.
+being ``[web] token``, set as ``VOCALIA_WEB_TOKEN`` (a systemd credential); without one they answer 401.
 """
 
 from __future__ import annotations
 
 import hmac
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -24,7 +23,7 @@ from ..integrations.outbox import Outbox
 from ..sip.endpoint import SipEndpoint
 from ..store import Store
 
-TOKEN_ENV = "VOCALIA_WEB_TOKEN"
+TOKEN_ENV = "VOCALIA_WEB_TOKEN"  # the [web] token key, from the environment (a systemd credential)
 # Histogram buckets (seconds) for the caller-ear latency of each stage, after the caller's last voiced frame.
 BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 STAGES = {
@@ -63,10 +62,9 @@ class Health:
         return ("degraded" if reasons else "ok"), reasons
 
 
-def create_app(health: Health, token: str | None = None) -> Starlette:
-    """The web application; ``token`` defaults to ``$VOCALIA_WEB_TOKEN``. The endpoints are plain
+def create_app(health: Health, token: str) -> Starlette:
+    """The web application; ``token`` ("" = API off) guards /metrics and /api. The endpoints are plain
     functions: Starlette runs them in its thread pool, so their SQLite reads stay off the event loop."""
-    token = token if token is not None else os.environ.get(TOKEN_ENV, "")
 
     def denied(request: Request) -> Response | None:
         if not token:
