@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (listing, show, outbox_commands.choices["stats"]):
         sub.add_argument("--json", action="store_true", help="print JSON")
 
+    commands.add_parser("doctor", help="check config, profile, models, SIP port, registrar, connectors, disk")
+
     models = commands.add_parser("models", help="resolve every configured model, assembling bundled parts")
     models.add_argument("--json", action="store_true", help="print as JSON")
     return parser
@@ -108,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "chat": _chat,
             "scenarios": _scenarios,
             "outbox": _outbox,
+            "doctor": _doctor,
             "models": _models,
         }[args.command]
         return handler(config, args)
@@ -410,3 +413,11 @@ def _work(config: ApplianceConfig, outbox: Any, until_empty: bool) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def _doctor(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    from .doctor import render, run_checks
+
+    checks = run_checks(config)
+    print(render(checks))
+    return 0 if all(c.ok for c in checks) else 1

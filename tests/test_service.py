@@ -13,7 +13,7 @@ import pytest
 
 from appliance.service import load_credentials
 
-from .conftest import ROOT, start_daemon
+from .conftest import ROOT, run_appliance, start_daemon
 
 UNIT = ROOT / "systemd" / "vocalia-appliance.service"
 
@@ -81,3 +81,24 @@ def test_install_and_uninstall_are_idempotent_and_keep_edits(tmp_path: Path) -> 
         and not (tmp_path / "etc" / "vocalia").exists()
         and not (tmp_path / "opt" / "vocalia").exists()
     )
+
+
+def test_doctor_passes_on_the_defaults_and_names_each_fix(env: dict[str, str], tmp_path: Path) -> None:
+    ok = run_appliance(["--log-level", "WARNING", "doctor"], env)
+    assert ok.returncode == 0, ok.stdout
+    assert all(line.startswith(("✔", " ")) for line in ok.stdout.splitlines()), ok.stdout
+    assert "model stt" in ok.stdout and "whisper-base loads in" in ok.stdout
+    broken = tmp_path / "integrations.toml"
+    broken.write_text(
+        '[[connector]]\nname = "crm"\nkind = "webhook"\ntools = ["take_message"]\nurl = "https://x.test"\nsecret_env = "VOCALIA_SECRET_CRM"\n'
+    )
+    busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    busy.bind(("127.0.0.1", int(env["VOCALIA_SIP_PORT"])))
+    try:
+        bad = run_appliance(["--log-level", "WARNING", "doctor"], {**env, "VOCALIA_INTEGRATIONS_FILE": str(broken)})
+    finally:
+        busy.close()
+    assert bad.returncode == 1
+    assert re.search(r"✘ SIP port\s+udp 127.0.0.1:\d+: Address already in use", bad.stdout), bad.stdout
+    assert "✘ connectors" in bad.stdout and "VOCALIA_SECRET_CRM" in bad.stdout
+    assert "fix: stop what holds the port" in bad.stdout
