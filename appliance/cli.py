@@ -351,7 +351,7 @@ def _outbox(config: ApplianceConfig, args: argparse.Namespace) -> int:
                 return 0
             for r in rows:
                 error = f"  {r.last_error}" if r.last_error and r.state != "delivered" else ""
-                action = r.payload.get("action", "")
+                action = r.tool
                 print(f"{r.id}  {r.state:9} {r.connector:16} {action:18} attempts {r.attempts}{error}")
             return 0
         row = outbox.get(args.id) if command in ("show", "retry") else None

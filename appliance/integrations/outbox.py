@@ -58,6 +58,7 @@ class OutboxRow:
     last_error: str | None
     created_at: str
     updated_at: str
+    tool: str = ""  # the action's tool (filled when listing)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> OutboxRow:
@@ -182,15 +183,18 @@ class Outbox:
 
     def rows(self, state: str | None = None, limit: int = 100) -> list[OutboxRow]:
         """Rows, newest first, of one state or all."""
-        where, params = ("WHERE state = ?", [state]) if state else ("", [])
-        return [
-            OutboxRow.from_row(r)
-            for r in self._query(f"SELECT * FROM outbox {where} ORDER BY id DESC LIMIT ?", [*params, limit])
-        ]
+        where, params = ("WHERE o.state = ?", [state]) if state else ("", [])
+        sql = (
+            f"SELECT o.*, a.tool FROM outbox o JOIN actions a ON a.id = o.action_id {where} ORDER BY o.id DESC LIMIT ?"
+        )
+        return [OutboxRow.from_row(r) for r in self._query(sql, [*params, limit])]
 
     def get(self, row_id: str) -> OutboxRow | None:
         """One row by id (or by a unique prefix of it)."""
-        found = self._query("SELECT * FROM outbox WHERE id LIKE ? ORDER BY id LIMIT 2", [row_id + "%"])
+        found = self._query(
+            "SELECT o.*, a.tool FROM outbox o JOIN actions a ON a.id = o.action_id WHERE o.id LIKE ? ORDER BY o.id LIMIT 2",
+            [row_id + "%"],
+        )
         return OutboxRow.from_row(found[0]) if len(found) == 1 else None
 
     def stats(self, now: float | None = None) -> dict[str, dict[str, Any]]:

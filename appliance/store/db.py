@@ -161,6 +161,11 @@ class Store:
         with self._lock:
             return list(self.db.query(sql, params))
 
+    def audit(self, actor: str, action: str, detail: str = "") -> None:
+        """Record who saw or exported what."""
+        with self._lock:
+            self.db.table("audit").insert({"at": _now(), "actor": actor, "action": action, "detail": detail})
+
     def bookings(self, start: str, end: str) -> list[dict[str, Any]]:
         """Active bookings that overlap [start, end) (ISO local date-times)."""
         with self._lock:

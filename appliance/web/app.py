@@ -1,28 +1,35 @@
-"""ASGI application (Starlette): ``/healthz`` for systemd and monitoring, ``/metrics`` and a JSON API for IT.
+"""ASGI application (Starlette): the status page, ``/healthz``, ``/metrics`` and a JSON API for IT.
 
 ``/healthz`` needs no credentials and carries no PHI: ``ok``, ``degraded`` (answering, but a
 registration failed or deliveries are dead) or ``down`` (SIP not listening), with the reasons.
 ``/metrics`` (Prometheus text format) and ``/api/*`` need ``Authorization: Bearer <token>``, the token
 being ``[web] token``, set as ``VOCALIA_WEB_TOKEN`` (a systemd credential); without one they answer 401.
+The status page (``/``) signs in with the same token and keeps an HttpOnly, SameSite=Strict cookie.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import hmac
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
 from ..integrations.outbox import Outbox
 from ..sip.endpoint import SipEndpoint
 from ..store import Store
+from .page import LOGIN, PAGE
+from .status import status
 
+COOKIE = "vocalia_session"
 TOKEN_ENV = "VOCALIA_WEB_TOKEN"  # the [web] token key, from the environment (a systemd credential)
 # Histogram buckets (seconds) for the caller-ear latency of each stage, after the caller's last voiced frame.
 BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
@@ -66,13 +73,51 @@ def create_app(health: Health, token: str) -> Starlette:
     """The web application; ``token`` ("" = API off) guards /metrics and /api. The endpoints are plain
     functions: Starlette runs them in its thread pool, so their SQLite reads stay off the event loop."""
 
+    session = hmac.new(token.encode(), b"vocalia-status-session-v1", hashlib.sha256).hexdigest() if token else ""
+
+    def signed_in(request: Request) -> bool:
+        if not token:
+            return False
+        given = request.headers.get("authorization", "")
+        if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return True
+        return hmac.compare_digest(request.cookies.get(COOKIE, "").encode(), session.encode())
+
     def denied(request: Request) -> Response | None:
         if not token:
             return JSONResponse({"error": f"the API is off: set {TOKEN_ENV} (a systemd credential)"}, 401)
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        if not signed_in(request):
             return JSONResponse({"error": "unauthorized"}, 401, headers={"WWW-Authenticate": "Bearer"})
         return None
+
+    def index(request: Request) -> Response:
+        if signed_in(request):
+            return HTMLResponse(PAGE)
+        return HTMLResponse(LOGIN.replace("{error}", ""), status_code=401)
+
+    async def login(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))  # no multipart: one urlencoded field
+        given = form.get("token", [""])[0]
+        if token and hmac.compare_digest(given.encode(), token.encode()):
+            response = RedirectResponse("/", status_code=303)
+            response.set_cookie(COOKIE, session, httponly=True, samesite="strict", max_age=12 * 3600)
+            return response
+        await asyncio.sleep(1.0)  # slows down guessing
+        return HTMLResponse(LOGIN.replace("{error}", '<p style="color:#e63946">Wrong token.</p>'), status_code=401)
+
+    def logout(request: Request) -> Response:
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    def api_status(request: Request) -> Response:
+        if refusal := denied(request):
+            return refusal
+        phi = request.query_params.get("phi") == "1"
+        if phi and health.store is not None:
+            client = request.client.host if request.client else "?"
+            health.store.audit(f"status page from {client}", "showed what callers said today")
+        return JSONResponse(status(health, phi))
 
     def healthz(request: Request) -> JSONResponse:
         state, reasons = health.state()
@@ -101,7 +146,7 @@ def create_app(health: Health, token: str) -> Starlette:
             return refusal or JSONResponse([])
         state = request.query_params.get("state")
         # Payloads carry names and numbers: the list shows what was sent, not to whom.
-        rows = [asdict(r) | {"payload": {"action": r.payload.get("action")}} for r in health.outbox.rows(state, 200)]
+        rows = [asdict(r) | {"payload": None} for r in health.outbox.rows(state, 200)]
         return JSONResponse(rows)
 
     def outbox_retry(request: Request) -> Response:
@@ -114,6 +159,10 @@ def create_app(health: Health, token: str) -> Starlette:
 
     return Starlette(
         routes=[
+            Route("/", index),
+            Route("/login", login, methods=["POST"]),
+            Route("/logout", logout),
+            Route("/api/status", api_status),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             Route("/api/outbox", outbox_rows),

@@ -1,0 +1,96 @@
+"""What the status page shows, as JSON: health, calls, caller-ear latency, outbox, models.
+
+Nothing here names a caller unless the viewer opts in (``phi``): then the last thing each caller of
+today said is included, and the opt-in is written to the audit log by the caller of :func:`status`.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+
+if TYPE_CHECKING:
+    from .app import Health
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def status(health: Health, phi: bool, max_call_s: float = 3600.0) -> dict[str, Any]:
+    """The status page's data."""
+    state, reasons = health.state()
+    body: dict[str, Any] = {
+        "status": state,
+        "reasons": reasons,
+        "version": __version__,
+        "uptime_s": round(time.monotonic() - health.started, 1),
+        "models": health.models,
+        "phi": phi,
+    }
+    if health.sip is not None:
+        body["sip"] = {
+            "listening": health.sip.listening,
+            "active_calls": health.sip.active_calls,
+            "registration": health.sip.registration or None,
+        }
+    store = health.store
+    if store is not None:
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
+        recent = (datetime.now(UTC) - timedelta(seconds=max_call_s)).isoformat()
+        live = store.query(
+            "SELECT c.id, c.source, c.started_at, COUNT(t.id) AS turns FROM calls c LEFT JOIN turns t ON t.call_id = c.id "
+            "WHERE c.ended_at IS NULL AND c.started_at >= ? GROUP BY c.id ORDER BY c.started_at",
+            [recent],
+        )
+        now = datetime.now(UTC)
+        body["calls"] = {
+            "in_progress": [
+                {
+                    "id": c["id"][:8],
+                    "caller": c["source"],  # masked by the SIP layer: sip:+1415555****@host
+                    "duration_s": round((now - datetime.fromisoformat(c["started_at"])).total_seconds()),
+                    "turns": c["turns"],
+                }
+                for c in live
+            ],
+            "today": {
+                r["outcome"]: r["n"]
+                for r in store.query(
+                    "SELECT COALESCE(end_reason, 'in_progress') AS outcome, COUNT(*) AS n FROM calls "
+                    "WHERE started_at >= ? GROUP BY outcome",
+                    [today],
+                )
+            },
+        }
+        turns = store.query(
+            "SELECT t.call_id, t.idx, t.caller_text, t.first_frame_s - t.speech_end_s AS latency, c.started_at "
+            "FROM turns t JOIN calls c ON c.id = t.call_id WHERE c.started_at >= ? AND t.first_frame_s > 0 "
+            "AND t.eot_reason != 'dtmf' ORDER BY c.started_at, t.idx",
+            [today],
+        )
+        latencies = [t["latency"] * 1000 for t in turns]
+        p50, p95 = _percentile(latencies, 50), _percentile(latencies, 95)
+        body["latency"] = {
+            "turns": len(latencies),
+            "p50_ms": round(p50) if p50 is not None else None,
+            "p95_ms": round(p95) if p95 is not None else None,
+            "recent_ms": [round(v) for v in latencies[-60:]],
+        }
+        if phi:
+            body["said"] = [{"call": t["call_id"][:8], "turn": t["idx"], "text": t["caller_text"]} for t in turns[-20:]]
+    if health.outbox is not None:
+        body["outbox"] = {
+            "connectors": health.outbox.stats(),
+            "dead": [
+                {"id": r.id, "connector": r.connector, "action": r.tool, "error": r.last_error, "attempts": r.attempts}
+                for r in health.outbox.rows("dead", 50)
+            ],
+        }
+    return body
