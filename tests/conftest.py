@@ -101,7 +101,7 @@ def start_daemon(env: dict[str, str], **extra: str) -> Iterator[Daemon]:
             while True:
                 assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
                 try:
-                    if daemon.health()["status"] == "ok":
+                    if daemon.health()["status"] in ("ok", "degraded"):  # degraded: e.g. registration refused
                         break
                 except httpx.TransportError:
                     assert time.monotonic() < deadline, "daemon not ready"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from appliance.dialog.replies import TEMPLATES
 from appliance.models.registry import ModelRegistry
 from appliance.store import Store
 from appliance.testing import baresip, baresip_setup, speak
-from tests.conftest import Daemon, free_port, run_appliance, start_daemon
+from tests.conftest import ROOT, Daemon, free_port, run_appliance, start_daemon
 
 pytestmark = pytest.mark.slow
 
@@ -313,3 +314,33 @@ def test_an_unencrypted_caller_is_refused_when_srtp_is_mandatory(env: dict[str, 
         _, log = baresip(tmp_path / "caller", f"sip:r@127.0.0.1:{daemon.sip_port}", source, "PCMU/8000/1", 8)
         assert "Call established" not in log
         assert re.search(r"\b(488|406)\b", log), log  # Not Acceptable (Here): no common secure media
+
+
+def test_a_scanner_is_refused_and_logged_for_fail2ban(env: dict[str, str]) -> None:
+    """An INVITE from a SIP scanner (here without SDP: rejecting one used to abort pjsip) gets 403."""
+    for daemon in start_daemon(env):
+        port = free_port()
+        invite = (
+            f"INVITE sip:100@127.0.0.1:{daemon.sip_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-scan-1;rport\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: <sip:100@127.0.0.1>;tag=scan1\r\nTo: <sip:100@127.0.0.1:{daemon.sip_port}>\r\n"
+            "Call-ID: scan-1@127.0.0.1\r\nCSeq: 1 INVITE\r\n"
+            f"Contact: <sip:100@127.0.0.1:{port}>\r\nUser-Agent: friendly-scanner\r\nContent-Length: 0\r\n\r\n"
+        )
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", port))
+            sock.settimeout(5)
+            sock.sendto(invite.encode(), ("127.0.0.1", daemon.sip_port))
+            answers = []
+            while not any(a.startswith("SIP/2.0 403") for a in answers):
+                answers.append(sock.recv(4096).decode(errors="replace"))
+        assert daemon.health()["status"] == "ok" and daemon.health()["sip"]["active_calls"] == 0
+        daemon.proc.send_signal(signal.SIGTERM)
+        _, stderr = daemon.proc.communicate(timeout=20)
+        (line,) = [x for x in stderr.splitlines() if "SECURITY" in x]
+        assert 'SECURITY event=sip_scanner src=127.0.0.1 detail="INVITE with User-Agent friendly-scanner"' in line
+        # The shipped fail2ban filter matches the real line (fail2ban's <HOST> as an address group).
+        rule = re.search(r"^failregex = (.*)$", (ROOT / "fail2ban" / "vocalia.conf").read_text(), re.M).group(1)  # type: ignore[union-attr]
+        found = re.search(rule.replace("<HOST>", r"(?P<host>[\d.:a-fA-F]+)"), line)
+        assert found is not None and found.group("host") == "127.0.0.1"

@@ -23,6 +23,7 @@ import pjsua2 as pj
 from ..audio.frames import FRAME_MS, PIPELINE_RATE
 from ..config import SipConfig
 from ..errors import ConfigError
+from ..security import scanner, security_event
 from .line import SipLine
 
 _LOGGER = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ class _Account(pj.Account):  # type: ignore[misc]
         self.endpoint = endpoint
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
-        self.endpoint._on_incoming(self, prm.callId)
+        self.endpoint._on_incoming(self, prm.callId, str(prm.rdata.wholeMsg), str(prm.rdata.srcAddress))
 
     def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802
         self.endpoint._on_reg_state(self)
@@ -283,16 +284,27 @@ class SipEndpoint:
                 "registration to %s failed: %d %s; %s", s.registrar, info.regStatus, info.regStatusText, hint
             )
 
-    def _on_incoming(self, account: pj.Account, call_id: int) -> None:
+    def _reject(self, call: _Call, status: int) -> None:
+        """Answer ``status`` after the incoming-call callback returns: rejecting inside it an INVITE
+        without SDP trips a pjsip assertion (the rdata clone is freed twice) and aborts the process."""
+        op = pj.CallOpParam()
+        op.statusCode = status
+        self._rejected.append(call)  # keep it alive until pjsua reports it disconnected
+        self._commands.put(lambda: call.hangup(op))
+
+    def _on_incoming(self, account: pj.Account, call_id: int, message: str = "", source: str = "") -> None:
         line = SipLine(self.loop)
         call = _Call(self, account, call_id, line)
         op = pj.CallOpParam()
+        agent = re.search(r"^User-Agent:[ \t]*(.*)$", message, re.IGNORECASE | re.MULTILINE)
+        if agent and scanner(agent.group(1)):
+            security_event("sip_scanner", source.rsplit(":", 1)[0], f"INVITE with User-Agent {agent.group(1).strip()}")
+            self._reject(call, pj.PJSIP_SC_FORBIDDEN)
+            return
         if len(self._calls) >= self.settings.max_calls:
             self.busy_rejections += 1
             _LOGGER.warning("all %d call slots busy: answering 486 Busy Here", self.settings.max_calls)
-            op.statusCode = pj.PJSIP_SC_BUSY_HERE
-            call.hangup(op)
-            self._rejected.append(call)  # keep it alive until pjsua reports it disconnected
+            self._reject(call, pj.PJSIP_SC_BUSY_HERE)
             return
         call.remote = _mask(call.getInfo().remoteUri)
         call.caller_id = _caller_number(call.getInfo().remoteUri)

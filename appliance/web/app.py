@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..integrations.outbox import Outbox
+from ..security import security_event
 from ..sip.endpoint import SipEndpoint
 from ..store import Store
 from .page import LOGIN, PAGE
@@ -102,6 +103,7 @@ def create_app(health: Health, token: str) -> Starlette:
             response = RedirectResponse("/", status_code=303)
             response.set_cookie(COOKIE, session, httponly=True, samesite="strict", max_age=12 * 3600)
             return response
+        security_event("web_login_failed", request.client.host if request.client else "", "wrong status page token")
         await asyncio.sleep(1.0)  # slows down guessing
         return HTMLResponse(LOGIN.replace("{error}", '<p style="color:#e63946">Wrong token.</p>'), status_code=401)
 
