@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``appliance`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Under systemd (JOURNAL_STREAM is set) journald stamps each line itself: one event per line, no time.
+    stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
+    logging.basicConfig(level=args.log_level, format=stamp + "%(levelname)s %(name)s: %(message)s")
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)
     try:
         load_credentials(os.environ)  # systemd LoadCredential=vocalia.env: secrets as VOCALIA_* variables

@@ -89,3 +89,17 @@ def test_the_api_lists_and_retries_deliveries(health: Health) -> None:
     assert client.post(f"/api/outbox/{row.id}/retry", headers=auth).json() == {"id": row.id, "state": "pending"}
     assert health.outbox.rows()[0].state == "pending"  # type: ignore[union-attr]
     assert client.post("/api/outbox/nope/retry", headers=auth).status_code == 404
+
+
+def test_the_status_api_shows_no_phi_unless_asked_and_audits_the_asking(health: Health) -> None:
+    client = TestClient(create_app(health, TOKEN))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    plain = client.get("/api/status", headers=auth)
+    body = plain.json()
+    assert body["latency"] == {"turns": 1, "p50_ms": 500, "p95_ms": 500, "recent_ms": [500]}
+    assert body["calls"]["today"] == {"caller_hangup": 1} and body["memory_mb"] > 50
+    assert "Jane" not in plain.text and health.store.query("SELECT * FROM audit", []) == []  # type: ignore[union-attr]
+    shown = client.get("/api/status?phi=1", headers=auth).json()
+    assert shown["said"] == [{"call": "call-1", "turn": 0, "text": "My name is Jane Smith"}]
+    (entry,) = health.store.query("SELECT actor, action FROM audit", [])  # type: ignore[union-attr]
+    assert entry["action"] == "showed what callers said today" and entry["actor"].startswith("status page from")

@@ -6,8 +6,10 @@ today said is included, and the opt-in is written to the audit log by the caller
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
@@ -23,6 +25,16 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+def _resident_mb() -> int | None:
+    """The daemon's resident memory (all models included), from /proc."""
+    try:
+        text = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return None
+    found = re.search(r"^VmRSS:\s+(\d+) kB", text, re.MULTILINE)
+    return int(found.group(1)) // 1024 if found else None
+
+
 def status(health: Health, phi: bool, max_call_s: float = 3600.0) -> dict[str, Any]:
     """The status page's data."""
     state, reasons = health.state()
@@ -32,6 +44,7 @@ def status(health: Health, phi: bool, max_call_s: float = 3600.0) -> dict[str, A
         "version": __version__,
         "uptime_s": round(time.monotonic() - health.started, 1),
         "models": health.models,
+        "memory_mb": _resident_mb(),
         "phi": phi,
     }
     if health.sip is not None:
