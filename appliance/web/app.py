@@ -53,6 +53,17 @@ class Health:
     ready: bool = False
     started: float = field(default_factory=time.monotonic)
 
+    def summary(self) -> dict[str, Any]:
+        """What every view starts with: state and reasons, version, uptime, models (no PHI)."""
+        state, reasons = self.state()
+        return {
+            "status": state,
+            "reasons": reasons,
+            "version": __version__,
+            "uptime_s": round(time.monotonic() - self.started, 1),
+            "models": self.models,
+        }
+
     def state(self) -> tuple[str, list[str]]:
         """``ok`` | ``degraded`` | ``down`` | ``starting``, with the reasons (no PHI)."""
         if not self.ready:
@@ -122,14 +133,8 @@ def create_app(health: Health, token: str) -> Starlette:
         return JSONResponse(status(health, phi))
 
     def healthz(request: Request) -> JSONResponse:
-        state, reasons = health.state()
-        body: dict[str, Any] = {
-            "status": state,
-            "reasons": reasons,
-            "version": __version__,
-            "uptime_s": round(time.monotonic() - health.started, 1),
-            "models": health.models,
-        }
+        body = health.summary()
+        state = body["status"]
         if health.sip is not None:
             body["sip"] = {
                 "listening": health.sip.listening,

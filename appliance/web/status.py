@@ -7,12 +7,9 @@ today said is included, and the opt-in is written to the audit log by the caller
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from .. import __version__
 
 if TYPE_CHECKING:
     from .app import Health
@@ -37,16 +34,7 @@ def _resident_mb() -> int | None:
 
 def status(health: Health, phi: bool, max_call_s: float = 3600.0) -> dict[str, Any]:
     """The status page's data."""
-    state, reasons = health.state()
-    body: dict[str, Any] = {
-        "status": state,
-        "reasons": reasons,
-        "version": __version__,
-        "uptime_s": round(time.monotonic() - health.started, 1),
-        "models": health.models,
-        "memory_mb": _resident_mb(),
-        "phi": phi,
-    }
+    body = health.summary() | {"memory_mb": _resident_mb(), "phi": phi}
     if health.sip is not None:
         body["sip"] = {
             "listening": health.sip.listening,
