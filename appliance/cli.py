@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (listing, show, outbox_commands.choices["stats"]):
         sub.add_argument("--json", action="store_true", help="print JSON")
 
+    export = commands.add_parser("export", help="print everything stored about one call (access request; audited)")
+    export.add_argument("--call", required=True, help="the call id (from the status page or the database)")
+    purge = commands.add_parser("purge", help="apply the retention policy now, or erase one call (audited)")
+    purge.add_argument("--call", help="erase this call's transcript and delivered actions instead")
+
     commands.add_parser("doctor", help="check config, profile, models, SIP port, registrar, connectors, disk")
 
     models = commands.add_parser("models", help="resolve every configured model, assembling bundled parts")
@@ -113,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "scenarios": _scenarios,
             "outbox": _outbox,
             "doctor": _doctor,
+            "export": _export,
+            "purge": _purge,
             "models": _models,
         }[args.command]
         return handler(config, args)
@@ -423,3 +430,38 @@ def _doctor(config: ApplianceConfig, args: argparse.Namespace) -> int:
     checks = run_checks(config)
     print(render(checks))
     return 0 if all(c.ok for c in checks) else 1
+
+
+def _export(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    import getpass
+
+    from .store import Store
+    from .store.retention import export_call
+
+    store = Store(config.db_path)
+    try:
+        data = export_call(store, args.call, f"cli by {getpass.getuser()}")
+    except LookupError:
+        raise ApplianceError(f"no call {args.call!r} in {config.db_path}") from None
+    finally:
+        store.close()
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _purge(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    import getpass
+
+    from .store import Store
+    from .store.retention import erase_call, purge_expired
+
+    store = Store(config.db_path)
+    actor = f"cli by {getpass.getuser()}"
+    try:
+        counts = erase_call(store, args.call, actor) if args.call else purge_expired(store, config.store, actor)
+    except LookupError:
+        raise ApplianceError(f"no call {args.call!r} in {config.db_path}") from None
+    finally:
+        store.close()
+    print(", ".join(f"{n} {kind}" for kind, n in counts.items()) + " deleted")
+    return 0

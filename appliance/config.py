@@ -104,9 +104,13 @@ class SipConfig:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """Where calls and turns are kept; empty means ``<state_dir>/appliance.db``."""
+    """Where calls and turns are kept (empty: ``<state_dir>/appliance.db``), and for how long."""
 
     path: str = ""
+    retention_calls_days: int = 30  # calls, turns and their transcripts
+    retention_deliveries_days: int = 30  # delivered outbox rows and their actions' arguments
+    retention_bookings_days: int = 365  # past bookings in the local calendar
+    retention_audit_days: int = 2190  # the audit log (6 years, as HIPAA asks of its records)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import uuid
 
 import uvicorn
 
-from .config import ApplianceConfig
+from .config import ApplianceConfig, StoreConfig
 from .dialog.assist import IntentProposer
 from .dialog.engine import Business
 from .dialog.profile import load_profile
@@ -26,6 +26,7 @@ from .pipeline import CallPipeline, Engines
 from .service import Notifier
 from .sip.endpoint import IncomingCall, SipEndpoint
 from .store import Store
+from .store.retention import purge_expired
 from .web.app import Health, create_app
 
 _LOGGER = logging.getLogger(__name__)
@@ -52,6 +53,15 @@ def _bind(host: str, port: int) -> socket.socket:
 async def _forward_keys(incoming: IncomingCall, pipeline: CallPipeline) -> None:
     while True:
         pipeline.press(await incoming.line.digits.get())
+
+
+async def _retention(store: Store, policy: StoreConfig) -> None:
+    """Purge what the retention policy no longer allows to keep: at start, then every 6 hours."""
+    while True:
+        counts = await asyncio.to_thread(purge_expired, store, policy)
+        if any(counts.values()):
+            _LOGGER.info("retention: purged %s", ", ".join(f"{n} {kind}" for kind, n in counts.items() if n))
+        await asyncio.sleep(6 * 3600)
 
 
 def _log_worker_end(task: asyncio.Task[None]) -> None:
@@ -143,11 +153,13 @@ async def serve(config: ApplianceConfig) -> None:
             await notifier.watchdog(lambda: bool(sip.listening) and not delivering.done())
 
         announcing = asyncio.create_task(announce())
+        retention = asyncio.create_task(_retention(store, config.store))
         try:
             await server.serve(sockets=[sock])
         finally:
             notifier.notify("STOPPING=1")
             announcing.cancel()
+            retention.cancel()
             for task in calls:
                 task.cancel()
             await asyncio.gather(*calls, return_exceptions=True)
