@@ -97,3 +97,17 @@ def test_cli_reports_a_missing_config_file(tmp_path: Path, env: dict[str, str]) 
 def test_connector_secrets_and_the_web_token_come_from_the_environment() -> None:
     config = load_config(None, env={"VOCALIA_SECRET_WEBHOOK": "s", "VOCALIA_WEB_TOKEN": "t"})
     assert config.web.token == "t"
+
+
+def test_a_wrong_sip_allow_list_is_a_config_error() -> None:
+    from appliance.security import SourcePolicy
+
+    with pytest.raises(ConfigError, match=r"\[sip\] allow = '10.0.0.0/33'.*write networks as CIDR"):
+        SourcePolicy("10.0.0.0/33", 30)
+    policy = SourcePolicy(load_config(None, env={}).sip.allow, 2)
+    assert (
+        policy.refusal("192.168.1.20", now=0.0) is None and policy.refusal("203.0.113.9") == "source not in [sip] allow"
+    )
+    assert policy.refusal("192.168.1.20", now=1.0) is None
+    assert policy.refusal("192.168.1.20", now=2.0) == "more than 2 INVITEs in a minute"
+    assert policy.refusal("192.168.1.20", now=70.0) is None, "the window slides"

@@ -316,25 +316,43 @@ def test_an_unencrypted_caller_is_refused_when_srtp_is_mandatory(env: dict[str, 
         assert re.search(r"\b(488|406)\b", log), log  # Not Acceptable (Here): no common secure media
 
 
+def raw_invite(daemon: Daemon, user_agent: str) -> list[str]:
+    """Send one INVITE without SDP from 127.0.0.1 over UDP; the responses until a final one."""
+    port = free_port()
+    invite = (
+        f"INVITE sip:100@127.0.0.1:{daemon.sip_port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-raw-{port};rport\r\n"
+        "Max-Forwards: 70\r\n"
+        f"From: <sip:100@127.0.0.1>;tag=raw{port}\r\nTo: <sip:100@127.0.0.1:{daemon.sip_port}>\r\n"
+        f"Call-ID: raw-{port}@127.0.0.1\r\nCSeq: 1 INVITE\r\n"
+        f"Contact: <sip:100@127.0.0.1:{port}>\r\nUser-Agent: {user_agent}\r\nContent-Length: 0\r\n\r\n"
+    )
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.settimeout(5)
+        sock.sendto(invite.encode(), ("127.0.0.1", daemon.sip_port))
+        answers = [sock.recv(4096).decode(errors="replace")]
+        while answers[-1].startswith("SIP/2.0 1"):
+            answers.append(sock.recv(4096).decode(errors="replace"))
+    return answers
+
+
+def test_a_source_outside_the_allow_list_is_refused(env: dict[str, str]) -> None:
+    for daemon in start_daemon(env, VOCALIA_SIP_ALLOW="10.0.0.0/8, 192.0.2.0/24"):
+        assert raw_invite(daemon, "Yealink SIP-T46S")[-1].startswith("SIP/2.0 403")
+        assert daemon.health()["sip"]["active_calls"] == 0
+        daemon.proc.send_signal(signal.SIGTERM)
+        _, stderr = daemon.proc.communicate(timeout=20)
+        assert (
+            'SECURITY event=sip_source_refused src=127.0.0.1 detail="INVITE refused: source not in [sip] allow"'
+            in stderr
+        )
+
+
 def test_a_scanner_is_refused_and_logged_for_fail2ban(env: dict[str, str]) -> None:
     """An INVITE from a SIP scanner (here without SDP: rejecting one used to abort pjsip) gets 403."""
     for daemon in start_daemon(env):
-        port = free_port()
-        invite = (
-            f"INVITE sip:100@127.0.0.1:{daemon.sip_port} SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-scan-1;rport\r\n"
-            "Max-Forwards: 70\r\n"
-            f"From: <sip:100@127.0.0.1>;tag=scan1\r\nTo: <sip:100@127.0.0.1:{daemon.sip_port}>\r\n"
-            "Call-ID: scan-1@127.0.0.1\r\nCSeq: 1 INVITE\r\n"
-            f"Contact: <sip:100@127.0.0.1:{port}>\r\nUser-Agent: friendly-scanner\r\nContent-Length: 0\r\n\r\n"
-        )
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.bind(("127.0.0.1", port))
-            sock.settimeout(5)
-            sock.sendto(invite.encode(), ("127.0.0.1", daemon.sip_port))
-            answers = []
-            while not any(a.startswith("SIP/2.0 403") for a in answers):
-                answers.append(sock.recv(4096).decode(errors="replace"))
+        assert raw_invite(daemon, "friendly-scanner")[-1].startswith("SIP/2.0 403")
         assert daemon.health()["status"] == "ok" and daemon.health()["sip"]["active_calls"] == 0
         daemon.proc.send_signal(signal.SIGTERM)
         _, stderr = daemon.proc.communicate(timeout=20)

@@ -23,7 +23,7 @@ import pjsua2 as pj
 from ..audio.frames import FRAME_MS, PIPELINE_RATE
 from ..config import SipConfig
 from ..errors import ConfigError
-from ..security import scanner, security_event
+from ..security import SourcePolicy, scanner, security_event
 from .line import SipLine
 
 _LOGGER = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ class SipEndpoint:
                 "this build of pjsua2 supports; set it to 4 or less"
             )
         self.settings = settings
+        self.policy = SourcePolicy(settings.allow, settings.max_invites_per_minute)
         self.loop = loop
         self._on_call = on_call
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
@@ -296,9 +297,15 @@ class SipEndpoint:
         line = SipLine(self.loop)
         call = _Call(self, account, call_id, line)
         op = pj.CallOpParam()
+        address = source.rsplit(":", 1)[0].strip("[]")
+        refusal = self.policy.refusal(address) if source else None
+        if refusal:
+            security_event("sip_source_refused", address, f"INVITE refused: {refusal}")
+            self._reject(call, pj.PJSIP_SC_FORBIDDEN)
+            return
         agent = re.search(r"^User-Agent:[ \t]*(.*)$", message, re.IGNORECASE | re.MULTILINE)
         if agent and scanner(agent.group(1)):
-            security_event("sip_scanner", source.rsplit(":", 1)[0], f"INVITE with User-Agent {agent.group(1).strip()}")
+            security_event("sip_scanner", address, f"INVITE with User-Agent {agent.group(1).strip()}")
             self._reject(call, pj.PJSIP_SC_FORBIDDEN)
             return
         if len(self._calls) >= self.settings.max_calls:
