@@ -40,6 +40,11 @@ def transcribe(model: WhisperModel, wav: Path) -> str:
     return re.sub(r"[^a-z ]+", " ", " ".join(s.text for s in segments).lower())
 
 
+def heard_words(phrase: str, text: str) -> bool:
+    """Whether ``phrase`` was heard, whatever word breaks Whisper chose ("demo clinic" / "democlinic")."""
+    return phrase.replace(" ", "") in text.replace(" ", "")
+
+
 def caller_audio(tmp_path: Path, text: str, lead_s: float, tail_s: float) -> Path:
     speech = speak(text, 8000, tmp_path)
     audio = np.concatenate([np.zeros(int(lead_s * 8000), np.int16), speech, np.zeros(int(tail_s * 8000), np.int16)])
@@ -60,8 +65,8 @@ def test_a_softphone_call_is_greeted_and_answered(
     text = transcribe(listener, heard)
     store = Store(daemon.state / "appliance.db")
     understood = [t["caller_text"] for t in store.db.table("turns").rows]
-    assert "thank you for calling demo clinic" in text, text
-    assert "open monday to friday" in text, (text, understood)
+    assert heard_words("thank you for calling demo clinic", text), text
+    assert heard_words("open monday to friday", text), (text, understood)
     (call,) = store.db.table("calls").rows
     assert call["end_reason"] == "caller_hangup" and call["source"].startswith("sip:")
     (turn,) = store.turns(call["id"])
@@ -93,7 +98,7 @@ def test_it_can_place_a_test_call_from_the_command_line(daemon: Daemon, env: dic
     result = run_appliance(args, {**env, "VOCALIA_SIP_LOG_LEVEL": "0"}, timeout=90)
     assert result.returncode == 0, result.stderr
     answers = [line for line in result.stdout.splitlines() if "] answer: " in line]
-    assert "thank you for calling demo clinic" in answers[0].lower(), result.stdout
+    assert heard_words("thank you for calling demo clinic", answers[0].lower()), result.stdout
     assert "We're open Monday to Friday" in answers[1], result.stdout
     assert record.stat().st_size > 16000 * 2 * 5  # more than 5 s of the call was recorded
 
@@ -211,7 +216,7 @@ def test_the_daemon_registers_and_takes_calls_through_the_registrar(
         source = caller_audio(tmp_path, "What time do you open tomorrow?", lead_s=4.5, tail_s=6.0)
         heard, log = baresip(tmp_path / "caller", f"sip:reception@127.0.0.1:{kamailio}", source, "PCMU/8000/1", 25)
         assert heard is not None, log
-        assert "thank you for calling demo clinic" in transcribe(listener, heard)
+        assert heard_words("thank you for calling demo clinic", transcribe(listener, heard))
 
 
 def test_a_wrong_password_is_reported_clearly(env: dict[str, str], kamailio: int) -> None:
@@ -277,7 +282,10 @@ def test_four_concurrent_calls_are_answered_and_a_fifth_gets_busy(
     for n in range(4):
         (heard,) = (tmp_path / f"caller{n}" / "rec").glob("*-dec.wav")
         text = transcribe(listener, heard)
-        assert "thank you for calling demo clinic" in text and "open monday to friday" in text, (n, text)
+        assert heard_words("thank you for calling demo clinic", text) and heard_words("open monday to friday", text), (
+            n,
+            text,
+        )
     store = Store(daemon.state / "appliance.db")
     latencies = [t["first_frame_s"] - t["speech_end_s"] for t in store.db.table("turns").rows]
     assert len(latencies) == 4
@@ -305,7 +313,9 @@ def test_encrypted_calls_with_srtp(env: dict[str, str], tmp_path: Path, listener
         assert "Using media encryption 'srtp-mand'" in log and "Call established" in log, log
         assert heard is not None
         text = transcribe(listener, heard)
-        assert "thank you for calling demo clinic" in text and "open monday to friday" in text, text
+        assert heard_words("thank you for calling demo clinic", text) and heard_words("open monday to friday", text), (
+            text
+        )
 
 
 def test_an_unencrypted_caller_is_refused_when_srtp_is_mandatory(env: dict[str, str], tmp_path: Path) -> None:
