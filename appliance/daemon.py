@@ -17,7 +17,7 @@ from .dialog.assist import IntentProposer
 from .dialog.engine import Business
 from .dialog.profile import load_profile
 from .errors import ConfigError
-from .integrations.caldav import availability
+from .integrations.availability import availability
 from .integrations.connectors import load_connectors
 from .integrations.outbox import Outbox
 from .integrations.worker import OutboxWorker

@@ -10,14 +10,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from ..integrations.outbox import Outbox
 from ..store import Store
 from .profile import BusinessProfile
 from .tools import Action, validate
-from .understand import PART_RANGES, When
+from .understand import PART_RANGES, When, best_match
 
 
 class BusyTimes(Protocol):
@@ -179,8 +179,6 @@ class LocalCalendar:
     def find(self, name: str, day: date) -> list[dict[str, Any]]:
         """Active bookings on ``day`` whose patient name matches ``name`` closely (speech recognition
         may spell a name differently than the booking does)."""
-        from .understand import best_match
-
         rows = self.store.bookings(day.isoformat() + "T00:00", (day + timedelta(days=1)).isoformat() + "T00:00")
         names = [r["patient_name"] for r in rows]
         match = best_match(name, names, cutoff=80)
@@ -222,8 +220,3 @@ class LocalCalendar:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (uuid.uuid4().hex, patient_name, iso(start), iso(end), provider, service or "", iso(datetime.now())),
             )
-
-    @staticmethod
-    def at(day: date, moment: time) -> datetime:
-        """A naive local date-time."""
-        return datetime.combine(day, moment)

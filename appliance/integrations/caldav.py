@@ -3,15 +3,12 @@
 Writes go through the outbox (``PUT``/``DELETE`` of one ``.ics`` per booking). The resource name is
 derived from the patient and the start time, so a repeated ``PUT`` after a lost answer rewrites the
 same event and a repeated ``DELETE`` finds it gone (404 counts as done): idempotent by construction.
-Reads (``REPORT`` calendar-query for one day) go live with a short timeout and a short cache, never
-through the queue; when the server cannot be reached the local calendar alone decides.
+Reads (``REPORT`` calendar-query for one day) go live through :mod:`.availability`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import time
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from xml.etree import ElementTree
@@ -19,10 +16,9 @@ from xml.etree import ElementTree
 import httpx
 from icalendar import Calendar, Event
 
-from ..dialog.calendar import BusyTimes
+from .availability import Busy, LiveAvailability
 from .connectors import Connector, Outcome, http_outcome
 
-_LOGGER = logging.getLogger(__name__)
 _QUERY = """<?xml version="1.0" encoding="utf-8"?>
 <C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
   <D:prop><C:calendar-data/></D:prop>
@@ -109,21 +105,10 @@ class CalDavConnector(Connector):
         return bytes(calendar.to_ical())
 
 
-class CalDavAvailability:
-    """Busy times of one day from a CalDAV calendar, cached ``ttl_s``; failures leave the day unknown."""
+class CalDavAvailability(LiveAvailability):
+    """Busy times from a CalDAV calendar (a ``REPORT`` calendar-query for the day)."""
 
-    def __init__(self, connector: CalDavConnector, timeout_s: float = 2.0, ttl_s: float = 30.0) -> None:
-        self.connector = connector
-        self.timeout_s = timeout_s
-        self.ttl_s = ttl_s
-        self._cache: dict[date, tuple[float, list[tuple[datetime, datetime, str]]]] = {}
-        self._client = httpx.Client(timeout=timeout_s)
-
-    def busy(self, day: date) -> list[tuple[datetime, datetime, str]]:
-        """(start, end, provider) of the events on ``day``; provider "" when the event names none."""
-        cached = self._cache.get(day)
-        if cached and time.monotonic() - cached[0] < self.ttl_s:
-            return cached[1]
+    def _fetch(self, day: date) -> Busy:
         options = self.connector.options
         # time-range is in UTC and our events are in local (floating) time: ask for a day either side,
         # then keep what falls on ``day``.
@@ -131,34 +116,21 @@ class CalDavAvailability:
         query = _QUERY.format(
             start=(day - timedelta(days=1)).strftime(stamp), end=(day + timedelta(days=2)).strftime(stamp)
         )
-        auth = _auth(options)
-        try:
-            response = self._client.request(
-                "REPORT",
-                options["url"],
-                content=query,
-                headers={"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
-                auth=auth,
-            )
-            response.raise_for_status()
-        except httpx.HTTPError as err:
-            _LOGGER.warning(
-                "calendar %s unreachable (%s): availability from the local calendar only", self.connector.name, err
-            )
-            return []
+        response = self._client.request(
+            "REPORT",
+            options["url"],
+            content=query,
+            headers={"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
+            auth=_auth(options),
+        )
+        response.raise_for_status()
         events = []
         for data in ElementTree.fromstring(response.content).iter("{urn:ietf:params:xml:ns:caldav}calendar-data"):
             for component in Calendar.from_ical(data.text or "").walk("VEVENT"):
-                start, end = component.decoded("dtstart"), component.decoded("dtend")
-                begins, ends = _naive(start), _naive(end)
+                begins, ends = _naive(component.decoded("dtstart")), _naive(component.decoded("dtend"))
                 if begins.date() <= day <= ends.date():
                     events.append((begins, ends, str(component.get("x-vocalia-provider", ""))))
-        self._cache[day] = (time.monotonic(), events)
         return events
-
-    def forget(self) -> None:
-        """Drop cached days (after this appliance changed the calendar)."""
-        self._cache.clear()
 
 
 def _auth(options: dict[str, Any]) -> httpx.Auth | None:
@@ -171,17 +143,3 @@ def _naive(moment: datetime | date) -> datetime:
     if not isinstance(moment, datetime):
         return datetime.combine(moment, datetime.min.time())
     return moment.replace(tzinfo=None)
-
-
-def availability(connectors: list[Connector]) -> BusyTimes | None:
-    """The live busy-time reader of the calendar connector (CalDAV or FHIR) marked ``availability = true``."""
-    from .saas import FhirAvailability, FhirConnector
-
-    for connector in connectors:
-        if not connector.options.get("availability"):
-            continue
-        if isinstance(connector, CalDavConnector):
-            return CalDavAvailability(connector)
-        if isinstance(connector, FhirConnector):
-            return FhirAvailability(connector)
-    return None

@@ -212,10 +212,5 @@ class Outbox:
                 entry["oldest_undelivered_s"] = max(entry["oldest_undelivered_s"] or 0.0, round(age, 1))
         return result
 
-    def next_due(self) -> float | None:
-        """When the earliest pending row is due (None when nothing waits)."""
-        found = self._query("SELECT MIN(next_attempt_at) AS due FROM outbox WHERE state = 'pending'", [])
-        return found[0]["due"] if found and found[0]["due"] is not None else None
-
     def _query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         return self.store.query(sql, params)

@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import logging
-import time
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -21,10 +19,10 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from ..dialog.tools import Action
+from .availability import Busy, LiveAvailability
 from .caldav import event_name
 from .connectors import Connector, Outcome, http_outcome
 
-_LOGGER = logging.getLogger(__name__)
 BOOKING_SYSTEM = "urn:vocalia:booking"
 
 
@@ -118,50 +116,25 @@ class FhirConnector(Connector):
         return http_outcome(response)
 
 
-class FhirAvailability:
-    """Busy times of one day from the FHIR server's ``Slot`` resources (``status=busy``), read live with a
-    short timeout and cached ``ttl_s``; when the server cannot be reached the local calendar decides."""
+class FhirAvailability(LiveAvailability):
+    """Busy times from the FHIR server's ``Slot`` resources (``status=busy``) of the day."""
 
-    def __init__(
-        self,
-        connector: FhirConnector,
-        timeout_s: float = 2.0,
-        ttl_s: float = 30.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.connector = connector
-        self.ttl_s = ttl_s
-        self._cache: dict[date, tuple[float, list[tuple[datetime, datetime, str]]]] = {}
-        self._client = httpx.Client(timeout=timeout_s, transport=transport)
-
-    def busy(self, day: date) -> list[tuple[datetime, datetime, str]]:
-        """(start, end, provider) of busy slots on ``day``, in the business's local time."""
-        cached = self._cache.get(day)
-        if cached and time.monotonic() - cached[0] < self.ttl_s:
-            return cached[1]
+    def _fetch(self, day: date) -> Busy:
         zone = ZoneInfo(self.connector.options.get("timezone", "UTC"))
         start = datetime.combine(day, datetime.min.time(), zone)
         params = {"status": "busy", "start": [f"ge{start.isoformat()}", f"lt{(start + timedelta(days=1)).isoformat()}"]}
-        try:
-            response = self._client.get(
-                f"{self.connector.options['base_url'].rstrip('/')}/Slot",
-                params=params,
-                headers={**_bearer(self.connector), "Accept": "application/fhir+json"},
-            )
-            response.raise_for_status()
-            bundle = response.json()
-        except (httpx.HTTPError, ValueError) as err:
-            _LOGGER.warning(
-                "FHIR %s unreachable (%s): availability from the local calendar only", self.connector.name, err
-            )
-            return []
+        response = self._client.get(
+            f"{self.connector.options['base_url'].rstrip('/')}/Slot",
+            params=params,
+            headers={**_bearer(self.connector), "Accept": "application/fhir+json"},
+        )
+        response.raise_for_status()
         events = []
-        for entry in bundle.get("entry", []):
+        for entry in response.json().get("entry", []):
             slot = entry.get("resource", {})
             begins = datetime.fromisoformat(slot["start"]).astimezone(zone).replace(tzinfo=None)
             ends = datetime.fromisoformat(slot["end"]).astimezone(zone).replace(tzinfo=None)
             events.append((begins, ends, slot.get("comment", "")))
-        self._cache[day] = (time.monotonic(), events)
         return events
 
 
