@@ -403,6 +403,13 @@ class DialogueEngine:
             return True
         return False
 
+    def _other_phone(self, flow: _Flow) -> Reply:
+        """The caller said no to the number read back: ask for another one (not the caller ID again)."""
+        flow.slots.pop("phone", None)
+        flow.slots["caller_id_refused"] = True
+        flow.awaiting = "phone"
+        return self._say("ask_phone")
+
     def _next_contact(self, flow: _Flow, need_phone: bool = True) -> Reply | None:
         """Ask for the name, then the phone number (offering the caller ID first), if missing."""
         if "name" not in flow.slots:
@@ -692,7 +699,8 @@ class DialogueEngine:
             if slots.get("recipient"):
                 args["recipient"] = slots["recipient"]
             self._record(Action("take_message", args))
-            return self._done("message_taken", name=slots["name"], recipient=_to(self.language, slots.get("recipient")))
+            recipient = self._text("to_recipient", recipient=slots["recipient"]) if slots.get("recipient") else ""
+            return self._done("message_taken", name=slots["name"], recipient=recipient)
         if answer is False:
             flow.awaiting = "message"
             slots.pop("message", None)
@@ -767,10 +775,7 @@ class DialogueEngine:
             self._record(Action("qualify_lead", args))
             return self._done("lead_done", name=slots["name"])
         if answer is False:
-            slots.pop("phone", None)
-            slots["caller_id_refused"] = True
-            flow.awaiting = "phone"
-            return self._say("ask_phone")
+            return self._other_phone(flow)
         awaiting = flow.awaiting
         if awaiting == "need":
             slots["need"] = raw.strip()
@@ -796,19 +801,14 @@ class DialogueEngine:
         flow.awaiting = "confirm"
         return Reply(self._readback(slots["name"], slots["phone"]))
 
-    def _order(self, text: str) -> dict[str, str] | None:
-        number = parse_order_number(text)
-        return self.business.orders.get(number) if number else None
-
     def _flow_order_status(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         number = parse_order_number(text)
         if number is None:
             flow.awaiting = "order"
-            return (
-                self._say("ask_order")
-                if flow.slots.get("asked") is None and flow.slots.setdefault("asked", True)
-                else None
-            )
+            if "asked" in flow.slots:
+                return None  # asked once already: this answer was not understood
+            flow.slots["asked"] = True
+            return self._say("ask_order")
         order = self.business.orders.get(number)
         if order is None:
             flow.awaiting = "order"
@@ -828,10 +828,7 @@ class DialogueEngine:
             self._record(Action("send_payment_link", args))
             return self._done("payment_sent")
         if answer is False:
-            slots.pop("phone", None)
-            slots["caller_id_refused"] = True
-            flow.awaiting = "phone"
-            return self._say("ask_phone")
+            return self._other_phone(flow)
         number = parse_order_number(re.sub(r"\+?\d[\d\s]{8,}\d", "", text)) if flow.awaiting != "phone" else None
         if number is not None:
             order = self.business.orders.get(number)
@@ -887,12 +884,6 @@ class DialogueEngine:
     def _record(self, action: Action) -> None:
         self.business.outbox.record(self.call_id, action)
         _LOGGER.info("call %s: action %s recorded", self.call_id, action.tool)
-
-
-def _to(language: str, recipient: str | None) -> str:
-    if not recipient:
-        return ""
-    return {"en": f" to {recipient}", "fr": f" à {recipient}", "es": f" a {recipient}"}[language]
 
 
 def _split_change(text: str, language: str, now: datetime) -> tuple[str, str | None]:
