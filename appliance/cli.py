@@ -23,6 +23,7 @@ from .service import load_credentials
 
 if TYPE_CHECKING:
     from .dialog.engine import Business
+    from .integrations.outbox import Outbox
     from .pipeline import Engines
     from .store import Store
 
@@ -393,19 +394,12 @@ def _outbox(config: ApplianceConfig, args: argparse.Namespace) -> int:
         store.close()
 
 
-def _work(config: ApplianceConfig, outbox: Any, until_empty: bool) -> int:
+def _work(config: ApplianceConfig, outbox: Outbox, until_empty: bool) -> int:
     import signal
 
     from .integrations.worker import OutboxWorker
 
-    settings = config.integrations
-    worker = OutboxWorker(
-        outbox,
-        list(outbox.connectors.values()),
-        settings.lease_s,
-        base_s=settings.retry_base_s,
-        cap_s=settings.retry_cap_s,
-    )
+    worker = OutboxWorker.configured(outbox, config.integrations)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -82,13 +82,7 @@ async def serve(config: ApplianceConfig) -> None:
         outbox = Outbox(store, connectors)
         proposer = await asyncio.to_thread(IntentProposer.configured, config.models, config.model_cache)
         business = Business(profile, store, proposer=proposer, outbox=outbox, availability=availability(connectors))
-        worker = OutboxWorker(
-            outbox,
-            connectors,
-            config.integrations.lease_s,
-            base_s=config.integrations.retry_base_s,
-            cap_s=config.integrations.retry_cap_s,
-        )
+        worker = OutboxWorker.configured(outbox, config.integrations)
         stop_worker = asyncio.Event()
         transfer_target = profile.transfer_target or config.sip.transfer_target
         engines = await asyncio.to_thread(Engines.load, config)

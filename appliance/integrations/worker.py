@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import httpx
 
+from ..config import IntegrationsConfig
 from .connectors import Connector, Outcome
 from .outbox import Outbox, OutboxRow
 
@@ -48,6 +49,17 @@ class OutboxWorker:
         self.base_s = base_s
         self.cap_s = cap_s
         self.transport = transport  # None: the network; a recorded-contract transport in tests
+
+    @classmethod
+    def configured(cls, outbox: Outbox, settings: IntegrationsConfig) -> OutboxWorker:
+        """A worker for every connector of ``outbox``, with the configured lease and retry timing."""
+        return cls(
+            outbox,
+            list(outbox.connectors.values()),
+            settings.lease_s,
+            base_s=settings.retry_base_s,
+            cap_s=settings.retry_cap_s,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set. Leases left by a killed worker are released first."""
