@@ -100,11 +100,12 @@ class SipConfig:
     tls_port: int = 0  # SIP over TLS (1.2) on this port; 0 = off
     tls_cert: str = ""  # PEM certificate and key for TLS
     tls_key: str = ""
-    # Who may call: networks (CIDR, comma-separated) INVITEs are accepted from; everyone else gets 403 and
-    # a security event. The default is the private and loopback ranges: a box reachable from the Internet
-    # must name its trunk's addresses here.
+    # Who may send SIP: networks (CIDR, comma-separated), plus the registrar's address. Requests from
+    # anywhere else get no answer and are security events. The default is the private and loopback ranges:
+    # a box reachable from the Internet must name its trunk's addresses here.
     allow: str = "127.0.0.0/8, ::1/128, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7, fe80::/10"
-    max_invites_per_minute: int = 30  # per source address; more are refused (403) and logged
+    max_invites_per_minute: int = 30  # new calls per source address; more are dropped and logged
+    max_requests_per_minute: int = 120  # requests outside a call (INVITE, OPTIONS, REGISTER...) per source
 
 
 @dataclass(frozen=True)

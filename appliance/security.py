@@ -1,7 +1,9 @@
-"""Security events: one fixed, single-line format that fail2ban (``fail2ban/``) and a SIEM can match.
+"""The SIP policy and security events.
 
+Security events have one fixed, single-line format that fail2ban (``fail2ban/``) and a SIEM can match:
 ``SECURITY event=<name> src=<address> detail="<text>"`` at WARNING on the ``appliance.security`` logger.
-The detail never holds PHI: no caller number, no transcript.
+The detail never holds PHI (no caller number, no transcript), a control character or "=": what a peer
+sent (a User-Agent) is quoted with those replaced, so that it can neither break the line nor forge a field.
 """
 
 from __future__ import annotations
@@ -10,19 +12,27 @@ import ipaddress
 import logging
 import re
 import time
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from .errors import ConfigError
 
 _LOGGER = logging.getLogger("appliance.security")
 # User-Agents of SIP scanners seen on the Internet (SIPVicious and its look-alikes).
 SCANNERS = re.compile(r"friendly-scanner|sipvicious|sipcli|sip-scan|vaxsipuseragent|sundayddr|iwar|pplsip|smap", re.I)
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+# A detail may quote what a peer sent: without "=" it cannot hold a forged "src=<someone else>" that
+# fail2ban would match and ban (a way to make the box ban its own PBX).
+_FORGEABLE = re.compile(r"[^\x20-\x7e]|=")
+# Requests that belong to a transaction or dialog already under way even without a To tag.
+_DIALOG_METHODS = frozenset({"ACK", "CANCEL"})
 
 
 def security_event(event: str, src: str, detail: str = "") -> None:
     """Log one security event (``src``: the peer's IP address, without port)."""
-    clean = detail.replace('"', "'").replace("\n", " ")[:200]
-    _LOGGER.warning('SECURITY event=%s src=%s detail="%s"', event, src or "-", clean)
+    clean = _FORGEABLE.sub("?", detail.replace('"', "'"))[:200]
+    _LOGGER.warning('SECURITY event=%s src=%s detail="%s"', event, _UNPRINTABLE.sub("?", src)[:64] or "-", clean)
 
 
 def scanner(user_agent: str) -> bool:
@@ -30,30 +40,140 @@ def scanner(user_agent: str) -> bool:
     return bool(SCANNERS.search(user_agent))
 
 
-class SourcePolicy:
-    """Allow-list of networks and a per-source rate limit for INVITEs (called on the SIP thread)."""
+def parse_networks(text: str, key: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated CIDR networks.
 
-    def __init__(self, allow: str, per_minute: int) -> None:
-        try:
-            self.networks = [ipaddress.ip_network(n.strip(), strict=False) for n in allow.split(",") if n.strip()]
-        except ValueError as err:
-            raise ConfigError(f"[sip] allow = {allow!r}: {err}; write networks as CIDR, e.g. 192.0.2.0/24") from None
-        self.per_minute = per_minute
-        self._seen: dict[str, deque[float]] = {}
+    Raises:
+        ConfigError: one is not a network; the message names ``key``.
+    """
+    try:
+        return [ipaddress.ip_network(n.strip(), strict=False) for n in text.split(",") if n.strip()]
+    except ValueError as err:
+        raise ConfigError(f"{key} = {text!r}: {err}; write networks as CIDR, e.g. 192.0.2.0/24") from None
 
-    def refusal(self, source: str, now: float | None = None) -> str | None:
-        """Why a request from ``source`` (an IP address) is refused, or None to accept it."""
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is refused: a counter name, a security event, and the answer (0: none at all)."""
+
+    reason: str  # source | scanner | rate | register
+    event: str
+    detail: str
+    status: int = 0
+
+
+class _Window:
+    """Request times of one source over the last minute."""
+
+    def __init__(self) -> None:
+        self.all: deque[float] = deque()
+        self.invites: deque[float] = deque()
+
+
+class SipPolicy:
+    """Who may send what: the allow-list, scanner User-Agents, per-source rates, REGISTER.
+
+    Requests from outside ``allow`` and scanners get no answer at all: a scan finds nothing to attack.
+    Out-of-dialog requests (new calls, OPTIONS, REGISTER...) are limited per source and minute; requests
+    inside a call (a To tag, ACK, CANCEL) are not, so a call in progress never loses its BYE.
+    """
+
+    MAX_SOURCES = 4096  # rate windows kept; more are pruned (a spoofed-source flood cannot grow memory)
+
+    def __init__(self, allow: str, invites_per_minute: int, requests_per_minute: int) -> None:
+        self.networks = parse_networks(allow, "[sip] allow")
+        self.invites_per_minute = invites_per_minute
+        self.requests_per_minute = requests_per_minute
+        self._windows: dict[str, _Window] = {}
+
+    def allow_addresses(self, addresses: Iterable[str]) -> None:
+        """Allow these addresses too (the registrar's, resolved at start)."""
+        self.networks += [ipaddress.ip_network(address) for address in addresses]
+
+    def allowed(self, source: str) -> bool:
+        """Whether ``source`` (an IP address) is in the allow-list."""
         try:
             address = ipaddress.ip_address(source)
         except ValueError:
-            return "unparsable source address"
-        if not any(address in network for network in self.networks):
-            return "source not in [sip] allow"
+            return False
+        return any(address in network for network in self.networks)
+
+    def refusal(
+        self, source: str, method: str, in_dialog: bool = False, user_agent: str = "", now: float | None = None
+    ) -> Refusal | None:
+        """Why a request is refused, or None to let pjsua2 handle it (called once per received request)."""
+        if not self.allowed(source):
+            return Refusal("source", "sip_source_refused", f"{method} dropped: source not in [sip] allow")
+        if scanner(user_agent):
+            return Refusal("scanner", "sip_scanner", f"{method} dropped: scanner User-Agent {user_agent.strip()}")
+        if in_dialog or method in _DIALOG_METHODS:
+            return None
         now = time.monotonic() if now is None else now
-        seen = self._seen.setdefault(source, deque())
-        while seen and now - seen[0] > 60:
-            seen.popleft()
-        seen.append(now)
-        if len(seen) > self.per_minute:
-            return f"more than {self.per_minute} INVITEs in a minute"
+        window = self._window(source, now)
+        window.all.append(now)
+        if len(window.all) > self.requests_per_minute:
+            return Refusal("rate", "sip_rate_limited", f"{method} dropped: over {self.requests_per_minute} a minute")
+        if method == "INVITE":
+            window.invites.append(now)
+            if len(window.invites) > self.invites_per_minute:
+                return Refusal("rate", "sip_rate_limited", f"INVITE dropped: over {self.invites_per_minute} a minute")
+        if method == "REGISTER":
+            return Refusal(
+                "register", "sip_register_probe", "REGISTER answered 405: the appliance is no registrar", 405
+            )
         return None
+
+    def _window(self, source: str, now: float) -> _Window:
+        if source not in self._windows and len(self._windows) >= self.MAX_SOURCES:
+            self._windows = {s: w for s, w in self._windows.items() if w.all and now - w.all[-1] <= 60}
+            if len(self._windows) >= self.MAX_SOURCES:
+                self._windows.clear()
+        window = self._windows.setdefault(source, _Window())
+        for times in (window.all, window.invites):
+            while times and now - times[0] > 60:
+                times.popleft()
+        return window
+
+
+class SecurityEvents:
+    """Counts refusals and logs them, at most ``burst`` lines per source and minute.
+
+    Past the burst, a source's refusals are counted and summed up in one ``sip_flood`` line when its
+    minute is over: a flood cannot fill the journal or starve a call of CPU with log writes.
+    """
+
+    def __init__(self, burst: int = 5, window_s: float = 60.0, max_sources: int = 4096) -> None:
+        self.counts: Counter[str] = Counter()
+        self.burst = burst
+        self.window_s = window_s
+        self.max_sources = max_sources
+        self._sources: dict[str, list[float]] = {}  # source -> [window start, lines logged, refusals not logged]
+
+    def refused(self, source: str, refusal: Refusal, now: float | None = None) -> None:
+        """Count one refusal and log it unless its source is past its burst."""
+        now = time.monotonic() if now is None else now
+        self.counts[refusal.reason] += 1
+        entry = self._sources.get(source)
+        if entry is None or now - entry[0] >= self.window_s:
+            if entry is not None:
+                self._summarize(source, entry)
+            elif len(self._sources) >= self.max_sources:
+                self.flush(now=float("inf"))
+            entry = self._sources[source] = [now, 0, 0]
+        if entry[1] < self.burst:
+            entry[1] += 1
+            security_event(refusal.event, source, refusal.detail)
+        else:
+            entry[2] += 1
+
+    def flush(self, now: float | None = None) -> None:
+        """Sum up the sources whose minute is over (the SIP thread calls this every second)."""
+        now = time.monotonic() if now is None else now
+        for source, entry in list(self._sources.items()):
+            if now - entry[0] >= self.window_s:
+                self._summarize(source, entry)
+                del self._sources[source]
+
+    def _summarize(self, source: str, entry: list[float]) -> None:
+        if entry[2]:
+            security_event("sip_flood", source, f"{entry[2]:.0f} more requests refused within {self.window_s:g} s")

@@ -13,7 +13,9 @@ import gc
 import logging
 import queue
 import re
+import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,8 @@ import pjsua2 as pj
 from ..audio.frames import FRAME_MS, PIPELINE_RATE
 from ..config import SipConfig
 from ..errors import ConfigError
-from ..security import SourcePolicy, scanner, security_event
+from ..security import SecurityEvents, SipPolicy
+from .guard import SipGuard
 from .line import SipLine
 
 _LOGGER = logging.getLogger(__name__)
@@ -106,7 +109,7 @@ class _Account(pj.Account):  # type: ignore[misc]
         self.endpoint = endpoint
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
-        self.endpoint._on_incoming(self, prm.callId, str(prm.rdata.wholeMsg), str(prm.rdata.srcAddress))
+        self.endpoint._on_incoming(self, prm.callId)
 
     def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802
         self.endpoint._on_reg_state(self)
@@ -124,7 +127,9 @@ class SipEndpoint:
                 "this build of pjsua2 supports; set it to 4 or less"
             )
         self.settings = settings
-        self.policy = SourcePolicy(settings.allow, settings.max_invites_per_minute)
+        self.policy = SipPolicy(settings.allow, settings.max_invites_per_minute, settings.max_requests_per_minute)
+        self.events = SecurityEvents()
+        self._guard = SipGuard(self.policy, self.events)
         self.loop = loop
         self._on_call = on_call
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
@@ -137,6 +142,11 @@ class SipEndpoint:
         self.busy_rejections = 0
         self.listening: list[str] = []
         self.registration: dict[str, object] = {}  # empty when no registrar is configured
+
+    @property
+    def refused(self) -> dict[str, int]:
+        """Requests the perimeter refused since start, by reason (source, scanner, rate, register)."""
+        return {reason: self.events.counts[reason] for reason in ("source", "scanner", "rate", "register")}
 
     @property
     def active_calls(self) -> int:
@@ -181,10 +191,14 @@ class SipEndpoint:
             endpoint.libDestroy()
             return
         self._ready.set()
+        flushed = time.monotonic()
         while not self._stop.is_set():
             endpoint.libHandleEvents(10)
             while not self._commands.empty():
                 self._commands.get()()
+            if time.monotonic() - flushed >= 1:
+                self.events.flush()
+                flushed = time.monotonic()
         self._shutdown(endpoint)
 
     def _init(self, endpoint: pj.Endpoint) -> pj.Account:
@@ -201,6 +215,7 @@ class SipEndpoint:
         cfg.medConfig.ecTailLen = 0
         cfg.medConfig.noVad = True
         endpoint.libInit(cfg)
+        self._guard.install()  # before any transport exists: no request ever passes unjudged
         for name in (t.strip() for t in s.transports.split(",") if t.strip()):
             if name not in _TRANSPORTS:
                 raise ConfigError(f"[sip] transports = {s.transports!r}: unknown transport {name!r}; use udp, tcp")
@@ -218,6 +233,13 @@ class SipEndpoint:
         if s.tls_port:
             self._create_tls(endpoint)
         endpoint.libStart()
+        plain = [t.split(":", 1)[0] for t in self.listening if not t.startswith("tls:")]
+        if plain:
+            self._guard.self_check(endpoint.libHandleEvents, s.host, s.port, plain[0])
+        else:
+            _LOGGER.warning("SIP perimeter self-check skipped: no UDP or TCP transport to send it over")
+        if s.registrar:
+            self._allow_registrar(s.registrar)
         endpoint.audDevManager().setNullDev()
         account_cfg = pj.AccountConfig()
         host = s.host if s.host not in ("0.0.0.0", "") else "127.0.0.1"
@@ -267,6 +289,17 @@ class SipEndpoint:
         account_cfg.natConfig.udpKaIntervalSec = s.keepalive_s
         self.registration = {"registrar": s.registrar, "registered": False, "status": 0, "reason": "registering"}
 
+    def _allow_registrar(self, registrar: str) -> None:
+        """The PBX we register to calls us from its own address: allow it even outside ``[sip] allow``."""
+        found = re.match(r"sips?:(?:[^@;]*@)?(\[[^\]]+\]|[^:;>]+)", registrar)
+        host = found.group(1).strip("[]") if found else ""
+        try:
+            addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)} if host else set()
+        except OSError as err:
+            _LOGGER.warning("registrar %s does not resolve (%s): only [sip] allow may call", host, err)
+            return
+        self.policy.allow_addresses(addresses)
+
     def _on_reg_state(self, account: pj.Account) -> None:
         info = account.getInfo()
         s = self.settings
@@ -293,21 +326,11 @@ class SipEndpoint:
         self._rejected.append(call)  # keep it alive until pjsua reports it disconnected
         self._commands.put(lambda: call.hangup(op))
 
-    def _on_incoming(self, account: pj.Account, call_id: int, message: str = "", source: str = "") -> None:
+    def _on_incoming(self, account: pj.Account, call_id: int) -> None:
+        """An INVITE the perimeter (:mod:`.guard`) let through: answer it, or 486 when all slots are busy."""
         line = SipLine(self.loop)
         call = _Call(self, account, call_id, line)
         op = pj.CallOpParam()
-        address = source.rsplit(":", 1)[0].strip("[]")
-        refusal = self.policy.refusal(address) if source else None
-        if refusal:
-            security_event("sip_source_refused", address, f"INVITE refused: {refusal}")
-            self._reject(call, pj.PJSIP_SC_FORBIDDEN)
-            return
-        agent = re.search(r"^User-Agent:[ \t]*(.*)$", message, re.IGNORECASE | re.MULTILINE)
-        if agent and scanner(agent.group(1)):
-            security_event("sip_scanner", address, f"INVITE with User-Agent {agent.group(1).strip()}")
-            self._reject(call, pj.PJSIP_SC_FORBIDDEN)
-            return
         if len(self._calls) >= self.settings.max_calls:
             self.busy_rejections += 1
             _LOGGER.warning("all %d call slots busy: answering 486 Busy Here", self.settings.max_calls)
@@ -389,6 +412,7 @@ class SipEndpoint:
         self._account.shutdown()
         del self._account
         gc.collect()  # any pjsua2 object alive after libDestroy() aborts the process at exit
+        self._guard.remove()
         endpoint.libDestroy()
 
 

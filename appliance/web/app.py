@@ -141,6 +141,7 @@ def create_app(health: Health, token: str) -> Starlette:
                 "active_calls": health.sip.active_calls,
                 "max_calls": health.sip.settings.max_calls,
                 "busy_rejections": health.sip.busy_rejections,
+                "refused": health.sip.refused,
                 "registration": health.sip.registration or None,
             }
         return JSONResponse(body, status_code=503 if state in ("starting", "down") else 200)
@@ -227,6 +228,8 @@ def render_metrics(health: Health) -> str:
         metric("vocalia_outbox_oldest_undelivered_seconds", "gauge", "Age of the oldest undelivered row.", age)
     if health.sip is not None:
         metric("vocalia_sip_active_calls", "gauge", "Calls in progress.", [("", health.sip.active_calls)])
+        refused = [(f'{{reason="{reason}"}}', float(n)) for reason, n in health.sip.refused.items()]
+        metric("vocalia_sip_refused_total", "counter", "SIP requests the perimeter refused, by reason.", refused)
         registration = health.sip.registration
         if registration:
             registered = 1.0 if registration.get("registered") else 0.0
