@@ -40,6 +40,7 @@ def status(health: Health, phi: bool, max_call_s: float = 3600.0) -> dict[str, A
             "listening": health.sip.listening,
             "active_calls": health.sip.active_calls,
             "registration": health.sip.registration or None,
+            "refused": health.sip.refused,
         }
     store = health.store
     if store is not None:
