@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import ApplianceError
 from ..store import Store
+from .assist import IntentProposer
 from .engine import Business
 from .profile import BusinessProfile, load_profile
 
@@ -59,8 +60,10 @@ def load_scenarios(path: Path) -> list[tuple[Path, dict[str, Any]]]:
     return loaded
 
 
-def run_scenario(file: Path, scenario: dict[str, Any], profiles: dict[Path, BusinessProfile]) -> ScenarioResult:
-    """Play one scenario through a fresh dialogue and store, and judge it."""
+def run_scenario(
+    file: Path, scenario: dict[str, Any], profiles: dict[Path, BusinessProfile], proposer: IntentProposer | None = None
+) -> ScenarioResult:
+    """Play one scenario through a fresh dialogue and store (with the LLM's task guesses if given), and judge it."""
     profile_path = (file.parent / scenario["profile"]).resolve() if scenario.get("profile") else None
     key = profile_path or Path("<demo>")
     if key not in profiles:
@@ -70,7 +73,7 @@ def run_scenario(file: Path, scenario: dict[str, Any], profiles: dict[Path, Busi
     with tempfile.TemporaryDirectory(prefix="vocalia-scenario-") as tmp:
         store = Store(Path(tmp) / "scenario.db")
         try:
-            business = Business(profile, store, clock=lambda: now)
+            business = Business(profile, store, clock=lambda: now, proposer=proposer)
             for booking in scenario.get("existing_bookings", []):
                 provider = booking.get("provider") or (profile.providers[0].name if profile.providers else "")
                 business.calendar.seed(booking["patient_name"], datetime.fromisoformat(booking["start"]), provider)
