@@ -147,7 +147,7 @@ def _stack(config: ApplianceConfig) -> tuple[Engines, Store, Business]:
     from .store import Store
 
     profile = load_profile(config.profile_path)
-    store = Store(config.db_path)
+    store = Store.configured(config)
     proposer = IntentProposer.configured(config.models, config.model_cache)
     return Engines.load(config), store, Business(profile, store, proposer=proposer)
 
@@ -305,7 +305,7 @@ def _chat(config: ApplianceConfig, args: argparse.Namespace) -> int:
     from .store import Store
 
     profile = load_profile(config.profile_path)
-    store = Store(config.db_path)
+    store = Store.configured(config)
     fixed = datetime.fromisoformat(args.now) if args.now else None
     proposer = IntentProposer.configured(config.models, config.model_cache)
     business = Business(profile, store, clock=(lambda: fixed) if fixed is not None else None, proposer=proposer)
@@ -348,7 +348,7 @@ def _outbox(config: ApplianceConfig, args: argparse.Namespace) -> int:
     from .store import Store
 
     connectors = load_connectors(config.integrations_path)
-    store = Store(config.db_path)
+    store = Store.configured(config)
     outbox = Outbox(store, connectors)
     try:
         command = args.outbox_command
@@ -432,7 +432,7 @@ def _export(config: ApplianceConfig, args: argparse.Namespace) -> int:
     from .store import Store
     from .store.retention import export_call
 
-    store = Store(config.db_path)
+    store = Store.configured(config)
     try:
         data = export_call(store, args.call, f"cli by {getpass.getuser()}")
     except LookupError:
@@ -449,7 +449,7 @@ def _purge(config: ApplianceConfig, args: argparse.Namespace) -> int:
     from .store import Store
     from .store.retention import erase_call, purge_expired
 
-    store = Store(config.db_path)
+    store = Store.configured(config)
     actor = f"cli by {getpass.getuser()}"
     try:
         counts = erase_call(store, args.call, actor) if args.call else purge_expired(store, config.store, actor)

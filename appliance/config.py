@@ -110,9 +110,12 @@ class SipConfig:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """Where calls and turns are kept (empty: ``<state_dir>/appliance.db``), and for how long."""
+    """Where calls and turns are kept (empty: ``<state_dir>/appliance.db``), with which key, and for how long."""
 
     path: str = ""
+    # The database key file (64 hex characters). Under systemd the LoadCredential=db.key credential wins;
+    # empty: <state_dir>/db.key, created for a new database (beside it: fine for a demo only).
+    key_file: str = ""
     retention_calls_days: int = 30  # calls, turns and their transcripts
     retention_deliveries_days: int = 30  # delivered outbox rows and their actions' arguments
     retention_bookings_days: int = 365  # past bookings in the local calendar

@@ -76,7 +76,7 @@ async def serve(config: ApplianceConfig) -> None:
         profile = await asyncio.to_thread(load_profile, config.profile_path)
         sock = _bind(config.web.host, config.web.port)
         cleanup.callback(sock.close)
-        store = await asyncio.to_thread(Store, config.db_path)
+        store = await asyncio.to_thread(Store.configured, config)
         cleanup.callback(store.close)
         connectors = load_connectors(config.integrations_path)
         outbox = Outbox(store, connectors)

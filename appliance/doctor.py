@@ -33,6 +33,7 @@ def run_checks(config: ApplianceConfig) -> list[Check]:
         _guard("SIP port", lambda: _sip_port(config)),
         _guard("registrar", lambda: _registrar(config)),
         _guard("connectors", lambda: _connectors(config)),
+        _guard("database", lambda: _database(config)),
         _guard("disk space", lambda: _disk(config)),
     ]
     return checks
@@ -118,6 +119,27 @@ def _connectors(config: ApplianceConfig) -> Check:
     if not connectors:
         return Check("connectors", True, "none: actions stay in the local outbox")
     return Check("connectors", True, ", ".join(f"{c.name} ({c.kind})" for c in connectors))
+
+
+def _database(config: ApplianceConfig) -> Check:
+    """The database opens with its key; read-only: a first start or an upgrade is left to the daemon."""
+    from .store.db import connect
+    from .store.keys import KEY_FILE, find_key, is_plaintext
+
+    db = config.db_path
+    key = find_key(config)
+    if key is None:
+        where = f"a new key in {config.state_path / KEY_FILE}"
+    else:
+        where = f"the key from {key.source}"
+        if key.source == str(config.state_path / KEY_FILE):
+            where += " (beside the database: in production, the systemd credential)"
+    if is_plaintext(db):
+        return Check("database", True, f"plaintext (earlier version): encrypted at the next start, with {where}")
+    if key is None or not db.exists():
+        return Check("database", True, f"none yet: created encrypted (SQLCipher) at first start, with {where}")
+    connect(db, key).close()
+    return Check("database", True, f"encrypted (SQLCipher), {where.removeprefix('the ')}")
 
 
 def _disk(config: ApplianceConfig) -> Check:

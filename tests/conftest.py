@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from appliance.config import ApplianceConfig, ModelsConfig, load_config
+from appliance.config import ApplianceConfig, ModelsConfig, StoreConfig, load_config
 from appliance.dialog.engine import Business
 from appliance.dialog.profile import load_profile
 from appliance.pipeline import Engines
@@ -43,6 +43,14 @@ def env(tmp_path: Path) -> dict[str, str]:
 def run_appliance(args: list[str], env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
     """Run ``appliance ARGS`` to completion."""
     return subprocess.run([*APPLIANCE, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def daemon_store(state: Path, db: Path | None = None) -> Store:
+    """The database a daemon or CLI run with this state dir uses (``db``: its [store] path), opened with its key.
+
+    The key is ``<state>/db.key``, created for a new database as the daemon would.
+    """
+    return Store.configured(ApplianceConfig(state_dir=str(state), store=StoreConfig(path=str(db or ""))))
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from appliance.integrations.worker import OutboxWorker, backoff_s
 from appliance.store import Store
 from appliance.testing import HttpSink, free_port
 
-from .conftest import APPLIANCE, ROOT, run_appliance, start_daemon
+from .conftest import APPLIANCE, ROOT, daemon_store, run_appliance, start_daemon
 
 SECRET = "s3cret-for-tests"
 BOOKING = Action(
@@ -123,7 +123,7 @@ async def test_a_permanent_refusal_goes_dead_and_replay_redelivers(
         "HOOK_SECRET": SECRET,
         "VOCALIA_STORE_PATH": str(tmp_path / "a.db"),
     }
-    store = Store(tmp_path / "a.db")
+    store = daemon_store(Path(env["VOCALIA_STATE_DIR"]), tmp_path / "a.db")
     connectors = load_connectors(path, {"HOOK_SECRET": SECRET})
     outbox = Outbox(store, connectors)
     outbox.record("call-1", BOOKING)
@@ -167,7 +167,7 @@ def test_kill_9_during_delivery_loses_nothing_and_applies_each_action_once(tmp_p
     try:
         path = integrations(tmp_path, webhook("practice", peer.url, extra="concurrency = 4"))
         db = tmp_path / "kill.db"
-        store = Store(db)
+        store = daemon_store(Path(env["VOCALIA_STATE_DIR"]), db)
         outbox = Outbox(store, load_connectors(path, {"HOOK_SECRET": SECRET}))
         for n in range(200):
             outbox.record(

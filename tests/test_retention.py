@@ -11,7 +11,7 @@ from appliance.integrations.connectors import load_connectors
 from appliance.integrations.outbox import Outbox
 from appliance.store import Store, TurnRecord
 
-from .conftest import run_appliance
+from .conftest import daemon_store, run_appliance
 
 
 def seed(store: Store, outbox: Outbox, call_id: str, days_ago: int, delivered: bool) -> None:
@@ -40,7 +40,7 @@ def setup(tmp_path: Path) -> tuple[Store, Outbox, Path]:
         '[[connector]]\nname = "crm"\nkind = "webhook"\ntools = ["take_message"]\nurl = "http://127.0.0.1:9/x"\nsecret_env = "S"\n'
     )
     db = tmp_path / "state" / "appliance.db"
-    store = Store(db)
+    store = daemon_store(tmp_path / "state")
     return store, Outbox(store, load_connectors(path, {"S": "s"})), db
 
 

@@ -17,9 +17,8 @@ from faster_whisper import WhisperModel
 from appliance.audio.files import write_wav
 from appliance.dialog.replies import TEMPLATES
 from appliance.models.registry import ModelRegistry
-from appliance.store import Store
 from appliance.testing import baresip, baresip_setup, speak
-from tests.conftest import ROOT, Daemon, free_port, run_appliance, start_daemon
+from tests.conftest import ROOT, Daemon, daemon_store, free_port, run_appliance, start_daemon
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +62,7 @@ def test_a_softphone_call_is_greeted_and_answered(
     assert heard is not None, log
     assert codec.split("/")[0] in log  # the codec we asked for is the one in use
     text = transcribe(listener, heard)
-    store = Store(daemon.state / "appliance.db")
+    store = daemon_store(daemon.state)
     understood = [t["caller_text"] for t in store.db.table("turns").rows]
     assert heard_words("thank you for calling demo clinic", text), text
     assert heard_words("open monday to friday", text), (text, understood)
@@ -135,7 +134,7 @@ def test_dtmf_from_sipp_reaches_the_dialogue(daemon: Daemon, tmp_path: Path) -> 
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout[-2000:]
     time.sleep(0.5)  # the daemon records the call's end after the BYE
-    store = Store(daemon.state / "appliance.db")
+    store = daemon_store(daemon.state)
     keys = [t for t in store.db.table("turns").rows if t["eot_reason"] == "dtmf"]
     assert [(t["caller_text"], t["reply_text"]) for t in keys] == [("1", TEMPLATES["en"]["keys_hint"])]
     (call,) = store.db.table("calls").rows
@@ -248,7 +247,7 @@ def test_asking_for_a_person_transfers_the_call_with_refer(env: dict[str, str], 
                 source = caller_audio(tmp_path, "I would like to speak to a person.", lead_s=4.5, tail_s=10.0)
                 _, log = baresip(tmp_path / "caller", f"sip:r@127.0.0.1:{daemon.sip_port}", source, "PCMU/8000/1", 20)
                 assert "transferring call" in log and target in log, log  # the caller got a REFER to the person
-                store = Store(daemon.state / "appliance.db")
+                store = daemon_store(daemon.state)
                 (turn,) = store.db.table("turns").rows
                 assert turn["reply_text"] == TEMPLATES["en"]["transfer"]
                 (call,) = store.db.table("calls").rows
@@ -286,7 +285,7 @@ def test_four_concurrent_calls_are_answered_and_a_fifth_gets_busy(
             n,
             text,
         )
-    store = Store(daemon.state / "appliance.db")
+    store = daemon_store(daemon.state)
     latencies = [t["first_frame_s"] - t["speech_end_s"] for t in store.db.table("turns").rows]
     assert len(latencies) == 4
     print("end of speech -> first reply frame with 4 concurrent calls:", sorted(round(x, 2) for x in latencies))

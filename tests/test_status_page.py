@@ -20,10 +20,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from appliance.dialog.tools import Action
 from appliance.integrations.connectors import load_connectors
 from appliance.integrations.outbox import Outbox
-from appliance.store import Store
 from appliance.testing import HttpSink, free_port
 
-from .conftest import APPLIANCE, ROOT, start_daemon
+from .conftest import APPLIANCE, ROOT, daemon_store, start_daemon
 
 pytestmark = [
     pytest.mark.slow,
@@ -68,7 +67,7 @@ def test_the_status_page_shows_a_live_call_and_retries_a_dead_delivery(
             f'[[connector]]\nname = "practice"\nkind = "webhook"\ntools = ["take_message"]\nurl = "{sink.url}"\n'
             'secret_env = "VOCALIA_SECRET_HOOK"\n'
         )
-        store = Store(Path(env["VOCALIA_STATE_DIR"]) / "appliance.db")
+        store = daemon_store(Path(env["VOCALIA_STATE_DIR"]))
         Outbox(store, load_connectors(path, {"VOCALIA_SECRET_HOOK": "s"})).record(
             "earlier-call",
             Action("take_message", {"caller_name": "Jane Smith", "phone": "+14155550142", "message": "x"}),

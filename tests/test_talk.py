@@ -79,5 +79,5 @@ def test_talk_converses_through_the_sound_card(fast_config: ApplianceConfig, tmp
     assert stream.closed
     spoken = np.frombuffer(b"".join(stream.played), dtype=np.int16)
     assert np.abs(spoken).max() > 3000, "the greeting and replies came out of the speaker"
-    (call,) = Store(config.db_path).db.table("calls").rows
+    (call,) = Store.configured(config).db.table("calls").rows
     assert call["source"] == "talk" and call["end_reason"] == "appliance_hangup"
