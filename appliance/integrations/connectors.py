@@ -18,6 +18,7 @@ import ipaddress
 import json
 import os
 import smtplib
+import ssl
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -169,7 +170,16 @@ class SmtpConnector(Connector):
     mailbox or filter can drop a duplicate after a retry."""
 
     kind = "smtp"
-    settings = {"host": str, "port": int, "sender": str, "to": str, "starttls": bool, "username": str}
+    settings = {
+        "host": str,
+        "port": int,
+        "sender": str,
+        "to": str,
+        "starttls": bool,
+        "cafile": str,
+        "allow_plaintext": bool,
+        "username": str,
+    }
     secrets = ("password",)
 
     def payload(self, tool: str, args: dict[str, Any], action_id: str) -> dict[str, Any]:
@@ -189,8 +199,8 @@ class SmtpConnector(Connector):
         message.set_content(payload["body"])
         try:
             with smtplib.SMTP(self.options["host"], self.options.get("port", 25), timeout=self.timeout_s) as smtp:
-                if self.options.get("starttls"):
-                    smtp.starttls()
+                if self.options.get("starttls"):  # the server's certificate is verified (cafile: a private CA)
+                    smtp.starttls(context=ssl.create_default_context(cafile=self.options.get("cafile")))
                 if self.options.get("username"):
                     smtp.login(self.options["username"], self.options.get("password", ""))
                 smtp.send_message(message)
@@ -280,6 +290,12 @@ def _connector(item: dict[str, Any], where: str, environ: os._Environ[str] | dic
     for key in ("url",):
         if key in options:
             _check_url(options[key], options.get("allow_http", False), f"{where} ({name})")
+    if cls.kind == "smtp" and not options.get("starttls") and not options.get("allow_plaintext"):
+        if not _loopback(str(options.get("host", ""))):
+            raise ConfigError(
+                f"{where} ({name}): mail to {options.get('host')} would carry names and numbers unencrypted; "
+                "set starttls = true (or allow_plaintext = true for a relay on this network)"
+            )
     return cls(name, tuple(tools), tuple(fields) if fields is not None else None, options)
 
 
@@ -288,12 +304,14 @@ def _check_url(url: str, allow_http: bool, where: str) -> None:
     if parts.scheme == "https":
         return
     if parts.scheme == "http":
-        host = parts.hostname or ""
-        try:
-            local = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            local = host == "localhost"
-        if local or allow_http:
+        if _loopback(parts.hostname or "") or allow_http:
             return
         raise ConfigError(f"{where}: {url} is plain http to another host; use https (or allow_http = true)")
     raise ConfigError(f"{where}: {url!r} is not an http(s) URL")
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
