@@ -49,9 +49,7 @@ async def test_starttls_verifies_the_server_and_delivers(tmp_path: Path) -> None
     context.load_cert_chain(cert, key)
     mailbox = _Mailbox()
     port = free_port()
-    controller = Controller(
-        mailbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True
-    )
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True)
     controller.start()
     message = {"caller_name": "Karen White", "phone": "+14155550142", "message": "Call me about my results"}
     (tmp_path / "untrusted").mkdir()

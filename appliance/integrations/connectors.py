@@ -290,12 +290,12 @@ def _connector(item: dict[str, Any], where: str, environ: os._Environ[str] | dic
     for key in ("url",):
         if key in options:
             _check_url(options[key], options.get("allow_http", False), f"{where} ({name})")
-    if cls.kind == "smtp" and not options.get("starttls") and not options.get("allow_plaintext"):
-        if not _loopback(str(options.get("host", ""))):
-            raise ConfigError(
-                f"{where} ({name}): mail to {options.get('host')} would carry names and numbers unencrypted; "
-                "set starttls = true (or allow_plaintext = true for a relay on this network)"
-            )
+    plaintext = not options.get("starttls") and not options.get("allow_plaintext")
+    if cls.kind == "smtp" and plaintext and not _loopback(str(options.get("host", ""))):
+        raise ConfigError(
+            f"{where} ({name}): mail to {options.get('host')} would carry names and numbers unencrypted; "
+            "set starttls = true (or allow_plaintext = true for a relay on this network)"
+        )
     return cls(name, tuple(tools), tuple(fields) if fields is not None else None, options)
 
 
