@@ -65,14 +65,21 @@ def test_install_and_uninstall_are_idempotent_and_keep_edits(tmp_path: Path) -> 
     assert (tmp_path / "etc" / "systemd" / "system" / "vocalia-appliance.service").read_text() == UNIT.read_text()
     assert (tmp_path / "opt" / "vocalia" / "appliance" / "daemon.py").is_file()
     assert oct((tmp_path / "etc" / "vocalia" / "credentials.env").stat().st_mode & 0o777) == "0o600"
+    key = tmp_path / "etc" / "vocalia" / "db.key"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert re.fullmatch(r"[0-9a-f]{64}\n", key.read_text()), "32 random bytes as 64 hex characters"
+    assert "LoadCredential=db.key:/etc/vocalia/db.key" in UNIT.read_text()
+    first_key = key.read_text()
     config.write_text('[business]\nprofile = "/etc/vocalia/clinic.toml"\n')
     again = subprocess.run([str(ROOT / "scripts" / "install-service")], env=env, capture_output=True, text=True)
     assert "keeping your" in again.stdout and config.read_text().startswith("[business]")
+    assert key.read_text() == first_key, "the database key is never replaced: the data would be lost with it"
     for _ in range(2):
         result = subprocess.run([str(ROOT / "scripts" / "uninstall-service")], env=env, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
     assert not (tmp_path / "etc" / "systemd" / "system" / "vocalia-appliance.service").exists()
     assert config.exists(), "the config is kept without --purge"
+    assert key.read_text() == first_key, "so is the database key"
     purge = subprocess.run(
         [str(ROOT / "scripts" / "uninstall-service"), "--purge"], env=env, capture_output=True, text=True
     )
