@@ -1,16 +1,18 @@
 """Outbox benchmark: enqueue and delivery throughput, and the delay from commit to delivery.
 
-Run: .venv/bin/python benchmarks/outbox.py [--actions 500]
+Run: .venv/bin/python benchmarks/outbox.py [--actions 500] [--plaintext]
 
 Enqueue: each action recorded in its own transaction (as a call does), with ``synchronous=FULL`` (what
 the store uses) and ``NORMAL`` for comparison. Delivery: a worker sends them to a local HTTP sink
 (webhook connector, concurrency 4) while they are being queued; delay = sink receipt - commit.
+The database is encrypted (SQLCipher) as in the appliance; ``--plaintext`` measures plain SQLite instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import statistics
 import sys
 import tempfile
@@ -25,6 +27,7 @@ from appliance.integrations.connectors import load_connectors  # noqa: E402
 from appliance.integrations.outbox import Outbox  # noqa: E402
 from appliance.integrations.worker import OutboxWorker  # noqa: E402
 from appliance.store import Store  # noqa: E402
+from appliance.store.keys import DatabaseKey  # noqa: E402
 from appliance.testing import HttpSink  # noqa: E402
 
 
@@ -41,8 +44,8 @@ def connectors_for(url: str, workdir: Path) -> list:  # type: ignore[type-arg]
     return load_connectors(path, {"BENCH_SECRET": "bench"})
 
 
-def enqueue_rate(count: int, synchronous: str, workdir: Path, url: str) -> float:
-    store = Store(workdir / f"enqueue-{synchronous}.db")
+def enqueue_rate(count: int, synchronous: str, workdir: Path, url: str, key: DatabaseKey | None) -> float:
+    store = Store(workdir / f"enqueue-{synchronous}.db", key)
     store.db.execute(f"PRAGMA synchronous={synchronous}")
     outbox = Outbox(store, connectors_for(url, workdir))
     started = time.perf_counter()
@@ -53,8 +56,8 @@ def enqueue_rate(count: int, synchronous: str, workdir: Path, url: str) -> float
     return count / elapsed
 
 
-async def delivery(count: int, workdir: Path, sink: HttpSink) -> tuple[float, list[float]]:
-    store = Store(workdir / "deliver.db")
+async def delivery(count: int, workdir: Path, sink: HttpSink, key: DatabaseKey | None) -> tuple[float, list[float]]:
+    store = Store(workdir / "deliver.db", key)
     connectors = connectors_for(sink.url, workdir)
     outbox = Outbox(store, connectors)
     committed: dict[str, float] = {}
@@ -81,24 +84,28 @@ async def delivery(count: int, workdir: Path, sink: HttpSink) -> tuple[float, li
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--actions", type=int, default=500)
+    parser.add_argument("--plaintext", action="store_true", help="plain SQLite instead of SQLCipher")
     args = parser.parse_args()
+    key = None if args.plaintext else DatabaseKey(secrets.token_bytes(32), "the benchmark")
     sink = HttpSink()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
-            full = enqueue_rate(args.actions, "FULL", workdir, sink.url)
-            normal = enqueue_rate(args.actions, "NORMAL", workdir, sink.url)
+            full = enqueue_rate(args.actions, "FULL", workdir, sink.url, key)
+            normal = enqueue_rate(args.actions, "NORMAL", workdir, sink.url, key)
             sink.deliveries.clear()
             sink.effects.clear()
-            rate, delays = asyncio.run(delivery(args.actions, workdir, sink))
+            rate, delays = asyncio.run(delivery(args.actions, workdir, sink, key))
     finally:
         sink.close()
     ordered = sorted(delays)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    print("| actions | enqueue, synchronous=FULL | enqueue, NORMAL | delivered | commit -> delivery p50 | p95 |")
-    print("|---|---|---|---|---|---|")
     print(
-        f"| {args.actions} | {full:.0f}/s | {normal:.0f}/s | {rate:.0f}/s | "
+        "| database | actions | enqueue, synchronous=FULL | enqueue, NORMAL | delivered | commit -> delivery p50 | p95 |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| {'plaintext' if key is None else 'SQLCipher'} | {args.actions} | {full:.0f}/s | {normal:.0f}/s | {rate:.0f}/s | "
         f"{statistics.median(delays) * 1000:.0f} ms | {p95 * 1000:.0f} ms |"
     )
 
