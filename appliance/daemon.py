@@ -76,17 +76,18 @@ async def serve(config: ApplianceConfig) -> None:
         profile = await asyncio.to_thread(load_profile, config.profile_path)
         sock = _bind(config.web.host, config.web.port)
         cleanup.callback(sock.close)
+        connectors = load_connectors(config.integrations_path)
+        engines = await asyncio.to_thread(Engines.load, config)
+        cleanup.callback(engines.close)
+        # Last of the checks: a start refused for a model or a connector leaves no new database or key behind.
         store = await asyncio.to_thread(Store.configured, config)
         cleanup.callback(store.close)
-        connectors = load_connectors(config.integrations_path)
         outbox = Outbox(store, connectors)
         proposer = await asyncio.to_thread(IntentProposer.configured, config.models, config.model_cache)
         business = Business(profile, store, proposer=proposer, outbox=outbox, availability=availability(connectors))
         worker = OutboxWorker.configured(outbox, config.integrations)
         stop_worker = asyncio.Event()
         transfer_target = profile.transfer_target or config.sip.transfer_target
-        engines = await asyncio.to_thread(Engines.load, config)
-        cleanup.callback(engines.close)
         calls: set[asyncio.Task[None]] = set()
 
         async def answer(incoming: IncomingCall) -> None:
