@@ -9,6 +9,7 @@ import pytest
 
 from appliance.store import Store, StoreError, TurnRecord
 from appliance.store import db as store_db
+from appliance.store.keys import DatabaseKey
 from appliance.store.migrations import MIGRATIONS
 
 
@@ -79,3 +80,5 @@ def test_an_unwritable_location_is_explained(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(StoreError, match=r"cannot be opened.*\[store\] path"):
         Store(tmp_path / "file" / "a.db")
+    with pytest.raises(StoreError, match=r"cannot be opened.*\[store\] path"):
+        Store(tmp_path / "file" / "a.db", DatabaseKey(bytes(32), "a test"))

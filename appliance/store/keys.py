@@ -51,7 +51,7 @@ def is_plaintext(path: Path) -> bool:
     try:
         with path.open("rb") as f:
             return f.read(len(PLAINTEXT_HEADER)) == PLAINTEXT_HEADER
-    except FileNotFoundError:
+    except OSError:  # missing or unreadable: opening it says why
         return False
 
 
