@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ import httpx
 import numpy as np
 
 from appliance.audio.files import write_wav
+from appliance.config import ApplianceConfig
+from appliance.store import Store
 from appliance.testing import baresip_setup, free_port, speak
 
 QUESTIONS = [
@@ -98,9 +99,9 @@ def main() -> int:
             finally:
                 daemon.send_signal(signal.SIGTERM)
                 daemon.wait(timeout=30)
-            db = sqlite3.connect(state / "appliance.db")
-            db.row_factory = sqlite3.Row
-            turns = db.execute("SELECT * FROM turns WHERE eot_reason != 'dtmf'").fetchall()
+            store = Store.configured(ApplianceConfig(state_dir=str(state)))  # encrypted: opened with its key
+            turns = store.query("SELECT * FROM turns WHERE eot_reason != 'dtmf'", [])
+            store.close()
             rows.append((level, turns))
     print("\n## SIP calls from baresip (PCMU, loopback, 2 CPU cores)\n")
     head = ["calls at once", "turns"] + [f"{name} p50/p95 ms" for name in STAGES]

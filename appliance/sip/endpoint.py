@@ -216,6 +216,7 @@ class SipEndpoint:
         cfg.medConfig.noVad = True
         endpoint.libInit(cfg)
         self._guard.install()  # before any transport exists: no request ever passes unjudged
+        probe: tuple[str, int] | None = None
         for name in (t.strip() for t in s.transports.split(",") if t.strip()):
             if name not in _TRANSPORTS:
                 raise ConfigError(f"[sip] transports = {s.transports!r}: unknown transport {name!r}; use udp, tcp")
@@ -223,23 +224,24 @@ class SipEndpoint:
             transport.port = s.port
             transport.boundAddress = "" if s.host in ("0.0.0.0", "") else s.host
             try:
-                endpoint.transportCreate(_TRANSPORTS[name], transport)
+                transport_id = endpoint.transportCreate(_TRANSPORTS[name], transport)
             except pj.Error as err:
                 raise ConfigError(
                     f"[sip] cannot listen on {name} {s.host}:{s.port} ({err.reason.strip()}); "
                     "another SIP service may hold the port: stop it or set [sip] port"
                 ) from None
             self.listening.append(f"{name}:{s.host}:{s.port}")
+            if probe is None:  # the self-check goes to the port really bound (port 0: one the system chose)
+                probe = (name, int(endpoint.transportGetInfo(transport_id).localName.rsplit(":", 1)[1]))
         if s.tls_port:
             self._create_tls(endpoint)
         endpoint.libStart()
-        plain = [t.split(":", 1)[0] for t in self.listening if not t.startswith("tls:")]
-        if plain:
-            self._guard.self_check(endpoint.libHandleEvents, s.host, s.port, plain[0])
+        if probe is not None:
+            self._guard.self_check(endpoint.libHandleEvents, s.host, probe[1], probe[0])
         else:
             _LOGGER.warning("SIP perimeter self-check skipped: no UDP or TCP transport to send it over")
-        if s.registrar:
-            self._allow_registrar(s.registrar)
+        if s.registrar:  # the PBX we register to calls us from its own address: allow it
+            self._allow_host_of(s.registrar)
         endpoint.audDevManager().setNullDev()
         account_cfg = pj.AccountConfig()
         host = s.host if s.host not in ("0.0.0.0", "") else "127.0.0.1"
@@ -289,14 +291,14 @@ class SipEndpoint:
         account_cfg.natConfig.udpKaIntervalSec = s.keepalive_s
         self.registration = {"registrar": s.registrar, "registered": False, "status": 0, "reason": "registering"}
 
-    def _allow_registrar(self, registrar: str) -> None:
-        """The PBX we register to calls us from its own address: allow it even outside ``[sip] allow``."""
-        found = re.match(r"sips?:(?:[^@;]*@)?(\[[^\]]+\]|[^:;>]+)", registrar)
+    def _allow_host_of(self, uri: str) -> None:
+        """Let the host of a SIP URI we register or call to send us requests, even outside ``[sip] allow``."""
+        found = re.match(r"sips?:(?:[^@;]*@)?(\[[^\]]+\]|[^:;>]+)", uri)
         host = found.group(1).strip("[]") if found else ""
         try:
             addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)} if host else set()
         except OSError as err:
-            _LOGGER.warning("registrar %s does not resolve (%s): only [sip] allow may call", host, err)
+            _LOGGER.warning("%s does not resolve (%s): only [sip] allow may send requests", host, err)
             return
         self.policy.allow_addresses(addresses)
 
@@ -345,6 +347,7 @@ class SipEndpoint:
     def _dial(self, uri: str) -> None:
         call = _Call(self, self._account, pj.PJSUA_INVALID_ID, SipLine(self.loop))
         call.remote = uri
+        self._allow_host_of(uri)  # its BYE must reach us
         try:
             call.makeCall(uri, pj.CallOpParam(True))
         except pj.Error as err:
