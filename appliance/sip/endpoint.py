@@ -83,15 +83,29 @@ class _Call(pj.Call):  # type: ignore[misc]
         info = self.getInfo()
         for media in info.media:
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                audio = self._audio(media.index)
+                if audio is None:
+                    continue
                 if self.port is None:
                     self.port = _AudioPort(self.line)
                     fmt = pj.MediaFormatAudio()
                     fmt.init(pj.PJMEDIA_FORMAT_PCM, PIPELINE_RATE, 1, FRAME_MS * 1000, 16)
                     self.port.createPort(f"call{info.id}", fmt)
-                audio = self.getAudioMedia(media.index)
                 audio.startTransmit(self.port)
                 self.port.startTransmit(audio)
                 self.endpoint._on_media(self)
+
+    def _audio(self, index: int) -> pj.AudioMedia | None:
+        """The call's audio stream. An exception must not leave a pjsua2 callback: its traceback would hold
+        this call, freed later by the garbage collector from another thread, and pjsua aborts the process
+        (an offer with video before audio did exactly that)."""
+        for wanted in (index, -1):  # -1: the first audio stream with a conference slot
+            try:
+                return self.getAudioMedia(wanted)
+            except pj.Error as err:
+                reason = err.reason.strip()
+        _LOGGER.warning("call %d: no usable audio stream (%s)", self.getId(), reason)
+        return None
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
         self.line.dtmf(prm.digit)
