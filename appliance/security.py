@@ -25,6 +25,15 @@ _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 # A detail may quote what a peer sent: without "=" it cannot hold a forged "src=<someone else>" that
 # fail2ban would match and ban (a way to make the box ban its own PBX).
 _FORGEABLE = re.compile(r"[^\x20-\x7e]|=")
+# Media streams (m= lines) an offer may have: each costs an RTP and an RTCP socket at answer time, and
+# pjlib's I/O queue (64 sockets in this build) aborts the process when full: 16 streams in two calls did.
+MAX_OFFER_STREAMS = 2  # audio and video, or the two audio lines of an "SRTP best effort" phone
+# Those sockets are reused only some time after a call ends: 16 calls of 2 streams each within 5 s
+# aborted the daemon, 20 a second apart did not. So new calls, from all sources together, are admitted
+# at this rate with a burst of a full set of lines; more get 503 (a hunt group moves on).
+NEW_CALLS_PER_S = 1.0
+NEW_CALLS_BURST = 4.0
+RETRANSMISSION_S = 32.0  # how long a retransmitted INVITE (same Call-ID) is recognized: SIP's Timer B
 # Requests that belong to a transaction or dialog already under way even without a To tag.
 _DIALOG_METHODS = frozenset({"ACK", "CANCEL"})
 
@@ -56,7 +65,7 @@ def parse_networks(text: str, key: str) -> list[ipaddress.IPv4Network | ipaddres
 class Refusal:
     """Why a request is refused: a counter name, a security event, and the answer (0: none at all)."""
 
-    reason: str  # source | scanner | rate | register
+    reason: str  # source | scanner | rate | register | offer
     event: str
     detail: str
     status: int = 0
@@ -85,6 +94,9 @@ class SipPolicy:
         self.invites_per_minute = invites_per_minute
         self.requests_per_minute = requests_per_minute
         self._windows: dict[str, _Window] = {}
+        self._tokens = NEW_CALLS_BURST
+        self._filled = 0.0
+        self._admitted: dict[str, float] = {}  # Call-ID of INVITEs let through -> when
 
     def allow_addresses(self, addresses: Iterable[str]) -> None:
         """Allow these addresses too (the registrar's, resolved at start)."""
@@ -99,16 +111,32 @@ class SipPolicy:
         return any(address in network for network in self.networks)
 
     def refusal(
-        self, source: str, method: str, in_dialog: bool = False, user_agent: str = "", now: float | None = None
+        self,
+        source: str,
+        method: str,
+        in_dialog: bool = False,
+        user_agent: str = "",
+        streams: int = 0,
+        call_id: str = "",
+        now: float | None = None,
     ) -> Refusal | None:
-        """Why a request is refused, or None to let pjsua2 handle it (called once per received request)."""
+        """Why a request is refused, or None to let pjsua2 handle it (called once per received request).
+
+        ``streams``: the m= lines of its body, when it carries SDP. ``call_id``: its Call-ID, so that a
+        retransmitted INVITE passes as its first copy did, without counting again.
+        """
         if not self.allowed(source):
             return Refusal("source", "sip_source_refused", f"{method} dropped: source not in [sip] allow")
         if scanner(user_agent):
             return Refusal("scanner", "sip_scanner", f"{method} dropped: scanner User-Agent {user_agent.strip()}")
+        if streams > MAX_OFFER_STREAMS and method in ("INVITE", "UPDATE"):
+            detail = f"{method} answered 488: {streams} media streams offered, at most {MAX_OFFER_STREAMS} taken"
+            return Refusal("offer", "sip_offer_refused", detail, 488)
         if in_dialog or method in _DIALOG_METHODS:
             return None
         now = time.monotonic() if now is None else now
+        if method == "INVITE" and call_id and now - self._admitted.get(call_id, -RETRANSMISSION_S) < RETRANSMISSION_S:
+            return None
         window = self._window(source, now)
         window.all.append(now)
         if len(window.all) > self.requests_per_minute:
@@ -117,10 +145,26 @@ class SipPolicy:
             window.invites.append(now)
             if len(window.invites) > self.invites_per_minute:
                 return Refusal("rate", "sip_rate_limited", f"INVITE dropped: over {self.invites_per_minute} a minute")
+            return self._admit(call_id, now)
         if method == "REGISTER":
             return Refusal(
                 "register", "sip_register_probe", "REGISTER answered 405: the appliance is no registrar", 405
             )
+        return None
+
+    def _admit(self, call_id: str, now: float) -> Refusal | None:
+        """A new call, if the all-sources rate allows it."""
+        self._tokens = min(NEW_CALLS_BURST, self._tokens + (now - self._filled) * NEW_CALLS_PER_S)
+        self._filled = now
+        if self._tokens < 1:
+            return Refusal(
+                "rate", "sip_rate_limited", f"INVITE answered 503: over {NEW_CALLS_PER_S:g} new call a second", 503
+            )
+        self._tokens -= 1
+        if len(self._admitted) >= self.MAX_SOURCES:
+            self._admitted = {c: t for c, t in self._admitted.items() if now - t < RETRANSMISSION_S}
+        if call_id:
+            self._admitted[call_id] = now
         return None
 
     def _window(self, source: str, now: float) -> _Window:

@@ -85,3 +85,22 @@ def test_what_a_peer_sent_cannot_forge_a_log_line(caplog: pytest.LogCaptureFixtu
     assert "\n" not in line and "\r" not in line and "\x1b" not in line
     assert line.count("src=") == 1 and line.count("event=") == 1, "no forged field for fail2ban to read"
     assert line.endswith("detail?'?[2J\"")
+
+
+def test_an_offer_with_too_many_streams_is_refused_488() -> None:
+    policy = default_policy()
+    refusal = policy.refusal("10.0.0.1", "INVITE", streams=16, now=0.0)
+    assert refusal is not None and (refusal.reason, refusal.status) == ("offer", 488)
+    assert policy.refusal("10.0.0.1", "INVITE", in_dialog=True, streams=16) is not None, "a re-INVITE too"
+    assert policy.refusal("10.0.0.1", "INVITE", streams=2, now=1.0) is None, "audio and video, or SRTP best effort"
+
+
+def test_new_calls_from_all_sources_are_admitted_at_a_sustainable_rate() -> None:
+    """pjlib reuses a call's sockets only a while after it ends: a burst of new calls beyond the lines gets
+    503 (a hunt group moves on), and a retransmitted INVITE passes as its first copy did."""
+    policy = default_policy(invites=100, requests=100)
+    answers = [policy.refusal(f"10.0.0.{n}", "INVITE", call_id=f"c{n}", now=0.0) for n in range(6)]
+    assert [a.status if a else 200 for a in answers] == [200, 200, 200, 200, 503, 503]
+    assert policy.refusal("10.0.0.1", "INVITE", call_id="c1", now=0.5) is None, "a retransmission"
+    assert policy.refusal("10.0.0.9", "INVITE", call_id="c9", now=1.0) is None, "one more a second"
+    assert policy.refusal("10.0.0.9", "INVITE", call_id="c10", now=1.1) is not None

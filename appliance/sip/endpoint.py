@@ -159,8 +159,8 @@ class SipEndpoint:
 
     @property
     def refused(self) -> dict[str, int]:
-        """Requests the perimeter refused since start, by reason (source, scanner, rate, register)."""
-        return {reason: self.events.counts[reason] for reason in ("source", "scanner", "rate", "register")}
+        """Requests the perimeter refused since start, by reason (source, scanner, rate, register, offer)."""
+        return {reason: self.events.counts[reason] for reason in ("source", "scanner", "rate", "register", "offer")}
 
     @property
     def active_calls(self) -> int:

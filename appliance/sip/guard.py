@@ -34,6 +34,7 @@ _MAX_PKT_LEN = 4000  # PJSIP_MAX_PKT_LEN of the wheel's build (the default)
 _HEADERS_END = re.compile(rb"\r?\n\r?\n")
 _TO_TAG = re.compile(r"^(?:to|t)[ \t]*:[^\r\n]*;[ \t]*tag[ \t]*=", re.IGNORECASE | re.MULTILINE)
 _USER_AGENT = re.compile(r"^user-agent[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
+_MEDIA_LINE = re.compile(rb"^m=", re.MULTILINE)
 _CALL_ID = re.compile(r"^(?:call-id|i)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -187,7 +188,8 @@ class SipGuard:
         if not (start and packet <= start and length > 0 and start + length <= packet + _MAX_PKT_LEN):
             _LOGGER.error("SIP perimeter cannot read a request from %s; dropped it", source)
             return 1
-        head = _HEADERS_END.split(ctypes.string_at(start, length), maxsplit=1)[0].decode("latin-1")
+        parts = _HEADERS_END.split(ctypes.string_at(start, length), maxsplit=1)
+        head, body = parts[0].decode("latin-1"), parts[1] if len(parts) > 1 else b""
         if self._probe is not None:
             call_id = _CALL_ID.search(head)
             if call_id and call_id.group(1).strip() == self._probe[0]:
@@ -196,7 +198,12 @@ class SipGuard:
         method = head.split(" ", 1)[0]
         agent = _USER_AGENT.search(head)
         refusal = self.policy.refusal(
-            source, method, in_dialog=bool(_TO_TAG.search(head)), user_agent=agent.group(1) if agent else ""
+            source,
+            method,
+            in_dialog=bool(_TO_TAG.search(head)),
+            user_agent=agent.group(1) if agent else "",
+            streams=len(_MEDIA_LINE.findall(body)),
+            call_id=call_id.group(1).strip() if (call_id := _CALL_ID.search(head)) else "",
         )
         if refusal is None:
             return 0
