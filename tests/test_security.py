@@ -96,11 +96,20 @@ def test_an_offer_with_too_many_streams_is_refused_488() -> None:
 
 
 def test_new_calls_from_all_sources_are_admitted_at_a_sustainable_rate() -> None:
-    """pjlib reuses a call's sockets only a while after it ends: a burst of new calls beyond the lines gets
-    503 (a hunt group moves on), and a retransmitted INVITE passes as its first copy did."""
+    """pjlib reuses a call's sockets only seconds after it ends: new calls are admitted at 2 media streams
+    a second with a burst of 8, beyond that they get 503 (a hunt group moves on), and a retransmitted
+    INVITE passes as its first copy did."""
     policy = default_policy(invites=100, requests=100)
-    answers = [policy.refusal(f"10.0.0.{n}", "INVITE", call_id=f"c{n}", now=0.0) for n in range(6)]
+    answers = [policy.refusal(f"10.0.0.{n}", "INVITE", streams=2, call_id=f"c{n}", now=0.0) for n in range(6)]
     assert [a.status if a else 200 for a in answers] == [200, 200, 200, 200, 503, 503]
-    assert policy.refusal("10.0.0.1", "INVITE", call_id="c1", now=0.5) is None, "a retransmission"
-    assert policy.refusal("10.0.0.9", "INVITE", call_id="c9", now=1.0) is None, "one more a second"
-    assert policy.refusal("10.0.0.9", "INVITE", call_id="c10", now=1.1) is not None
+    assert policy.refusal("10.0.0.1", "INVITE", streams=2, call_id="c1", now=0.5) is None, "a retransmission"
+    assert policy.refusal("10.0.0.9", "INVITE", streams=2, call_id="c9", now=1.0) is None, "one more a second"
+    assert policy.refusal("10.0.0.9", "INVITE", streams=2, call_id="c10", now=1.6) is not None
+    assert policy.refusal("10.0.0.9", "INVITE", streams=1, call_id="c11", now=1.6) is None, "one stream: twice as many"
+
+
+def test_a_caller_shows_in_logs_and_the_status_page_without_name_or_full_number() -> None:
+    from appliance.sip.endpoint import _mask
+
+    assert _mask('"Zo\u00eb Roe" <sip:+33612345678@pbx.lan>;tag=x') == "sip:+3361234****@pbx.lan"
+    assert _mask("sip:+14155550142@pbx.lan") == "sip:+1415555****@pbx.lan"

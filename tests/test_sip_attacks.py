@@ -24,7 +24,7 @@ import pytest
 from faster_whisper import WhisperModel
 
 from appliance.models.registry import ModelRegistry
-from appliance.security import NEW_CALLS_BURST, NEW_CALLS_PER_S
+from appliance.security import NEW_STREAMS_BURST, NEW_STREAMS_PER_S
 from tests.conftest import ROOT, Daemon, start_daemon
 from tests.sip_torture import (
     LOOPBACK,
@@ -321,7 +321,7 @@ def test_the_torture_corpus_leaves_the_daemon_answering(
         answered = calls = 0
         for n, (name, template) in enumerate(TORTURE):
             if template.startswith(b"INVITE"):  # at the admitted rate, so that each reaches the call layer
-                time.sleep(max(0.0, last_invite + 1.05 / NEW_CALLS_PER_S - time.monotonic()))
+                time.sleep(max(0.0, last_invite + 2.1 / NEW_STREAMS_PER_S - time.monotonic()))
                 last_invite = time.monotonic()
             send = sender.udp if transport == "UDP" else sender.tcp
             ended = sender.calls_ended
@@ -337,7 +337,7 @@ def test_the_torture_corpus_leaves_the_daemon_answering(
     perimeter.assert_healthy("the torture corpus")
     assert heard_during.audio.size and greeted(listener, heard_during), heard_during.log
     perimeter.wait_idle()
-    time.sleep(NEW_CALLS_BURST / NEW_CALLS_PER_S + 0.5)  # as after the fuzzing below
+    time.sleep(NEW_STREAMS_BURST / NEW_STREAMS_PER_S + 0.5)  # as after the fuzzing below
     legit_call(perimeter, listener, tmp_path / "after")
 
 
@@ -381,9 +381,9 @@ def test_mutation_fuzzing_leaves_the_daemon_answering(
     )
     perimeter.assert_healthy("the mutation fuzzing")
     perimeter.wait_idle()
-    # New calls are admitted at NEW_CALLS_PER_S from all sources together: the fuzzer's INVITEs emptied
+    # New calls are admitted at NEW_STREAMS_PER_S from all sources together: the fuzzer's INVITEs emptied
     # the bucket, and a caller right after them gets 503 until it refills.
-    time.sleep(NEW_CALLS_BURST / NEW_CALLS_PER_S + 0.5)
+    time.sleep(NEW_STREAMS_BURST / NEW_STREAMS_PER_S + 0.5)
     legit_call(perimeter, listener, tmp_path / "after")
 
 
@@ -441,7 +441,8 @@ def test_offers_with_many_audio_streams_do_not_exhaust_the_daemon(env: dict[str,
 def test_calls_one_after_another_during_a_call_do_not_crash_the_daemon(env: dict[str, str], tmp_path: Path) -> None:
     """Found by the torture corpus: with one call in progress, ten short calls in a row (INVITE, 200,
     ACK, BYE) got a 603 Decline, then ``call.answer`` raised inside ``onIncomingCall`` and pjsip aborted
-    (``pjsip_rx_data_free_cloned``) or the daemon segfaulted on SIGTERM."""
+    (``pjsip_rx_data_free_cloned``) or the daemon segfaulted on SIGTERM: the ended call's pjsua2 object,
+    destroyed late, hung up the new call that had taken its slot."""
     with private_network():
         for daemon in start_daemon(env, VOCALIA_SIP_ALLOW="127.0.0.1/32"):
             log = DaemonLog(daemon.proc.stderr)
@@ -452,11 +453,11 @@ def test_calls_one_after_another_during_a_call_do_not_crash_the_daemon(env: dict
                 time.sleep(0.05)
             caller = Sender(daemon.sip_port)
             finals = []
-            for n in range(10):  # at the admitted rate of new calls (about one a second)
+            for n in range(10):  # at the admitted rate; each new call takes the slot the last one left
                 answers = caller.udp(_request("INVITE", sdp=True), f"churn-{n}-{time.time_ns()}")
                 assert daemon.proc.poll() is None, (n, log.lines[-20:])
                 finals.append(status(answers[-1]) if answers else 0)
-                time.sleep(1.05)
+                time.sleep(1.05 / NEW_STREAMS_PER_S)
             print("\nten calls in a row during a call:", finals)
             assert finals == [200] * 10, finals
             heard = finish_call(held, tmp_path / "held")

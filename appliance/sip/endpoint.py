@@ -148,7 +148,8 @@ class SipEndpoint:
         self._on_call = on_call
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._calls: dict[int, _Call] = {}
-        self._rejected: list[_Call] = []
+        self._rejected: list[_Call] = []  # answered 486/403, not yet disconnected
+        self._ended: list[_Call] = []  # disconnected, kept alive while pjsua may have given their slot to a new call
         self._thread = threading.Thread(target=self._run, name="sip", daemon=True)
         self._ready = threading.Event()
         self._stop = threading.Event()
@@ -356,7 +357,12 @@ class SipEndpoint:
         call.caller_id = _caller_number(call.getInfo().remoteUri)
         self._calls[call_id] = call
         op.statusCode = pj.PJSIP_SC_OK
-        call.answer(op)
+        try:
+            call.answer(op)
+        except pj.Error as err:  # must not leave the callback: its traceback would keep the call alive
+            _LOGGER.warning("call %d cannot be answered: %s", call_id, err.reason.strip())
+            del self._calls[call_id]
+            self._reject(call, pj.PJSIP_SC_INTERNAL_SERVER_ERROR)
 
     def _dial(self, uri: str) -> None:
         call = _Call(self, self._account, pj.PJSUA_INVALID_ID, SipLine(self.loop))
@@ -398,12 +404,20 @@ class SipEndpoint:
     def _on_disconnected(self, call: _Call, status: int) -> None:
         _LOGGER.info("call %d from %s ended (%d)", call.getId(), call.remote, status)
         call.line.hangup()
-        # Drop our reference on the next turn of the loop: not inside pjsua's own callback.
-        self._commands.put(lambda: self._forget(call))
-
-    def _forget(self, call: _Call) -> None:
-        self._calls = {i: c for i, c in self._calls.items() if c is not call}
+        # pjsua gives this call's slot to the next INVITE at once, while pjsua2's Call object keeps the slot
+        # number: destroying it later hangs up (603) whichever call then holds the slot. So the object moves
+        # out of the live calls now and is destroyed only once no live call uses its slot, never inside
+        # pjsua's own callback.
+        if self._calls.get(call.getId()) is call:
+            del self._calls[call.getId()]
         self._rejected = [c for c in self._rejected if c is not call]
+        self._ended.append(call)
+        self._commands.put(self._bury)
+
+    def _bury(self) -> None:
+        """Destroy the ended calls whose slot no live or rejected call holds."""
+        busy = set(self._calls) | {c.getId() for c in self._rejected}
+        self._ended = [c for c in self._ended if c.getId() in busy]
 
     def _hangup(self, call_id: int) -> None:
         call = self._calls.get(call_id)
@@ -426,6 +440,7 @@ class SipEndpoint:
             self._commands.get()
         self._calls.clear()
         self._rejected.clear()
+        self._ended.clear()
         self._account.shutdown()
         del self._account
         gc.collect()  # any pjsua2 object alive after libDestroy() aborts the process at exit
@@ -440,6 +455,8 @@ def _caller_number(uri: str) -> str:
 
 
 def _mask(uri: str) -> str:
-    """A caller URI with the number masked for logs: sip:+3361234****@host."""
-    user, at, host = uri.partition("@")
+    """A caller URI for logs and the status page: no display name (a name is PHI), the number masked:
+    ``"Jane Roe" <sip:+33612345678@host>`` -> ``sip:+3361234****@host``."""
+    inner = re.search(r"<([^>]*)>", uri)
+    user, at, host = (inner.group(1) if inner else uri).partition("@")
     return f"{user[: max(4, len(user) - 4)]}****{at}{host}" if at else "****"
