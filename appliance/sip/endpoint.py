@@ -73,6 +73,7 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.remote = ""
         self.caller_id = ""
         self.on_transfer: Callable[[bool], None] | None = None
+        self.ended_at = 0.0  # monotonic time of its DISCONNECTED state
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
         info = self.getInfo()
@@ -213,6 +214,7 @@ class SipEndpoint:
                 self._commands.get()()
             if time.monotonic() - flushed >= 1:
                 self.events.flush()
+                self._bury()
                 flushed = time.monotonic()
         self._shutdown(endpoint)
 
@@ -406,18 +408,20 @@ class SipEndpoint:
         call.line.hangup()
         # pjsua gives this call's slot to the next INVITE at once, while pjsua2's Call object keeps the slot
         # number: destroying it later hangs up (603) whichever call then holds the slot. So the object moves
-        # out of the live calls now and is destroyed only once no live call uses its slot, never inside
-        # pjsua's own callback.
+        # out of the live calls now and is destroyed (by _bury, every second) only once no live call uses
+        # its slot, and a second after its audio stopped: the media clock thread may still be on its way
+        # into this call's audio port, whose Python object must not be gone by then.
         if self._calls.get(call.getId()) is call:
             del self._calls[call.getId()]
         self._rejected = [c for c in self._rejected if c is not call]
+        call.ended_at = time.monotonic()
         self._ended.append(call)
-        self._commands.put(self._bury)
 
-    def _bury(self) -> None:
-        """Destroy the ended calls whose slot no live or rejected call holds."""
+    def _bury(self, now: float | None = None) -> None:
+        """Destroy the ended calls that ended over a second ago and whose slot no live or rejected call holds."""
+        now = time.monotonic() if now is None else now
         busy = set(self._calls) | {c.getId() for c in self._rejected}
-        self._ended = [c for c in self._ended if c.getId() in busy]
+        self._ended = [c for c in self._ended if c.getId() in busy or now - c.ended_at < 1]
 
     def _hangup(self, call_id: int) -> None:
         call = self._calls.get(call_id)
@@ -436,6 +440,8 @@ class SipEndpoint:
                 break
         for line in [c.line for c in self._calls.values()]:  # no loop variable may keep a call alive
             line.hangup()
+        for _ in range(30):  # let the media clock finish with the ports of the calls just ended
+            endpoint.libHandleEvents(10)
         while not self._commands.empty():  # queued commands hold references to calls: drop them all
             self._commands.get()
         self._calls.clear()
