@@ -21,7 +21,6 @@ from .errors import ConfigError
 _LOGGER = logging.getLogger("appliance.security")
 # User-Agents of SIP scanners seen on the Internet (SIPVicious and its look-alikes).
 SCANNERS = re.compile(r"friendly-scanner|sipvicious|sipcli|sip-scan|vaxsipuseragent|sundayddr|iwar|pplsip|smap", re.I)
-_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 # A detail may quote what a peer sent: without "=" it cannot hold a forged "src=<someone else>" that
 # fail2ban would match and ban (a way to make the box ban its own PBX).
 _FORGEABLE = re.compile(r"[^\x20-\x7e]|=")
@@ -43,7 +42,7 @@ _DIALOG_METHODS = frozenset({"ACK", "CANCEL"})
 def security_event(event: str, src: str, detail: str = "") -> None:
     """Log one security event (``src``: the peer's IP address, without port)."""
     clean = _FORGEABLE.sub("?", detail.replace('"', "'"))[:200]
-    _LOGGER.warning('SECURITY event=%s src=%s detail="%s"', event, _UNPRINTABLE.sub("?", src)[:64] or "-", clean)
+    _LOGGER.warning('SECURITY event=%s src=%s detail="%s"', event, _FORGEABLE.sub("?", src)[:64] or "-", clean)
 
 
 def scanner(user_agent: str) -> bool:
@@ -63,11 +62,14 @@ def parse_networks(text: str, key: str) -> list[ipaddress.IPv4Network | ipaddres
         raise ConfigError(f"{key} = {text!r}: {err}; write networks as CIDR, e.g. 192.0.2.0/24") from None
 
 
+REFUSAL_REASONS = ("source", "scanner", "rate", "register", "offer")
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why a request is refused: a counter name, a security event, and the answer (0: none at all)."""
 
-    reason: str  # source | scanner | rate | register | offer
+    reason: str  # one of REFUSAL_REASONS
     event: str
     detail: str
     status: int = 0

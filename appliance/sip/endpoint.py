@@ -25,7 +25,7 @@ import pjsua2 as pj
 from ..audio.frames import FRAME_MS, PIPELINE_RATE
 from ..config import SipConfig
 from ..errors import ConfigError
-from ..security import SecurityEvents, SipPolicy
+from ..security import REFUSAL_REASONS, SecurityEvents, SipPolicy
 from .guard import SipGuard
 from .line import SipLine
 
@@ -149,7 +149,7 @@ class SipEndpoint:
         self._on_call = on_call
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._calls: dict[int, _Call] = {}
-        self._rejected: list[_Call] = []  # answered 486/403, not yet disconnected
+        self._rejected: list[_Call] = []  # answered 486 (or 500), not yet disconnected
         self._ended: list[_Call] = []  # disconnected, kept alive while pjsua may have given their slot to a new call
         self._thread = threading.Thread(target=self._run, name="sip", daemon=True)
         self._ready = threading.Event()
@@ -161,8 +161,8 @@ class SipEndpoint:
 
     @property
     def refused(self) -> dict[str, int]:
-        """Requests the perimeter refused since start, by reason (source, scanner, rate, register, offer)."""
-        return {reason: self.events.counts[reason] for reason in ("source", "scanner", "rate", "register", "offer")}
+        """Requests the perimeter refused since start, by reason (:data:`~appliance.security.REFUSAL_REASONS`)."""
+        return {reason: self.events.counts[reason] for reason in REFUSAL_REASONS}
 
     @property
     def active_calls(self) -> int:

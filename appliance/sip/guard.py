@@ -190,11 +190,11 @@ class SipGuard:
             return 1
         parts = _HEADERS_END.split(ctypes.string_at(start, length), maxsplit=1)
         head, body = parts[0].decode("latin-1"), parts[1] if len(parts) > 1 else b""
-        if self._probe is not None:
-            call_id = _CALL_ID.search(head)
-            if call_id and call_id.group(1).strip() == self._probe[0]:
-                self.checked = (source, rx.pkt_info.src_port) == self._probe[1:]
-                return 1
+        found = _CALL_ID.search(head)
+        call_id = found.group(1).strip() if found else ""
+        if self._probe is not None and call_id == self._probe[0]:
+            self.checked = (source, rx.pkt_info.src_port) == self._probe[1:]
+            return 1
         method = head.split(" ", 1)[0]
         agent = _USER_AGENT.search(head)
         refusal = self.policy.refusal(
@@ -203,7 +203,7 @@ class SipGuard:
             in_dialog=bool(_TO_TAG.search(head)),
             user_agent=agent.group(1) if agent else "",
             streams=len(_MEDIA_LINE.findall(body)),
-            call_id=call_id.group(1).strip() if (call_id := _CALL_ID.search(head)) else "",
+            call_id=call_id,
         )
         if refusal is None:
             return 0
