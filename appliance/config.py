@@ -82,7 +82,7 @@ class CallConfig:
 class SipConfig:
     """The SIP endpoint: where it listens and how many calls it takes at once."""
 
-    host: str = "0.0.0.0"
+    host: str = "::"  # "::" every address, IPv4 and IPv6; "0.0.0.0" every IPv4 address; or one address
     port: int = 5060
     transports: str = "udp,tcp"
     max_calls: int = 4
@@ -106,6 +106,11 @@ class SipConfig:
     allow: str = "127.0.0.0/8, ::1/128, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7, fe80::/10"
     max_invites_per_minute: int = 30  # new calls per source address; more are dropped and logged
     max_requests_per_minute: int = 120  # requests outside a call (INVITE, OPTIONS, REGISTER...) per source
+    # A call that never becomes a conversation gives its slot back: answered but never ACKed, or no RTP
+    # from the caller since the answer (rtp_timeout_s) or for rtp_gap_s once RTP has flowed.
+    ack_timeout_s: float = 4.0
+    rtp_timeout_s: float = 5.0
+    rtp_gap_s: float = 30.0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from .config import ApplianceConfig, StoreConfig
 from .dialog.assist import IntentProposer
 from .dialog.engine import Business
 from .dialog.profile import load_profile
-from .errors import ConfigError
+from .errors import ApplianceError, ConfigError
 from .integrations.availability import availability
 from .integrations.connectors import load_connectors
 from .integrations.outbox import Outbox
@@ -121,7 +121,15 @@ async def serve(config: ApplianceConfig) -> None:
             calls.add(task)
             task.add_done_callback(calls.discard)
 
-        sip = SipEndpoint(config.sip, loop, on_call)
+        failures: list[str] = []
+
+        def on_sip_failure(reason: str) -> None:
+            failures.append(reason)
+            if server is not None:
+                server.should_exit = True
+
+        server: uvicorn.Server | None = None
+        sip = SipEndpoint(config.sip, loop, on_call, on_sip_failure)
         await asyncio.to_thread(sip.start)
         cleanup.callback(sip.stop)
         health = Health(
@@ -134,6 +142,7 @@ async def serve(config: ApplianceConfig) -> None:
         server = uvicorn.Server(
             uvicorn.Config(create_app(health, config.web.token), log_level="warning", lifespan="off")
         )
+        server.should_exit = bool(failures)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
         _LOGGER.info("serving on http://%s:%d (database %s)", config.web.host, config.web.port, config.db_path)
@@ -145,7 +154,7 @@ async def serve(config: ApplianceConfig) -> None:
             while not server.started:  # noqa: ASYNC110 - uvicorn exposes readiness only as a flag
                 await asyncio.sleep(0.05)
             notifier.notify(f"READY=1\nSTATUS=answering on {', '.join(sip.listening)}")
-            await notifier.watchdog(lambda: bool(sip.listening) and not delivering.done())
+            await notifier.watchdog(lambda: sip.alive and not delivering.done())
 
         announcing = asyncio.create_task(announce())
         retention = asyncio.create_task(_retention(store, config.store))
@@ -160,4 +169,6 @@ async def serve(config: ApplianceConfig) -> None:
             await asyncio.gather(*calls, return_exceptions=True)
             stop_worker.set()
             await asyncio.gather(delivering, return_exceptions=True)
+    if failures:  # exit non-zero: systemd restarts the service (Restart=on-failure)
+        raise ApplianceError(f"the SIP thread stopped ({failures[0]}); restart the service")
     _LOGGER.info("stopped")

@@ -34,6 +34,9 @@ LOW_LOGPROB = -1.0
 # ("Thank you. Thank you. ..."), which otherwise runs to 448 tokens and holds the STT thread ~2 s.
 TOKENS_PER_SECOND = 7
 MIN_TOKENS = 10
+# A decode that runs into that cap has looped: an immediately repeated span this long or longer is
+# said once ("What are your hours? What are your hours? What are" -> "What are your hours?").
+MIN_REPEAT_TOKENS = 3
 
 
 @dataclass(frozen=True)
@@ -92,20 +95,21 @@ class Transcriber:
         padded[: len(audio)] = audio
         extractor = self._model.feature_extractor
         features = extractor(padded)[:, : window_s * PIPELINE_RATE // extractor.hop_length]
+        # max_length counts the prompt too
+        budget = min(self._model.max_length - len(self._prompt_tokens), MIN_TOKENS + int(TOKENS_PER_SECOND * seconds))
         result = self._model.model.generate(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
             [self._prompt_tokens],
             beam_size=self._beam_size,
-            # max_length counts the prompt too
-            max_length=min(
-                self._model.max_length, len(self._prompt_tokens) + MIN_TOKENS + int(TOKENS_PER_SECOND * seconds)
-            ),
+            max_length=len(self._prompt_tokens) + budget,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=[-1],
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
+        if len(tokens) >= budget - 1:  # no end of text before the cap: a repetition loop
+            tokens = collapse_repeats(tokens)
         # scores are normalised by length (length_penalty 1): undo it as faster-whisper does
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_PROB and avg_logprob < LOW_LOGPROB:
@@ -125,3 +129,32 @@ class Transcriber:
             vad_filter=False,
         )
         return " ".join(s.text.strip() for s in segments).strip()
+
+
+def collapse_repeats(tokens: list[int], min_span: int = MIN_REPEAT_TOKENS) -> list[int]:
+    """``tokens`` with each immediate repetition of a span of ``min_span`` or more tokens said once, and a
+    copy cut short at the end dropped: what a decoding loop stopped by the length cap leaves. Without a
+    full repetition, only an almost whole copy counts as one (all but its last token, maybe cut mid-word)."""
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        for span in range(min_span, len(out) - i - min_span + 1):
+            first, rest = out[i : i + span], out[i + span : i + 2 * span]
+            if rest == first:
+                end = i + 2 * span
+                while out[end : end + span] == first:
+                    end += span
+                if _cut_copy(out[end:], first, 1):  # it looped: any start of the span that follows is loop
+                    end = len(out)
+                del out[i + span : end]
+                break
+            if i + span + len(rest) == len(out) and len(rest) >= span - 1 and _cut_copy(rest, first, min_span):
+                del out[i + span :]
+                break
+        i += 1
+    return out
+
+
+def _cut_copy(rest: list[int], first: list[int], min_span: int) -> bool:
+    """Whether ``rest`` is the start of ``first``, at least ``min_span`` long, its last token maybe cut mid-word."""
+    return min_span <= len(rest) < len(first) and rest[:-1] == first[: len(rest) - 1]

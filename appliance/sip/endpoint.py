@@ -1,14 +1,30 @@
 """The SIP endpoint (pjsua2): one owner thread for every pjsua2 object, calls handed to asyncio.
 
-pjsua2 aborts the process when it is called from a thread it does not know, and declines a call
-whose Python object has been garbage-collected. So one thread creates, drives and destroys every
-pjsua2 object, keeps a reference to each live call, and runs the commands other threads post to
-it. The media clock thread calls the audio ports; they only move bytes through a :class:`SipLine`.
+The lifecycle, which every change here must keep:
+
+- **One thread, "sip", creates, drives and destroys every pjsua2 object.** pjsua2 aborts the process
+  when it is called from a thread it does not know. Other threads post commands (:meth:`hangup`,
+  :meth:`transfer`, :meth:`dial`); a failing command is logged and the thread goes on. If the thread
+  itself dies, :attr:`SipEndpoint.failure` says why, ``/healthz`` reports it, the watchdog stops and
+  the daemon exits non-zero, so systemd restarts it.
+- **Audio ports live as long as the library.** One port per call slot is created at start and handed
+  to a call while its audio flows (:attr:`_AudioPort.line`); the media clock thread keeps calling a
+  port until the port is destroyed, and a Python port destroyed under it crashes the process. So
+  ports are destroyed only at shutdown, after ``setNoDev()`` has stopped and joined the media clock.
+- **A call's object dies before its slot can be reused.** pjsua2's ``Call`` keeps its slot number for
+  life, and its destructor hangs up whichever call then holds that slot. A disconnected call leaves
+  the live calls at once and is destroyed on this thread at the end of that event round, and in any
+  case before the next SIP request reaches pjsua (the perimeter's module runs first) or a call is
+  placed: pjsua can only give a slot to a new call on one of those paths.
+- **A call that never becomes a conversation ends quickly**: answered but not ACKed within
+  ``ack_timeout_s`` (pjsip's own transaction timeout, shortened), or no RTP from the caller for
+  ``rtp_timeout_s``, it is hung up and counted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import logging
 import queue
@@ -30,9 +46,16 @@ from .guard import SipGuard
 from .line import SipLine
 
 _LOGGER = logging.getLogger(__name__)
+RELEASE_REASONS = ("no_ack", "no_rtp")  # calls the endpoint ended because they never became a conversation
+# Whether this pjsua2 build can carry media over IPv6: pjsua defaults an account to "IPv6 disabled" exactly
+# when pjlib was compiled without PJ_HAS_IPV6 (and then refuses any other setting).
+IPV6_MEDIA = pj.AccountConfig().mediaConfig.ipv6Use != pj.PJSUA_IPV6_DISABLED
 
 COMPILED_MAX_CALLS = 4  # PJSUA_MAX_CALLS of the pjsua2-python wheel: a 5th call gets 486 from pjsua itself
-_TRANSPORTS = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP}
+_TRANSPORTS = {
+    "udp": {4: pj.PJSIP_TRANSPORT_UDP, 6: pj.PJSIP_TRANSPORT_UDP6},
+    "tcp": {4: pj.PJSIP_TRANSPORT_TCP, 6: pj.PJSIP_TRANSPORT_TCP6},
+}
 _SRTP = {"off": pj.PJMEDIA_SRTP_DISABLED, "optional": pj.PJMEDIA_SRTP_OPTIONAL, "mandatory": pj.PJMEDIA_SRTP_MANDATORY}
 
 
@@ -46,22 +69,52 @@ class IncomingCall:
     caller_id: str = ""  # the caller's number from the From URI's user part, when it is one
 
 
-class _AudioPort(pj.AudioMediaPort):  # type: ignore[misc]
-    """Bridges a call's audio (16 kHz, 20 ms frames) to its :class:`SipLine`. Runs on the media clock thread."""
+def _vector_bytes_slow(vector: pj.ByteVector, size: int) -> bytes:
+    return bytes(vector)[:size]
 
-    def __init__(self, line: SipLine) -> None:
+
+def _vector_bytes_direct(vector: pj.ByteVector, size: int) -> bytes:
+    """The bytes of a ``std::vector<unsigned char>`` by one memory copy (libstdc++ keeps its start first).
+    ``bytes(vector)`` goes element by element through SWIG, ~1 ms a frame with the GIL held."""
+    start = ctypes.c_void_p.from_address(int(vector.this)).value
+    return ctypes.string_at(start, size) if start else b""
+
+
+def _pick_vector_reader() -> Callable[[pj.ByteVector, int], bytes]:
+    """The direct copy when it reads a known vector right (checked at every start), else the slow one."""
+    known = bytes(range(256)) * 3
+    try:
+        if _vector_bytes_direct(pj.ByteVector(known), len(known)) == known:
+            return _vector_bytes_direct
+    except (TypeError, ValueError, OSError):
+        pass
+    _LOGGER.warning("this pjsua2 build's frame buffers cannot be read directly; using the slow copy")
+    return _vector_bytes_slow
+
+
+class _AudioPort(pj.AudioMediaPort):  # type: ignore[misc]
+    """A conference port bridging one call's audio (16 kHz, 20 ms frames) to its :class:`SipLine`.
+
+    The media clock thread calls it every 20 ms for as long as the library runs, whether a call holds it
+    or not (:attr:`line` is None between calls: it then plays silence and drops what it hears)."""
+
+    def __init__(self, read: Callable[[pj.ByteVector, int], bytes]) -> None:
         super().__init__()
-        self._line = line
+        self.line: SipLine | None = None
+        self._read = read
+        self._silence = pj.ByteVector(bytes(2 * PIPELINE_RATE * FRAME_MS // 1000))
 
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 names)
-        if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
-            self._line.frame_received(bytes(frame.buf))
+        line = self.line
+        if line is not None and frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
+            line.frame_received(self._read(frame.buf, frame.size))
 
     def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # noqa: N802
-        pcm = self._line.frame_requested()
+        line = self.line
+        pcm = line.frame_requested() if line is not None else None
         frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
-        frame.buf = pj.ByteVector(pcm)
-        frame.size = len(pcm)
+        frame.buf = pj.ByteVector(pcm) if pcm is not None else self._silence
+        frame.size = len(pcm) if pcm is not None else self._silence.size()
 
 
 class _Call(pj.Call):  # type: ignore[misc]
@@ -73,14 +126,29 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.remote = ""
         self.caller_id = ""
         self.on_transfer: Callable[[bool], None] | None = None
-        self.ended_at = 0.0  # monotonic time of its DISCONNECTED state
+        self.answered_at = 0.0  # monotonic time the 200 OK went out (incoming calls)
+        self.confirmed = False  # the caller's ACK came
+        self.media_index: int | None = None  # the audio stream carrying the call, once active
+        self.rx_packets = 0  # RTP packets from the caller so far, and when that count last grew
+        self.rx_at = 0.0
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
-        info = self.getInfo()
-        if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
-            self.endpoint._on_disconnected(self, info.lastStatusCode)
+        try:
+            info = self.getInfo()
+            if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+                self.confirmed = True
+            elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+                self.endpoint._on_disconnected(self, info.lastStatusCode)
+        except Exception:  # nothing may leave a pjsua2 callback (see _audio)
+            _LOGGER.exception("call state callback failed")
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+        try:
+            self._connect_audio()
+        except Exception:
+            _LOGGER.exception("call %d: media callback failed", self.getId())
+
+    def _connect_audio(self) -> None:
         info = self.getInfo()
         for media in info.media:
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
@@ -88,13 +156,16 @@ class _Call(pj.Call):  # type: ignore[misc]
                 if audio is None:
                     continue
                 if self.port is None:
-                    self.port = _AudioPort(self.line)
-                    fmt = pj.MediaFormatAudio()
-                    fmt.init(pj.PJMEDIA_FORMAT_PCM, PIPELINE_RATE, 1, FRAME_MS * 1000, 16)
-                    self.port.createPort(f"call{info.id}", fmt)
+                    self.port = self.endpoint._take_port(self)
+                    if self.port is None:
+                        return
+                if self.media_index is None:
+                    self.rx_at = time.monotonic()
+                self.media_index = media.index
                 audio.startTransmit(self.port)
                 self.port.startTransmit(audio)
                 self.endpoint._on_media(self)
+                return
 
     def _audio(self, index: int) -> pj.AudioMedia | None:
         """The call's audio stream. An exception must not leave a pjsua2 callback: its traceback would hold
@@ -115,7 +186,19 @@ class _Call(pj.Call):  # type: ignore[misc]
         if prm.statusCode < 200 and not prm.finalNotify:
             return  # 100 Trying, 180 Ringing: the transfer is under way
         prm.cont = False
-        self.endpoint._on_transfer_done(self, 200 <= prm.statusCode < 300, prm.statusCode)
+        try:
+            self.endpoint._on_transfer_done(self, 200 <= prm.statusCode < 300, prm.statusCode)
+        except Exception:
+            _LOGGER.exception("call %d: transfer callback failed", self.getId())
+
+    def received_packets(self) -> int | None:
+        """RTP packets received on the call's audio stream so far; None when there is no stream."""
+        if self.media_index is None:
+            return None
+        try:
+            return int(self.getStreamStat(self.media_index).rtcp.rxStat.pkt)
+        except pj.Error:
+            return None
 
 
 class _Account(pj.Account):  # type: ignore[misc]
@@ -124,17 +207,30 @@ class _Account(pj.Account):  # type: ignore[misc]
         self.endpoint = endpoint
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
-        self.endpoint._on_incoming(self, prm.callId)
+        try:
+            self.endpoint._on_incoming(self, prm.callId)
+        except Exception:
+            _LOGGER.exception("incoming call %d could not be handled", prm.callId)
 
     def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802
-        self.endpoint._on_reg_state(self)
+        try:
+            self.endpoint._on_reg_state(self)
+        except Exception:
+            _LOGGER.exception("registration callback failed")
 
 
 class SipEndpoint:
-    """Listens for SIP calls and hands each answered call to ``on_call`` on the asyncio loop."""
+    """Listens for SIP calls and hands each answered call to ``on_call`` on the asyncio loop.
+
+    ``on_failure(reason)`` is called on the loop if the SIP thread dies: calls can no longer be answered.
+    """
 
     def __init__(
-        self, settings: SipConfig, loop: asyncio.AbstractEventLoop, on_call: Callable[[IncomingCall], None]
+        self,
+        settings: SipConfig,
+        loop: asyncio.AbstractEventLoop,
+        on_call: Callable[[IncomingCall], None],
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         if settings.max_calls > COMPILED_MAX_CALLS:
             raise ConfigError(
@@ -144,18 +240,22 @@ class SipEndpoint:
         self.settings = settings
         self.policy = SipPolicy(settings.allow, settings.max_invites_per_minute, settings.max_requests_per_minute)
         self.events = SecurityEvents()
-        self._guard = SipGuard(self.policy, self.events)
+        self._guard = SipGuard(self.policy, self.events, on_accept=self._bury)
         self.loop = loop
         self._on_call = on_call
+        self._on_failure = on_failure
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._calls: dict[int, _Call] = {}
-        self._rejected: list[_Call] = []  # answered 486 (or 500), not yet disconnected
-        self._ended: list[_Call] = []  # disconnected, kept alive while pjsua may have given their slot to a new call
+        self._rejected: dict[int, _Call] = {}  # answered 486 (or 500), not yet disconnected
+        self._ended: list[_Call] = []  # disconnected this event round: destroyed before a slot can be reused
+        self._ports: list[_AudioPort] = []
         self._thread = threading.Thread(target=self._run, name="sip", daemon=True)
         self._ready = threading.Event()
         self._stop = threading.Event()
         self._error: Exception | None = None
+        self.failure = ""  # why the SIP thread stopped, if it did
         self.busy_rejections = 0
+        self.released = dict.fromkeys(RELEASE_REASONS, 0)
         self.listening: list[str] = []
         self.registration: dict[str, object] = {}  # empty when no registrar is configured
 
@@ -168,6 +268,11 @@ class SipEndpoint:
     def active_calls(self) -> int:
         """Calls in progress."""
         return len(self._calls)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the SIP thread runs and answers calls."""
+        return self._thread.is_alive() and not self.failure
 
     def start(self) -> None:
         """Start the SIP thread; raises ConfigError when the transports cannot be opened."""
@@ -201,22 +306,50 @@ class SipEndpoint:
         endpoint.libCreate()
         try:
             self._account = self._init(endpoint)
-        except Exception as err:  # pjsua2 raises pj.Error, which is not an Exception subclass we can name safely
+        except Exception as err:  # pj.Error, or a ConfigError of ours
             self._error = err if isinstance(err, ConfigError) else ConfigError(f"SIP cannot start: {err}")
             self._ready.set()
+            self._ports.clear()
             endpoint.libDestroy()
             return
         self._ready.set()
-        flushed = time.monotonic()
+        try:
+            self._serve(endpoint)
+        except BaseException as err:  # noqa: BLE001 - the thread must never die silently
+            self.failure = f"{type(err).__name__}: {err}".strip()
+            _LOGGER.critical(
+                "the SIP thread stopped (%s): calls can no longer be answered", self.failure, exc_info=True
+            )
+            if self._on_failure is not None:
+                self.loop.call_soon_threadsafe(self._on_failure, self.failure)
+        try:
+            self._shutdown(endpoint)
+        except Exception:
+            _LOGGER.exception("SIP shutdown failed")
+
+    def _serve(self, endpoint: pj.Endpoint) -> None:
+        policed = time.monotonic()
         while not self._stop.is_set():
             endpoint.libHandleEvents(10)
-            while not self._commands.empty():
-                self._commands.get()()
-            if time.monotonic() - flushed >= 1:
-                self.events.flush()
-                self._bury()
-                flushed = time.monotonic()
-        self._shutdown(endpoint)
+            self._bury()
+            self._run_commands()
+            now = time.monotonic()
+            if now - policed >= 1:
+                policed = now
+                try:
+                    self.events.flush()
+                    self._police(now)
+                except Exception:  # housekeeping must not stop the thread that answers calls
+                    _LOGGER.exception("SIP housekeeping failed")
+
+    def _run_commands(self) -> None:
+        while not self._commands.empty():
+            command = self._commands.get()
+            try:
+                command()
+            except Exception:  # one failed command (a pj.Error from a call in a bad state) stops nothing else
+                _LOGGER.exception("a SIP command failed")
+            del command  # it may hold the last reference to something of pjsua2's: drop it here, now
 
     def _init(self, endpoint: pj.Endpoint) -> pj.Account:
         s = self.settings
@@ -232,49 +365,78 @@ class SipEndpoint:
         cfg.medConfig.ecTailLen = 0
         cfg.medConfig.noVad = True
         endpoint.libInit(cfg)
+        # pjsip waits 32 s (64*T1) for the ACK of an answer, and defers our BYE until then: a call whose
+        # caller never ACKs held its slot that long. Its ACK wait (and every transaction's give-up time)
+        # becomes ack_timeout_s; after that, pjsip itself ends the call with a BYE (408).
+        _pjsip().pjsip_tsx_set_timers(0, 0, 0, max(1000, int(s.ack_timeout_s * 1000)))
         self._guard.install()  # before any transport exists: no request ever passes unjudged
-        probe: tuple[str, int] | None = None
-        for name in (t.strip() for t in s.transports.split(",") if t.strip()):
-            if name not in _TRANSPORTS:
-                raise ConfigError(f"[sip] transports = {s.transports!r}: unknown transport {name!r}; use udp, tcp")
-            transport = pj.TransportConfig()
-            transport.port = s.port
-            transport.boundAddress = "" if s.host in ("0.0.0.0", "") else s.host
-            try:
-                transport_id = endpoint.transportCreate(_TRANSPORTS[name], transport)
-            except pj.Error as err:
-                raise ConfigError(
-                    f"[sip] cannot listen on {name} {s.host}:{s.port} ({err.reason.strip()}); "
-                    "another SIP service may hold the port: stop it or set [sip] port"
-                ) from None
-            self.listening.append(f"{name}:{s.host}:{s.port}")
-            if probe is None:  # the self-check goes to the port really bound (port 0: one the system chose)
-                probe = (name, int(endpoint.transportGetInfo(transport_id).localName.rsplit(":", 1)[1]))
+        probe = self._create_transports(endpoint)
         if s.tls_port:
             self._create_tls(endpoint)
         endpoint.libStart()
         if probe is not None:
-            self._guard.self_check(endpoint.libHandleEvents, s.host, probe[1], probe[0])
+            self._guard.self_check(endpoint.libHandleEvents, *probe)
         else:
             _LOGGER.warning("SIP perimeter self-check skipped: no UDP or TCP transport to send it over")
         if s.registrar:  # the PBX we register to calls us from its own address: allow it
             self._allow_host_of(s.registrar)
         endpoint.audDevManager().setNullDev()
+        read = _pick_vector_reader()
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, PIPELINE_RATE, 1, FRAME_MS * 1000, 16)
+        for n in range(COMPILED_MAX_CALLS):  # one per call slot, for the library's whole life
+            port = _AudioPort(read)
+            port.createPort(f"line{n}", fmt)
+            self._ports.append(port)
         account_cfg = pj.AccountConfig()
-        host = s.host if s.host not in ("0.0.0.0", "") else "127.0.0.1"
+        host = "127.0.0.1" if _wildcard(s.host) else (f"[{s.host}]" if ":" in s.host else s.host)
         account_cfg.idUri = f"sip:appliance@{host}:{s.port}" if s.port else f"sip:appliance@{host}"
         if s.srtp not in _SRTP:
             raise ConfigError(f"[sip] srtp = {s.srtp!r}: use off, optional or mandatory")
         account_cfg.mediaConfig.srtpUse = _SRTP[s.srtp]
         account_cfg.mediaConfig.srtpSecureSignaling = 0  # SDES keys over TLS when the peer uses it, UDP/TCP too
+        if IPV6_MEDIA:  # media follows the offer's family (a dual-stack phone may offer IPv6 media over IPv4 SIP)
+            account_cfg.mediaConfig.ipv6Use = pj.PJSUA_IPV6_ENABLED_PREFER_IPV4
+            account_cfg.sipConfig.ipv6Use = pj.PJSUA_IPV6_ENABLED_NO_PREFERENCE
         if s.registrar:
             self._configure_registration(account_cfg)
-        if s.host not in ("0.0.0.0", ""):  # media on the same address as SIP, not the default route's
+        if not _wildcard(s.host):  # media on the same address as SIP, not the default route's
             account_cfg.mediaConfig.transportConfig.boundAddress = s.host
             account_cfg.mediaConfig.transportConfig.publicAddress = s.host
         account = _Account(self)
         account.create(account_cfg, True)
         return account
+
+    def _create_transports(self, endpoint: pj.Endpoint) -> tuple[str, int, str] | None:
+        """Open UDP/TCP on ``[sip] host``: both IPv4 and IPv6 for ``::``. Returns where the self-check goes."""
+        s = self.settings
+        dual = s.host == "::"
+        families = (4, 6) if dual else ((6,) if ":" in s.host else (4,))
+        probe: tuple[str, int, str] | None = None
+        for name in (t.strip() for t in s.transports.split(",") if t.strip()):
+            if name not in _TRANSPORTS:
+                raise ConfigError(f"[sip] transports = {s.transports!r}: unknown transport {name!r}; use udp, tcp")
+            for family in families:
+                transport = pj.TransportConfig()
+                transport.port = s.port
+                transport.boundAddress = "" if _wildcard(s.host) else s.host
+                shown = ("[::]" if dual else f"[{s.host}]") if family == 6 else ("0.0.0.0" if dual else s.host)
+                try:
+                    transport_id = endpoint.transportCreate(_TRANSPORTS[name][family], transport)
+                except pj.Error as err:
+                    if dual and family == 6:  # a kernel without IPv6: serve IPv4 and say so
+                        _LOGGER.warning("no IPv6 %s transport (%s): serving IPv4 only", name, err.reason.strip())
+                        continue
+                    raise ConfigError(
+                        f"[sip] cannot listen on {name} {shown}:{s.port} ({err.reason.strip()}); "
+                        "another SIP service may hold the port: stop it or set [sip] port"
+                    ) from None
+                self.listening.append(f"{name}:{shown}:{s.port}")
+                if probe is None:  # the self-check goes to the port really bound (port 0: one the system chose)
+                    port = int(endpoint.transportGetInfo(transport_id).localName.rsplit(":", 1)[1])
+                    address = s.host if not _wildcard(s.host) else ("::1" if family == 6 else "127.0.0.1")
+                    probe = (address, port, name)
+        return probe
 
     def _create_tls(self, endpoint: pj.Endpoint) -> None:
         s = self.settings
@@ -340,10 +502,17 @@ class SipEndpoint:
     def _reject(self, call: _Call, status: int) -> None:
         """Answer ``status`` after the incoming-call callback returns: rejecting inside it an INVITE
         without SDP trips a pjsip assertion (the rdata clone is freed twice) and aborts the process."""
-        op = pj.CallOpParam()
-        op.statusCode = status
-        self._rejected.append(call)  # keep it alive until pjsua reports it disconnected
-        self._commands.put(lambda: call.hangup(op))
+        call_id = call.getId()
+        self._rejected[call_id] = call  # kept alive until pjsua reports it disconnected
+
+        def reject() -> None:
+            rejected = self._rejected.get(call_id)
+            if rejected is not None:
+                op = pj.CallOpParam()
+                op.statusCode = status
+                rejected.hangup(op)
+
+        self._commands.put(reject)
 
     def _on_incoming(self, account: pj.Account, call_id: int) -> None:
         """An INVITE the perimeter (:mod:`.guard`) let through: answer it, or 486 when all slots are busy."""
@@ -365,8 +534,11 @@ class SipEndpoint:
             _LOGGER.warning("call %d cannot be answered: %s", call_id, err.reason.strip())
             del self._calls[call_id]
             self._reject(call, pj.PJSIP_SC_INTERNAL_SERVER_ERROR)
+            return
+        call.answered_at = time.monotonic()
 
     def _dial(self, uri: str) -> None:
+        self._bury()  # a call ended by an earlier command this round must be gone before pjsua picks a slot
         call = _Call(self, self._account, pj.PJSUA_INVALID_ID, SipLine(self.loop))
         call.remote = uri
         self._allow_host_of(uri)  # its BYE must reach us
@@ -390,12 +562,21 @@ class SipEndpoint:
             self._on_transfer_done(call, False, 0)
 
     def _on_transfer_done(self, call: _Call, success: bool, status: int) -> None:
-        _LOGGER.info("transfer of call %d %s (%d)", call.getId(), "succeeded" if success else "failed", status)
+        call_id = call.getId()
+        _LOGGER.info("transfer of call %d %s (%d)", call_id, "succeeded" if success else "failed", status)
         done, call.on_transfer = call.on_transfer, None
         if done is not None:
             self.loop.call_soon_threadsafe(done, success)
         if success:  # blind transfer: the caller now talks to the person, we leave the call
-            self._commands.put(lambda: self._hangup(call.getId()))
+            self._commands.put(lambda: self._hangup(call_id))
+
+    def _take_port(self, call: _Call) -> _AudioPort | None:
+        for port in self._ports:
+            if port.line is None:
+                port.line = call.line
+                return port
+        _LOGGER.error("call %d: no free audio port (more calls than slots?); it stays silent", call.getId())
+        return None
 
     def _on_media(self, call: _Call) -> None:
         if not call.line.started:
@@ -405,23 +586,44 @@ class SipEndpoint:
 
     def _on_disconnected(self, call: _Call, status: int) -> None:
         _LOGGER.info("call %d from %s ended (%d)", call.getId(), call.remote, status)
+        if call.answered_at and not call.confirmed and status == pj.PJSIP_SC_REQUEST_TIMEOUT:
+            self.released["no_ack"] += 1
+            _LOGGER.warning("call %d from %s was never acknowledged (no ACK for the answer)", call.getId(), call.remote)
         call.line.hangup()
-        # pjsua gives this call's slot to the next INVITE at once, while pjsua2's Call object keeps the slot
-        # number: destroying it later hangs up (603) whichever call then holds the slot. So the object moves
-        # out of the live calls now and is destroyed (by _bury, every second) only once no live call uses
-        # its slot, and a second after its audio stopped: the media clock thread may still be on its way
-        # into this call's audio port, whose Python object must not be gone by then.
-        if self._calls.get(call.getId()) is call:
-            del self._calls[call.getId()]
-        self._rejected = [c for c in self._rejected if c is not call]
-        call.ended_at = time.monotonic()
+        if call.port is not None:  # the media clock plays silence on it until the next call takes it
+            call.port.line = None
+            call.port = None
+        for calls in (self._calls, self._rejected):
+            if calls.get(call.getId()) is call:
+                del calls[call.getId()]
         self._ended.append(call)
 
-    def _bury(self, now: float | None = None) -> None:
-        """Destroy the ended calls that ended over a second ago and whose slot no live or rejected call holds."""
-        now = time.monotonic() if now is None else now
-        busy = set(self._calls) | {c.getId() for c in self._rejected}
-        self._ended = [c for c in self._ended if c.getId() in busy or now - c.ended_at < 1]
+    def _bury(self) -> None:
+        """Destroy the calls disconnected since the last time (SIP thread). Their slots are free, so their
+        destructors touch nothing; a new call can only take a slot after this has run (module docstring)."""
+        self._ended.clear()
+
+    def _police(self, now: float) -> None:
+        """Hang up calls that never became a conversation: no ACK for the answer, or no RTP from the caller."""
+        s = self.settings
+        for call in list(self._calls.values()):
+            info = call.getInfo()
+            packets = call.received_packets()
+            if info.state != pj.PJSIP_INV_STATE_CONFIRMED or packets is None:
+                continue
+            if packets > call.rx_packets:
+                call.rx_packets, call.rx_at = packets, now
+                continue
+            limit = s.rtp_timeout_s if call.rx_packets == 0 else s.rtp_gap_s
+            if now - call.rx_at >= limit and _receiving(info, call.media_index):
+                self._release(call, "no_rtp", f"no RTP from the caller for {now - call.rx_at:.1f} s")
+
+    def _release(self, call: _Call, reason: str, why: str) -> None:
+        self.released[reason] += 1
+        _LOGGER.warning("call %d from %s: %s; hanging up to free its slot", call.getId(), call.remote, why)
+        op = pj.CallOpParam()
+        op.statusCode = pj.PJSIP_SC_OK
+        call.hangup(op)
 
     def _hangup(self, call_id: int) -> None:
         call = self._calls.get(call_id)
@@ -434,24 +636,44 @@ class SipEndpoint:
         endpoint.hangupAllCalls()
         for _ in range(200):  # up to 2 s for each BYE to be answered, so that callers hear a clean hang-up
             endpoint.libHandleEvents(10)
-            while not self._commands.empty():
-                self._commands.get()()
+            self._bury()
+            self._run_commands()
             if not self._calls:
                 break
         for line in [c.line for c in self._calls.values()]:  # no loop variable may keep a call alive
             line.hangup()
-        for _ in range(30):  # let the media clock finish with the ports of the calls just ended
-            endpoint.libHandleEvents(10)
-        while not self._commands.empty():  # queued commands hold references to calls: drop them all
+        # Stop the media clock (setNoDev joins its thread): from here on no port callback can run.
+        endpoint.audDevManager().setNoDev()
+        while not self._commands.empty():  # queued commands may hold references to calls: drop them all
             self._commands.get()
         self._calls.clear()
         self._rejected.clear()
-        self._ended.clear()
+        self._bury()
+        self._ports.clear()
         self._account.shutdown()
         del self._account
         gc.collect()  # any pjsua2 object alive after libDestroy() aborts the process at exit
         self._guard.remove()
         endpoint.libDestroy()
+
+
+def _pjsip() -> ctypes.CDLL:
+    """pjsip's C functions, in the library pjsua2 has loaded (the same pjsip instance)."""
+    from pjsua2 import _pjsua2
+
+    return ctypes.CDLL(_pjsua2.__file__)
+
+
+def _wildcard(host: str) -> bool:
+    return host in ("", "0.0.0.0", "::")
+
+
+def _receiving(info: pj.CallInfo, index: int | None) -> bool:
+    """Whether the caller is meant to send us audio on that stream (not on hold with ``a=inactive``)."""
+    for media in info.media:
+        if media.index == index:
+            return bool(media.dir & pj.PJMEDIA_DIR_DECODING)
+    return False
 
 
 def _caller_number(uri: str) -> str:

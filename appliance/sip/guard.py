@@ -19,6 +19,7 @@ import re
 import secrets
 import socket
 import time
+from collections.abc import Callable
 
 from pjsua2 import _pjsua2
 
@@ -94,9 +95,10 @@ class _RxData(ctypes.Structure):
 class SipGuard:
     """Applies a :class:`SipPolicy` to every SIP request, below pjsua2. Runs on the SIP thread."""
 
-    def __init__(self, policy: SipPolicy, events: SecurityEvents) -> None:
+    def __init__(self, policy: SipPolicy, events: SecurityEvents, on_accept: Callable[[], None] | None = None) -> None:
         self.policy = policy
         self.events = events
+        self._on_accept = on_accept  # runs before pjsua sees each request that passes
         self._lib = ctypes.CDLL(_pjsua2.__file__)  # the already-loaded library: the same pjsip instance
         self._lib.pjsua_get_pjsip_endpt.restype = _PTR
         self._lib.pjsip_endpt_register_module.argtypes = [_PTR, _PTR]
@@ -206,6 +208,8 @@ class SipGuard:
             call_id=call_id,
         )
         if refusal is None:
+            if self._on_accept is not None:
+                self._on_accept()
             return 0
         self.events.refused(source, refusal)
         if refusal.status:

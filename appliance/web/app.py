@@ -71,6 +71,8 @@ class Health:
         reasons = []
         if self.sip is not None and not self.sip.listening:
             return "down", ["SIP is not listening"]
+        if self.sip is not None and not self.sip.alive:
+            return "down", [f"the SIP thread stopped ({self.sip.failure or 'unknown'}); the service must restart"]
         registration = self.sip.registration if self.sip is not None else {}
         if registration and not registration.get("registered"):
             reasons.append(f"not registered to {registration.get('registrar')}: {registration.get('reason')}")
@@ -141,6 +143,7 @@ def create_app(health: Health, token: str) -> Starlette:
                 "active_calls": health.sip.active_calls,
                 "max_calls": health.sip.settings.max_calls,
                 "busy_rejections": health.sip.busy_rejections,
+                "released": health.sip.released,
                 "refused": health.sip.refused,
                 "registration": health.sip.registration or None,
             }
@@ -230,6 +233,13 @@ def render_metrics(health: Health) -> str:
         metric("vocalia_sip_active_calls", "gauge", "Calls in progress.", [("", health.sip.active_calls)])
         refused = [(f'{{reason="{reason}"}}', float(n)) for reason, n in health.sip.refused.items()]
         metric("vocalia_sip_refused_total", "counter", "SIP requests the perimeter refused, by reason.", refused)
+        released = [(f'{{reason="{reason}"}}', float(n)) for reason, n in health.sip.released.items()]
+        metric(
+            "vocalia_sip_calls_released_total",
+            "counter",
+            "Calls hung up because they never became a conversation (no ACK, no RTP), by reason.",
+            released,
+        )
         registration = health.sip.registration
         if registration:
             registered = 1.0 if registration.get("registered") else 0.0
