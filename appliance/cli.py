@@ -22,9 +22,9 @@ from .errors import ApplianceError
 from .service import load_credentials
 
 if TYPE_CHECKING:
+    from .call import Engines
     from .dialog.engine import Business
     from .integrations.outbox import Outbox
-    from .pipeline import Engines
     from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -140,10 +140,10 @@ def _run(config: ApplianceConfig, args: argparse.Namespace) -> int:
 
 def _stack(config: ApplianceConfig) -> tuple[Engines, Store, Business]:
     """What a local call needs: the profile (checked first: it fails fastest), the store, the models."""
+    from .call import Engines
     from .dialog.assist import IntentProposer
     from .dialog.engine import Business
     from .dialog.profile import load_profile
-    from .pipeline import Engines
     from .store import Store
 
     profile = load_profile(config.profile_path)
@@ -155,15 +155,14 @@ def _stack(config: ApplianceConfig) -> tuple[Engines, Store, Business]:
 def _simulate(config: ApplianceConfig, args: argparse.Namespace) -> int:
     from .audio.files import read_audio, write_wav
     from .audio.frames import PIPELINE_RATE
-    from .lines import RecordingLine, run_line
-    from .pipeline import CallPipeline
+    from .call import CallSession, RecordingLine, run_call
 
     caller = read_audio(args.caller, PIPELINE_RATE, config.call.max_duration_s)
     engines, store, business = _stack(config)
 
     async def call() -> tuple[Any, RecordingLine]:
         call_id = str(uuid.uuid4())
-        pipeline = CallPipeline(
+        session = CallSession(
             engines,
             business.engine(call_id),
             store,
@@ -173,7 +172,7 @@ def _simulate(config: ApplianceConfig, args: argparse.Namespace) -> int:
             limits=config.call,
         )
         line = RecordingLine(caller)
-        return await run_line(pipeline, line), line
+        return await run_call(session, line), line
 
     try:
         result, line = asyncio.run(call())
@@ -184,7 +183,7 @@ def _simulate(config: ApplianceConfig, args: argparse.Namespace) -> int:
         write_wav(args.out, line.heard, PIPELINE_RATE)
     turns = [_turn_view(t) for t in result.turns]
     if args.json:
-        summary = {"call_id": result.call_id, "end_reason": result.end_reason, "dropped_frames": result.overruns}
+        summary = {"call_id": result.call_id, "end_reason": result.end_reason}
         print(json.dumps({**summary, "turns": turns}, indent=2))
     else:
         for t in turns:
@@ -231,8 +230,7 @@ def _talk(config: ApplianceConfig, args: argparse.Namespace) -> int:
 
 def talk(config: ApplianceConfig, pyaudio_module: Any) -> int:
     """Converse through the sound card that ``pyaudio_module`` (PyAudio, or a test double) opens."""
-    from .lines import SoundCardLine, run_line
-    from .pipeline import CallPipeline
+    from .call import CallSession, SoundCardLine, run_call
 
     engines, store, business = _stack(config)
     line = SoundCardLine(pyaudio_module)
@@ -240,8 +238,8 @@ def talk(config: ApplianceConfig, pyaudio_module: Any) -> int:
 
     async def call() -> str:
         call_id = str(uuid.uuid4())
-        pipeline = CallPipeline(engines, business.engine(call_id), store, "talk", limits=config.call, call_id=call_id)
-        return (await run_line(pipeline, line)).end_reason
+        session = CallSession(engines, business.engine(call_id), store, "talk", limits=config.call, call_id=call_id)
+        return (await run_call(session, line)).end_reason
 
     try:
         reason = asyncio.run(call())

@@ -12,6 +12,7 @@ import uuid
 
 import uvicorn
 
+from .call import CallSession, Engines, TransferDone
 from .config import ApplianceConfig, StoreConfig
 from .dialog.assist import IntentProposer
 from .dialog.engine import Business
@@ -21,8 +22,6 @@ from .integrations.availability import availability
 from .integrations.connectors import load_connectors
 from .integrations.outbox import Outbox
 from .integrations.worker import OutboxWorker
-from .lines import run_line
-from .pipeline import CallPipeline, Engines
 from .service import Notifier
 from .sip.endpoint import IncomingCall, SipEndpoint
 from .store import Store
@@ -48,11 +47,6 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.setblocking(False)
     return sock
-
-
-async def _forward_keys(incoming: IncomingCall, pipeline: CallPipeline) -> None:
-    while True:
-        pipeline.press(await incoming.line.digits.get())
 
 
 async def _retention(store: Store, policy: StoreConfig) -> None:
@@ -92,7 +86,7 @@ async def serve(config: ApplianceConfig) -> None:
 
         async def answer(incoming: IncomingCall) -> None:
             call_id = str(uuid.uuid4())
-            pipeline = CallPipeline(
+            session = CallSession(
                 engines,
                 business.engine(call_id, incoming.caller_id or None),
                 store,
@@ -102,17 +96,12 @@ async def serve(config: ApplianceConfig) -> None:
                 call_id=call_id,
             )
             if transfer_target:
-                pipeline.on_transfer = lambda: sip.transfer(
-                    incoming.call_id,
-                    transfer_target,
-                    lambda ok: pipeline.transferred() if ok else pipeline.transfer_failed(),
+                session.on_transfer = lambda: sip.transfer(
+                    incoming.call_id, transfer_target, lambda ok: session.post(TransferDone(ok))
                 )
-            keys = asyncio.create_task(_forward_keys(incoming, pipeline))
-            try:
-                result = await run_line(pipeline, incoming.line)
-            finally:
-                keys.cancel()
-            if result.end_reason not in ("caller_hangup", "transferred"):
+            incoming.line.attach(session)
+            reason = await session.run()
+            if reason not in ("caller_hangup", "transferred"):
                 await asyncio.sleep(0.1)  # the last frames are still on their way to the caller
                 sip.hangup(incoming.call_id)
 

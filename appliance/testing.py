@@ -3,12 +3,18 @@ and an HTTP sink for webhook deliveries."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import fcntl
 import hashlib
+import os
+import queue
 import socket
+import struct
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -161,3 +167,146 @@ class HttpSink:
         """Stop serving."""
         self.server.shutdown()
         self.server.server_close()
+
+
+LINPHONE_RC = """\
+[sip]
+sip_port=-1
+sip_tcp_port=0
+sip_tls_port=0
+ipv6_migration_done=1
+use_ipv6={use_ipv6}
+contact=sip:tester@127.0.0.1
+guess_hostname=0
+register_only_when_network_is_up=0
+[rtp]
+audio_rtp_port=20000-59999
+prefer_ipv6={prefer_ipv6}
+[net]
+firewall_policy=none
+[sound]
+echocancellation=0
+[video]
+enabled=0
+capture=0
+display=0
+automatically_initiate=0
+automatically_accept=0
+"""
+# Linphone re-enables every codec it knows unless it is listed as disabled: only PCMU stays on.
+LINPHONE_CODECS = [("PCMU", 8000, 1, 1), ("opus", 48000, 2, 0), ("speex", 16000, 1, 0), ("speex", 8000, 1, 0)]
+LINPHONE_CODECS += [("PCMA", 8000, 1, 0), ("G729", 8000, 1, 0), ("speex", 32000, 1, 0)]
+
+
+@dataclass
+class LinphoneCall:
+    """What a Linphone call gave: the recording of what it heard (None if the media never ran) and its output."""
+
+    heard: Path | None
+    output: str
+
+
+def linphone_call(workdir: Path, target: str, source: Path, seconds: float, ipv6: bool = False) -> LinphoneCall:
+    """Call ``target`` with Debian's ``linphonec`` (Linphone 5.1): play ``source`` as its microphone (it loops,
+    so pad it), record what it hears, hang up after ``seconds`` (or when the callee does).
+
+    ``ipv6``: Linphone as it comes on a dual-stack host (IPv6 on, media over IPv6 preferred); otherwise IPv6
+    on but IPv4 media preferred (``[rtp] prefer_ipv6=0``), the setting for an IPv4-only PBX.
+    """
+    (workdir / ".local/share/linphone").mkdir(parents=True, exist_ok=True)  # without it the core never starts
+    rc = workdir / "rc"
+    text = LINPHONE_RC.format(use_ipv6=1, prefer_ipv6=int(ipv6))
+    for n, (mime, rate, channels, enabled) in enumerate(LINPHONE_CODECS):
+        text += f"[audio_codec_{n}]\nmime={mime}\nrate={rate}\nchannels={channels}\nenabled={enabled}\n"
+    rc.write_text(text)
+    recording = workdir / "heard.wav"
+    cmd = ["linphonec", "-c", str(rc), "-d", "4", "-l", str(workdir / "linphone.log")]
+    env = {**os.environ, "HOME": str(workdir)}
+    with subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        lines: queue.Queue[str | None] = queue.Queue()
+        stdout = proc.stdout
+
+        def read() -> None:
+            for line in stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=read, daemon=True).start()
+        output: list[str] = []
+
+        def send(command: str) -> None:
+            assert proc.stdin is not None
+            proc.stdin.write(command + "\n")
+            proc.stdin.flush()
+
+        def wait_for(words: tuple[str, ...], timeout: float) -> str:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                try:
+                    line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if line is None:
+                    return "exited"
+                output.append(line)
+                found = next((w for w in words if w in line), None)
+                if found is not None and not line.rstrip().endswith("sip port = 0"):
+                    return found
+            return "timeout"
+
+        media = ""
+        try:
+            for _ in range(50):  # the core is up once its SIP port is bound
+                send("ports")
+                if wait_for(("sip port = ",), 0.2) == "sip port = ":
+                    break
+            for command in ("soundcard use files", f"play {source}", f"record {recording}", f"call {target}"):
+                send(command)
+            media = wait_for(("Media streams established", " ended ", "error", "declined"), 15)
+            if media == "Media streams established" and wait_for((" ended ",), seconds) != " ended ":
+                send("terminate")
+                wait_for((" ended ", "No active call"), 5)
+            send("quit")
+            wait_for(("Terminating",), 5)
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    ran = media == "Media streams established" and recording.is_file()
+    return LinphoneCall(recording if ran else None, "\n".join(output))
+
+
+_CLONE_NEWNET = 0x40000000
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def _loopback_up() -> None:
+    """``ip link set lo up`` in the calling thread's network namespace, without needing iproute2."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        flags = struct.unpack("16sH14x", fcntl.ioctl(sock, _SIOCGIFFLAGS, struct.pack("16sH14x", b"lo", 0)))[1]
+        fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
+
+
+@contextlib.contextmanager
+def private_network() -> Iterator[None]:
+    """Run the calling thread, the threads and processes it starts, in a new network namespace with only
+    loopback: a fuzzed Contact, Via or SDP address can point anywhere, and nothing can leave the box.
+
+    Needs root (CAP_SYS_ADMIN), like every machine of this project; restores the thread's namespace after.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    original = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        if libc.unshare(_CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed: private test networks need root")
+        try:
+            _loopback_up()
+            yield
+        finally:
+            if libc.setns(original, _CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back to the original network namespace failed")
+    finally:
+        os.close(original)

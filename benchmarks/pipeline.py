@@ -23,13 +23,12 @@ import numpy as np
 
 from appliance.audio.files import read_audio
 from appliance.audio.frames import PIPELINE_RATE
+from appliance.call import CallSession, Engines, RecordingLine, run_call
 from appliance.config import load_config
 from appliance.dialog.engine import Business
 from appliance.dialog.profile import load_profile
-from appliance.lines import RecordingLine, run_line
 from appliance.models.llm import LocalLLM
 from appliance.models.registry import ModelRegistry
-from appliance.pipeline import CallPipeline, Engines
 from appliance.store import Store, TurnRecord
 from appliance.testing import conversation
 
@@ -53,7 +52,6 @@ class Row:
     label: str
     turns: list[TurnRecord]
     wer: float
-    dropped: int
 
 
 def stage_ms(turn: TurnRecord) -> dict[str, float]:
@@ -84,15 +82,15 @@ def words(text: str) -> str:
     return " ".join(re.sub(r"[^a-z' ]+", " ", text.lower()).split())
 
 
-async def one_call(engines: Engines, caller: np.ndarray, workdir: Path) -> tuple[list[TurnRecord], int]:
+async def one_call(engines: Engines, caller: np.ndarray, workdir: Path) -> list[TurnRecord]:
     store = Store(workdir / "bench.db")
     business = Business(load_profile(), store)
-    pipeline = CallPipeline(engines, business.engine(None), None, "bench", greet=False)
+    session = CallSession(engines, business.engine(None), None, "bench", greet=False)
     try:
-        result = await run_line(pipeline, RecordingLine(caller))
+        result = await run_call(session, RecordingLine(caller))
     finally:
         store.close()
-    return result.turns, result.overruns
+    return result.turns
 
 
 def bench_stt(model: str, rate: int, fit: bool, texts: list[str], workdir: Path) -> Row:
@@ -103,13 +101,13 @@ def bench_stt(model: str, rate: int, fit: bool, texts: list[str], workdir: Path)
     try:
         wav = conversation(texts, rate, workdir, gap_s=5.0)
         caller = read_audio(wav, PIPELINE_RATE, 3600)
-        turns, dropped = asyncio.run(one_call(engines, caller, workdir))
+        turns = asyncio.run(one_call(engines, caller, workdir))
     finally:
         engines.close()
     heard = " ".join(t.caller_text for t in turns)
     wer = float(jiwer.wer(words(" ".join(texts)), words(heard) or "-"))
     label = f"{model} {rate // 1000} kHz{'' if fit else ' (30 s window)'}"
-    return Row(label, turns, wer, dropped)
+    return Row(label, turns, wer)
 
 
 def bench_llm(runs: int) -> list[tuple[str, float, float]]:
@@ -138,8 +136,6 @@ def print_table(rows: list[Row]) -> None:
         print("| " + " | ".join(cells) + " |")
     print("\nStage times are ms after the caller's last voiced frame (stt decode: its own duration).")
     print("'first frame' is what the caller hears: end of speech to the first reply audio on the line.")
-    if any(r.dropped for r in rows):
-        print("Dropped inbound frames: " + ", ".join(f"{r.label}: {r.dropped}" for r in rows if r.dropped))
 
 
 def main() -> int:

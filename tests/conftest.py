@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from appliance.call import Engines
 from appliance.config import ApplianceConfig, ModelsConfig, StoreConfig, load_config
 from appliance.dialog.engine import Business
 from appliance.dialog.profile import load_profile
-from appliance.pipeline import Engines
 from appliance.store import Store
 from appliance.testing import free_port
 

@@ -11,8 +11,6 @@ the length of the body (whatever follows the first blank line) once the rest is 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import fcntl
 import json
 import os
 import random
@@ -20,12 +18,11 @@ import re
 import select
 import shutil
 import socket
-import struct
 import subprocess
 import threading
 import time
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -577,39 +574,6 @@ def mutate(message: bytes, rng: random.Random) -> bytes:
 
 
 # ---- containment -----------------------------------------------------------------------------------
-
-_CLONE_NEWNET = 0x40000000
-_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
-
-
-def _loopback_up() -> None:
-    """``ip link set lo up`` in the calling thread's network namespace, without needing iproute2."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        flags = struct.unpack("16sH14x", fcntl.ioctl(sock, _SIOCGIFFLAGS, struct.pack("16sH14x", b"lo", 0)))[1]
-        fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
-
-
-@contextlib.contextmanager
-def private_network() -> Iterator[None]:
-    """Run the calling thread, the threads and processes it starts, in a new network namespace with only
-    loopback: a fuzzed Contact, Via or SDP address can point anywhere, and nothing can leave the box.
-
-    Needs root (CAP_SYS_ADMIN), like every machine of this project; restores the thread's namespace after.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    original = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    try:
-        if libc.unshare(_CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed: the attack tests need root")
-        try:
-            _loopback_up()
-            yield
-        finally:
-            if libc.setns(original, _CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back to the original network namespace failed")
-    finally:
-        os.close(original)
-
 
 # ---- the daemon's log ------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from faster_whisper import WhisperModel
 
 from appliance.models.registry import ModelRegistry
 from appliance.security import NEW_STREAMS_BURST, NEW_STREAMS_PER_S
+from appliance.testing import private_network
 from tests.conftest import ROOT, Daemon, start_daemon
 from tests.sip_torture import (
     LOOPBACK,
@@ -41,7 +42,6 @@ from tests.sip_torture import (
     finish_call,
     mutate,
     pinned_voice,
-    private_network,
     similarity,
     start_call,
     status,

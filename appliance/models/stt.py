@@ -12,6 +12,7 @@ restores the reference behaviour.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -78,27 +79,37 @@ class Transcriber:
         previous = self._tokenizer.encode(" " + prompt.strip()) if prompt.strip() else []
         self._prompt_tokens = self._model.get_prompt(self._tokenizer, previous, without_timestamps=True)
 
-    def transcribe(self, samples: np.ndarray) -> Transcript:
-        """Transcribe 16 kHz int16 audio. Blocking: run it in an executor."""
+    def transcribe(self, samples: np.ndarray, cancelled: threading.Event | None = None) -> Transcript:
+        """Transcribe 16 kHz int16 audio. Blocking: run it in an executor.
+
+        ``cancelled`` set (the caller went on speaking) stops the work after the encoder, before the
+        decoder, and gives an empty transcript.
+        """
         started = time.perf_counter()
+        cancelled = cancelled or threading.Event()
         audio = to_float(samples)
         seconds = len(audio) / PIPELINE_RATE
-        if self._fit_window and seconds + TRAILING_SILENCE_S <= FULL_WINDOW_S:
-            text = self._decode_fitted(audio, seconds)
+        if cancelled.is_set():
+            text = ""
+        elif self._fit_window and seconds + TRAILING_SILENCE_S <= FULL_WINDOW_S:
+            text = self._decode_fitted(audio, seconds, cancelled)
         else:
             text = self._decode_reference(audio)
         return Transcript(text, self.language, time.perf_counter() - started)
 
-    def _decode_fitted(self, audio: np.ndarray, seconds: float) -> str:
+    def _decode_fitted(self, audio: np.ndarray, seconds: float, cancelled: threading.Event) -> str:
         window_s = min(FULL_WINDOW_S, WINDOW_STEP_S * math.ceil((seconds + TRAILING_SILENCE_S) / WINDOW_STEP_S))
         padded = np.zeros(window_s * PIPELINE_RATE, dtype=np.float32)
         padded[: len(audio)] = audio
         extractor = self._model.feature_extractor
         features = extractor(padded)[:, : window_s * PIPELINE_RATE // extractor.hop_length]
+        encoded = self._model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])))
+        if cancelled.is_set():
+            return ""
         # max_length counts the prompt too
         budget = min(self._model.max_length - len(self._prompt_tokens), MIN_TOKENS + int(TOKENS_PER_SECOND * seconds))
         result = self._model.model.generate(
-            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
+            encoded,
             [self._prompt_tokens],
             beam_size=self._beam_size,
             max_length=len(self._prompt_tokens) + budget,

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..audio.frames import FRAME_MS, PIPELINE_RATE, split_frames
+from ..call.events import CallerAudio, Event
+from ..call.playout import Playout
 from ..config import SipConfig
 from ..errors import ApplianceError
 from .endpoint import IncomingCall, SipEndpoint
@@ -43,19 +46,33 @@ async def place_call(
             call = await asyncio.wait_for(answered, connect_timeout_s)
         except TimeoutError:
             raise ApplianceError(f"{uri} did not answer within {connect_timeout_s:.0f} s") from None
-        frames = split_frames(caller)
-        total = len(frames) + int(listen_s * 1000 / FRAME_MS)
+        caller_side = _Caller(loop)
+        call.line.attach(caller_side)
+        for pcm in split_frames(caller):
+            await caller_side.playout.push(pcm, None)
         heard: list[bytes] = []
-        for n in range(total):
-            pcm = await call.line.read()
-            if pcm is None:
+        total = len(split_frames(caller)) + int(listen_s * 1000 / FRAME_MS)
+        while len(heard) < total:
+            event = await caller_side.inbox.get()
+            if not isinstance(event, CallerAudio):
                 return CallRecording(_join(heard), remote_hung_up=True)
-            heard.append(pcm)
-            await call.line.write(frames[n] if n < len(frames) else bytes(len(pcm)))
+            heard.append(event.pcm)
         endpoint.hangup(call.call_id)
         return CallRecording(_join(heard), remote_hung_up=False)
     finally:
         await asyncio.to_thread(endpoint.stop)
+
+
+class _Caller:
+    """The calling side of the line: what it says is queued for the media clock, what it hears is kept."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.inbox: asyncio.Queue[Event] = asyncio.Queue()
+        start = time.monotonic()
+        self.playout = Playout(loop, lambda: time.monotonic() - start, capacity=1 << 30)
+
+    def post(self, event: Event) -> None:
+        self.inbox.put_nowait(event)
 
 
 def _join(frames: list[bytes]) -> np.ndarray:

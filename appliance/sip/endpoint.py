@@ -47,9 +47,10 @@ from .line import SipLine
 
 _LOGGER = logging.getLogger(__name__)
 RELEASE_REASONS = ("no_ack", "no_rtp")  # calls the endpoint ended because they never became a conversation
-# Whether this pjsua2 build can carry media over IPv6: pjsua defaults an account to "IPv6 disabled" exactly
-# when pjlib was compiled without PJ_HAS_IPV6 (and then refuses any other setting).
-IPV6_MEDIA = pj.AccountConfig().mediaConfig.ipv6Use != pj.PJSUA_IPV6_DISABLED
+# Whether this pjsua2 build speaks IPv6: pjsua defaults an account to "IPv6 disabled" exactly when pjlib was
+# compiled without PJ_HAS_IPV6, and then refuses any other setting (assertion), answers 500 to a call over
+# an IPv6 transport and 488 to an offer of IPv6 media. The pinned pjsua2-python 2.15.1 wheel is such a build.
+IPV6 = pj.AccountConfig().mediaConfig.ipv6Use != pj.PJSUA_IPV6_DISABLED
 
 COMPILED_MAX_CALLS = 4  # PJSUA_MAX_CALLS of the pjsua2-python wheel: a 5th call gets 486 from pjsua itself
 _TRANSPORTS = {
@@ -128,6 +129,7 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.on_transfer: Callable[[bool], None] | None = None
         self.answered_at = 0.0  # monotonic time the 200 OK went out (incoming calls)
         self.confirmed = False  # the caller's ACK came
+        self.sip_call_id = ""
         self.media_index: int | None = None  # the audio stream carrying the call, once active
         self.rx_packets = 0  # RTP packets from the caller so far, and when that count last grew
         self.rx_at = 0.0
@@ -240,7 +242,7 @@ class SipEndpoint:
         self.settings = settings
         self.policy = SipPolicy(settings.allow, settings.max_invites_per_minute, settings.max_requests_per_minute)
         self.events = SecurityEvents()
-        self._guard = SipGuard(self.policy, self.events, on_accept=self._bury)
+        self._guard = SipGuard(self.policy, self.events, on_accept=self._bury, note_ipv6_offers=not IPV6)
         self.loop = loop
         self._on_call = on_call
         self._on_failure = on_failure
@@ -255,6 +257,7 @@ class SipEndpoint:
         self._error: Exception | None = None
         self.failure = ""  # why the SIP thread stopped, if it did
         self.busy_rejections = 0
+        self.ipv6_offers_refused = 0  # calls lost because they offered IPv6 media to a build without IPv6
         self.released = dict.fromkeys(RELEASE_REASONS, 0)
         self.listening: list[str] = []
         self.registration: dict[str, object] = {}  # empty when no registrar is configured
@@ -395,7 +398,7 @@ class SipEndpoint:
             raise ConfigError(f"[sip] srtp = {s.srtp!r}: use off, optional or mandatory")
         account_cfg.mediaConfig.srtpUse = _SRTP[s.srtp]
         account_cfg.mediaConfig.srtpSecureSignaling = 0  # SDES keys over TLS when the peer uses it, UDP/TCP too
-        if IPV6_MEDIA:  # media follows the offer's family (a dual-stack phone may offer IPv6 media over IPv4 SIP)
+        if IPV6:  # media follows the offer's family (a dual-stack phone may offer IPv6 media over IPv4 SIP)
             account_cfg.mediaConfig.ipv6Use = pj.PJSUA_IPV6_ENABLED_PREFER_IPV4
             account_cfg.sipConfig.ipv6Use = pj.PJSUA_IPV6_ENABLED_NO_PREFERENCE
         if s.registrar:
@@ -410,8 +413,18 @@ class SipEndpoint:
     def _create_transports(self, endpoint: pj.Endpoint) -> tuple[str, int, str] | None:
         """Open UDP/TCP on ``[sip] host``: both IPv4 and IPv6 for ``::``. Returns where the self-check goes."""
         s = self.settings
-        dual = s.host == "::"
-        families = (4, 6) if dual else ((6,) if ":" in s.host else (4,))
+        if ":" in s.host and s.host != "::" and not IPV6:
+            raise ConfigError(
+                f"[sip] host = {s.host!r}: this pjsua2 build has no IPv6 (compiled without PJ_HAS_IPV6); "
+                'use an IPv4 address, "0.0.0.0" or "::"'
+            )
+        dual = s.host == "::" and IPV6
+        if s.host == "::" and not IPV6:
+            _LOGGER.warning(
+                "this pjsua2 build has no IPv6 (compiled without PJ_HAS_IPV6): SIP and media on IPv4 only; "
+                "phones must use IPv4 (and IPv4 media)"
+            )
+        families = (4, 6) if dual else ((6,) if ":" in s.host and s.host != "::" else (4,))
         probe: tuple[str, int, str] | None = None
         for name in (t.strip() for t in s.transports.split(",") if t.strip()):
             if name not in _TRANSPORTS:
@@ -420,7 +433,7 @@ class SipEndpoint:
                 transport = pj.TransportConfig()
                 transport.port = s.port
                 transport.boundAddress = "" if _wildcard(s.host) else s.host
-                shown = ("[::]" if dual else f"[{s.host}]") if family == 6 else ("0.0.0.0" if dual else s.host)
+                shown = ("[::]" if _wildcard(s.host) else f"[{s.host}]") if family == 6 else _ipv4_shown(s.host)
                 try:
                     transport_id = endpoint.transportCreate(_TRANSPORTS[name][family], transport)
                 except pj.Error as err:
@@ -524,8 +537,10 @@ class SipEndpoint:
             _LOGGER.warning("all %d call slots busy: answering 486 Busy Here", self.settings.max_calls)
             self._reject(call, pj.PJSIP_SC_BUSY_HERE)
             return
-        call.remote = _mask(call.getInfo().remoteUri)
-        call.caller_id = _caller_number(call.getInfo().remoteUri)
+        info = call.getInfo()
+        call.remote = _mask(info.remoteUri)
+        call.caller_id = _caller_number(info.remoteUri)
+        call.sip_call_id = info.callIdString
         self._calls[call_id] = call
         op.statusCode = pj.PJSIP_SC_OK
         try:
@@ -589,6 +604,15 @@ class SipEndpoint:
         if call.answered_at and not call.confirmed and status == pj.PJSIP_SC_REQUEST_TIMEOUT:
             self.released["no_ack"] += 1
             _LOGGER.warning("call %d from %s was never acknowledged (no ACK for the answer)", call.getId(), call.remote)
+        if not call.confirmed and call.sip_call_id and call.sip_call_id in self._guard.ipv6_offers:
+            self.ipv6_offers_refused += 1
+            _LOGGER.warning(
+                "call %d from %s offered IPv6 media (c=IN IP6), which this pjsua2 build cannot carry (no IPv6): "
+                "answered %d; set the phone to IPv4 media (Linphone: [rtp] prefer_ipv6=0)",
+                call.getId(),
+                call.remote,
+                status,
+            )
         call.line.hangup()
         if call.port is not None:  # the media clock plays silence on it until the next call takes it
             call.port.line = None
@@ -662,6 +686,10 @@ def _pjsip() -> ctypes.CDLL:
     from pjsua2 import _pjsua2
 
     return ctypes.CDLL(_pjsua2.__file__)
+
+
+def _ipv4_shown(host: str) -> str:
+    return "0.0.0.0" if _wildcard(host) else host
 
 
 def _wildcard(host: str) -> bool:

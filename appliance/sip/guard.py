@@ -19,6 +19,7 @@ import re
 import secrets
 import socket
 import time
+from collections import deque
 from collections.abc import Callable
 
 from pjsua2 import _pjsua2
@@ -36,6 +37,7 @@ _HEADERS_END = re.compile(rb"\r?\n\r?\n")
 _TO_TAG = re.compile(r"^(?:to|t)[ \t]*:[^\r\n]*;[ \t]*tag[ \t]*=", re.IGNORECASE | re.MULTILINE)
 _USER_AGENT = re.compile(r"^user-agent[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 _MEDIA_LINE = re.compile(rb"^m=", re.MULTILINE)
+_IPV6_MEDIA = re.compile(rb"^c=IN IP6 ", re.MULTILINE)
 _CALL_ID = re.compile(r"^(?:call-id|i)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -95,10 +97,18 @@ class _RxData(ctypes.Structure):
 class SipGuard:
     """Applies a :class:`SipPolicy` to every SIP request, below pjsua2. Runs on the SIP thread."""
 
-    def __init__(self, policy: SipPolicy, events: SecurityEvents, on_accept: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        policy: SipPolicy,
+        events: SecurityEvents,
+        on_accept: Callable[[], None] | None = None,
+        note_ipv6_offers: bool = False,
+    ) -> None:
         self.policy = policy
         self.events = events
         self._on_accept = on_accept  # runs before pjsua sees each request that passes
+        self._note_ipv6 = note_ipv6_offers
+        self.ipv6_offers: deque[str] = deque(maxlen=64)  # Call-IDs of recent INVITEs offering IPv6 media
         self._lib = ctypes.CDLL(_pjsua2.__file__)  # the already-loaded library: the same pjsip instance
         self._lib.pjsua_get_pjsip_endpt.restype = _PTR
         self._lib.pjsip_endpt_register_module.argtypes = [_PTR, _PTR]
@@ -208,6 +218,8 @@ class SipGuard:
             call_id=call_id,
         )
         if refusal is None:
+            if self._note_ipv6 and method == "INVITE" and _IPV6_MEDIA.search(body):
+                self.ipv6_offers.append(call_id)
             if self._on_accept is not None:
                 self._on_accept()
             return 0

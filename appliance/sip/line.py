@@ -1,15 +1,33 @@
-"""The audio line of one SIP call, between pjsua2's media clock thread and the asyncio loop."""
+"""The audio line of one SIP call, between pjsua2's media clock thread and the call's owner on the loop.
+
+The media clock hands the caller's frames to the owner's inbox (dropped beyond 1 s waiting, as a phone
+line drops them) and takes the reply's frames straight from the owner's playout, so barge-in, which
+clears the playout, is heard within a frame. Keys and the hang-up come from the SIP thread. Events that
+arrive before an owner is attached (a key, the hang-up) wait for it; caller audio before then is dropped.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import collections
+import contextlib
+import time
+from typing import Protocol
 
-from ..audio.frames import silence
-from ..pipeline import CallPipeline
+from ..call.events import CallerAudio, Event, HungUp, Key
+from ..call.playout import Playout
 
 INBOUND_FRAMES = 50  # 1 s of caller audio waiting for the loop before frames are dropped
-OUTBOUND_FRAMES = 10  # 200 ms of reply audio waiting for the media clock
+
+
+class LineOwner(Protocol):
+    """What a SIP line feeds and drains: a :class:`~appliance.call.CallSession`, or a test caller."""
+
+    inbox: asyncio.Queue[Event]
+    playout: Playout
+
+    def post(self, event: Event) -> None:
+        """Take an event (on the loop)."""
+        ...
 
 
 class SipLine:
@@ -17,44 +35,48 @@ class SipLine:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._in: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self._out: collections.deque[bytes] = collections.deque(maxlen=OUTBOUND_FRAMES)
-        self._silence = silence()
+        self._owner: LineOwner | None = None
+        self._early: list[Event] = []
         self.started = False  # set by the SIP thread once the call's media is up
         self.dropped = 0
-        self.digits: asyncio.Queue[str] = asyncio.Queue()
+
+    def attach(self, owner: LineOwner) -> None:
+        """Give the line its owner (on the loop); what came before it is handed over."""
+        self._owner = owner
+        for event in self._early:
+            owner.post(event)
+        self._early.clear()
 
     # ---- media clock / SIP thread side ----------------------------------------------------------
     def frame_received(self, pcm: bytes) -> None:
         """A 20 ms frame from the caller (media thread)."""
-        self._loop.call_soon_threadsafe(self._put, pcm)
+        owner = self._owner
+        if owner is None:
+            return
+        if owner.inbox.qsize() >= INBOUND_FRAMES:
+            self.dropped += 1
+            return
+        self._post(CallerAudio(pcm, time.monotonic()))
 
-    def frame_requested(self) -> bytes:
-        """The next 20 ms frame to send (media thread): reply audio, or silence."""
-        try:
-            return self._out.popleft()
-        except IndexError:
-            return self._silence
+    def frame_requested(self) -> bytes | None:
+        """The next 20 ms to send (media thread): reply audio, or None for silence."""
+        owner = self._owner
+        return owner.playout.pull() if owner is not None else None
 
     def dtmf(self, digit: str) -> None:
         """A DTMF digit from the caller (SIP thread)."""
-        self._loop.call_soon_threadsafe(self.digits.put_nowait, digit)
+        self._post(Key(digit))
 
     def hangup(self) -> None:
         """The call ended (SIP thread)."""
-        self._loop.call_soon_threadsafe(self._in.put_nowait, None)
+        self._post(HungUp())
 
-    def _put(self, pcm: bytes) -> None:
-        if self._in.qsize() >= INBOUND_FRAMES:
-            self.dropped += 1
-            return
-        self._in.put_nowait(pcm)
+    def _post(self, event: Event) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the daemon is stopping
+            self._loop.call_soon_threadsafe(self._deliver, event)
 
-    # ---- the Line protocol (asyncio side) ---------------------------------------------------------
-    async def read(self, pipeline: CallPipeline | None = None) -> bytes | None:
-        """The next caller frame; None once the call has ended."""
-        return await self._in.get()
-
-    async def write(self, pcm: bytes) -> None:
-        """Queue one reply frame for the media clock."""
-        self._out.append(pcm)
+    def _deliver(self, event: Event) -> None:
+        if self._owner is not None:
+            self._owner.post(event)
+        elif not isinstance(event, CallerAudio):
+            self._early.append(event)

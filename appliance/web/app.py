@@ -144,6 +144,7 @@ def create_app(health: Health, token: str) -> Starlette:
                 "max_calls": health.sip.settings.max_calls,
                 "busy_rejections": health.sip.busy_rejections,
                 "released": health.sip.released,
+                "ipv6_offers_refused": health.sip.ipv6_offers_refused,
                 "refused": health.sip.refused,
                 "registration": health.sip.registration or None,
             }

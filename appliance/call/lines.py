@@ -1,8 +1,9 @@
-"""Lines carry a call's audio to and from the pipeline, 20 ms at a time, at the pace of a phone line.
+"""Lines with a clock of their own: a recording played in real time (``appliance simulate``, the
+benchmark) and the local sound card (``appliance talk``).
 
-A line reads one caller frame and writes one reply frame per tick. Here: a recording played in real
-time (``appliance simulate``, the benchmark) and the local sound card (``appliance talk``). The SIP
-line plugs into the same :func:`run_line`.
+Each tick, :func:`run_call` reads 20 ms of the caller into the session's inbox and plays 20 ms from its
+playout (silence when there is none). A SIP call needs no such loop: pjsua2's media clock does both
+(:mod:`appliance.sip.line`).
 """
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .audio.frames import FRAME_MS, PIPELINE_RATE, AudioFrame, frame_samples, silence, split_frames
-from .pipeline import CallPipeline
-from .store import TurnRecord
+from ..audio.frames import FRAME_MS, PIPELINE_RATE, frame_samples, silence, split_frames
+from ..store import TurnRecord
+from .events import CallerAudio, HungUp
+from .session import CallSession
 
 TAIL_S = 1.5  # silence after a recording ends before hanging up, once the appliance is idle
 
 
 class Line(Protocol):
-    """Both directions of one call's audio."""
+    """Both directions of one call's audio, paced by the line."""
 
-    async def read(self, pipeline: CallPipeline) -> bytes | None:
+    async def read(self, session: CallSession) -> bytes | None:
         """The next 20 ms of caller audio at 16 kHz, waiting for it; None when the caller hangs up."""
         ...
 
@@ -40,32 +42,25 @@ class CallResult:
     call_id: str
     turns: list[TurnRecord]
     end_reason: str
-    overruns: int
 
 
-async def run_line(pipeline: CallPipeline, line: Line) -> CallResult:
-    """Run ``pipeline`` on ``line`` until either side hangs up."""
-    run = asyncio.create_task(pipeline.run())
-    overruns = 0
+async def run_call(session: CallSession, line: Line) -> CallResult:
+    """Run ``session`` on ``line`` until either side hangs up."""
+    call = asyncio.create_task(session.run())
     quiet = silence()
     try:
-        while not pipeline.finished.is_set():
-            pcm = await line.read(pipeline)
+        while not session.finished.is_set():
+            pcm = await line.read(session)
             if pcm is None:
+                session.post(HungUp())
                 break
-            try:
-                pipeline.inbound.put_nowait(AudioFrame(pcm, PIPELINE_RATE, time.monotonic()))
-            except asyncio.QueueFull:  # a phone line drops frames too: count them rather than stall the clock
-                overruns += 1
-            out = pipeline.next_frame()
-            await line.write(out.pcm if out is not None else quiet)
-        if not pipeline.finished.is_set():
-            await pipeline.inbound.put(None)
-        reason = await run
+            session.post(CallerAudio(pcm, time.monotonic()))
+            await line.write(session.playout.pull() or quiet)
+        reason = await call
     finally:
-        if not run.done():
-            run.cancel()
-    return CallResult(pipeline.call_id, pipeline.turns, reason, overruns)
+        if not call.done():
+            call.cancel()
+    return CallResult(session.call_id, session.turns, reason)
 
 
 class RecordingLine:
@@ -79,7 +74,7 @@ class RecordingLine:
         self._start = 0.0
         self._idle_since: float | None = None
 
-    async def read(self, pipeline: CallPipeline) -> bytes | None:
+    async def read(self, session: CallSession) -> bytes | None:
         """The next frame of the recording, then silence until the appliance has been idle a while."""
         loop = asyncio.get_running_loop()
         if self._tick == 0:
@@ -88,7 +83,7 @@ class RecordingLine:
         if n >= self._max_ticks:
             return None
         if n >= len(self._frames):
-            self._idle_since = (self._idle_since or loop.time()) if pipeline.idle else None
+            self._idle_since = (self._idle_since or loop.time()) if session.idle else None
             if self._idle_since is not None and loop.time() - self._idle_since >= TAIL_S:
                 return None
         await asyncio.sleep(max(0.0, self._start + n * FRAME_MS / 1000 - loop.time()))
@@ -118,7 +113,7 @@ class SoundCardLine:
             frames_per_buffer=frame_samples(),
         )
 
-    async def read(self, pipeline: CallPipeline) -> bytes | None:
+    async def read(self, session: CallSession) -> bytes | None:
         """One frame from the microphone; the sound card's clock paces the call."""
         data: bytes = await asyncio.to_thread(self._stream.read, frame_samples(), exception_on_overflow=False)
         return data
