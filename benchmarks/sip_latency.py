@@ -96,18 +96,19 @@ def main() -> int:
                         procs.append(_call_async(work / f"c{level}-{n}", target, source))
                     for proc in procs:
                         proc.wait(timeout=60)
+                media = httpx.get(f"http://127.0.0.1:{web_port}/healthz", timeout=3).json()["sip"]["media_clock"]
             finally:
                 daemon.send_signal(signal.SIGTERM)
                 daemon.wait(timeout=30)
             store = Store.configured(ApplianceConfig(state_dir=str(state)))  # encrypted: opened with its key
             turns = store.query("SELECT * FROM turns WHERE eot_reason != 'dtmf'", [])
             store.close()
-            rows.append((level, turns))
+            rows.append((level, turns, media))
     print("\n## SIP calls from baresip (PCMU, loopback, 2 CPU cores)\n")
     head = ["calls at once", "turns"] + [f"{name} p50/p95 ms" for name in STAGES]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
-    for level, turns in rows:
+    for level, turns, _ in rows:
         cells = [str(level), str(len(turns))]
         for column in STAGES.values():
             values = [(t[column] - t["speech_end_s"]) * 1000 for t in turns if t[column]]
@@ -116,7 +117,23 @@ def main() -> int:
     print(
         "\nTimes are after the last voiced frame the daemon received; 'first frame' is the first reply frame it sent."
     )
+    print("\n## The media clock thread meanwhile (pjsua2's, calling each call's port every 20 ms)\n")
+    print("| calls at once | frames | late (gap > 40 ms) | worst gap ms | mean callback µs | worst callback ms |")
+    print("|---|---|---|---|---|---|")
+    for level, _, media in rows:
+        print(
+            f"| {level} | {media['frames']} | {media['late_frames']} ({media['late_frames'] / max(1, media['frames']):.2%}) "
+            f"| {media['worst_gap_ms']} | {media['mean_callback_us']} | {media['worst_callback_ms']} |"
+        )
+    print(f"\nCPU: {_cpu()}")
     return 0
+
+
+def _cpu() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
+    return f"{os.cpu_count()} cores"
 
 
 def _call_async(workdir: Path, target: str, source: Path) -> subprocess.Popen[bytes]:

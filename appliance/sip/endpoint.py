@@ -93,17 +93,58 @@ def _pick_vector_reader() -> Callable[[pj.ByteVector, int], bytes]:
     return _vector_bytes_slow
 
 
+LATE_GAP_S = 0.04  # two frame times between a port's ticks: the caller's jitter buffer starts to notice
+
+
+class MediaClockStats:
+    """How the media clock thread fares with the calls' ports: the gaps between a port's ticks (20 ms when
+    nothing holds the thread up: a long gap is the GIL or the CPU taken by inference) and the time spent
+    in the Python callbacks. Written by the media thread only; read anywhere (roughly consistent)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.late_frames = 0
+        self.worst_gap_s = 0.0
+        self.callback_s = 0.0
+        self.worst_callback_s = 0.0
+
+    def tick(self, gap_s: float | None, spent_s: float) -> None:
+        self.frames += 1
+        self.callback_s += spent_s
+        self.worst_callback_s = max(self.worst_callback_s, spent_s)
+        if gap_s is not None:
+            self.worst_gap_s = max(self.worst_gap_s, gap_s)
+            self.late_frames += gap_s > LATE_GAP_S
+
+    def view(self) -> dict[str, float]:
+        """For /healthz and the benchmarks."""
+        return {
+            "frames": self.frames,
+            "late_frames": self.late_frames,
+            "worst_gap_ms": round(self.worst_gap_s * 1000, 1),
+            "mean_callback_us": round(self.callback_s / self.frames * 1e6, 1) if self.frames else 0.0,
+            "worst_callback_ms": round(self.worst_callback_s * 1000, 2),
+        }
+
+
 class _AudioPort(pj.AudioMediaPort):  # type: ignore[misc]
     """A conference port bridging one call's audio (16 kHz, 20 ms frames) to its :class:`SipLine`.
 
     The media clock thread calls it every 20 ms for as long as the library runs, whether a call holds it
     or not (:attr:`line` is None between calls: it then plays silence and drops what it hears)."""
 
-    def __init__(self, read: Callable[[pj.ByteVector, int], bytes]) -> None:
+    def __init__(self, read: Callable[[pj.ByteVector, int], bytes], stats: MediaClockStats) -> None:
         super().__init__()
         self.line: SipLine | None = None
         self._read = read
+        self._stats = stats
+        self._last_tick: float | None = None
         self._silence = pj.ByteVector(bytes(2 * PIPELINE_RATE * FRAME_MS // 1000))
+
+    def take(self, line: SipLine) -> None:
+        """Give the port to a call (SIP thread): its first tick starts the gap count afresh."""
+        self._last_tick = None
+        self.line = line
 
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 names)
         line = self.line
@@ -111,11 +152,18 @@ class _AudioPort(pj.AudioMediaPort):  # type: ignore[misc]
             line.frame_received(self._read(frame.buf, frame.size))
 
     def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # noqa: N802
+        started = time.perf_counter()
         line = self.line
         pcm = line.frame_requested() if line is not None else None
         frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
         frame.buf = pj.ByteVector(pcm) if pcm is not None else self._silence
         frame.size = len(pcm) if pcm is not None else self._silence.size()
+        if line is None:
+            self._last_tick = None
+            return
+        gap = started - self._last_tick if self._last_tick is not None else None
+        self._last_tick = started
+        self._stats.tick(gap, time.perf_counter() - started)
 
 
 class _Call(pj.Call):  # type: ignore[misc]
@@ -251,6 +299,7 @@ class SipEndpoint:
         self._rejected: dict[int, _Call] = {}  # answered 486 (or 500), not yet disconnected
         self._ended: list[_Call] = []  # disconnected this event round: destroyed before a slot can be reused
         self._ports: list[_AudioPort] = []
+        self.media = MediaClockStats()
         self._thread = threading.Thread(target=self._run, name="sip", daemon=True)
         self._ready = threading.Event()
         self._stop = threading.Event()
@@ -388,7 +437,7 @@ class SipEndpoint:
         fmt = pj.MediaFormatAudio()
         fmt.init(pj.PJMEDIA_FORMAT_PCM, PIPELINE_RATE, 1, FRAME_MS * 1000, 16)
         for n in range(COMPILED_MAX_CALLS):  # one per call slot, for the library's whole life
-            port = _AudioPort(read)
+            port = _AudioPort(read, self.media)
             port.createPort(f"line{n}", fmt)
             self._ports.append(port)
         account_cfg = pj.AccountConfig()
@@ -588,7 +637,7 @@ class SipEndpoint:
     def _take_port(self, call: _Call) -> _AudioPort | None:
         for port in self._ports:
             if port.line is None:
-                port.line = call.line
+                port.take(call.line)
                 return port
         _LOGGER.error("call %d: no free audio port (more calls than slots?); it stays silent", call.getId())
         return None

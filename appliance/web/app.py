@@ -145,6 +145,7 @@ def create_app(health: Health, token: str) -> Starlette:
                 "busy_rejections": health.sip.busy_rejections,
                 "released": health.sip.released,
                 "ipv6_offers_refused": health.sip.ipv6_offers_refused,
+                "media_clock": health.sip.media.view(),
                 "refused": health.sip.refused,
                 "registration": health.sip.registration or None,
             }
