@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,11 +16,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from faster_whisper import WhisperModel
 
 from appliance.call import Engines
 from appliance.config import ApplianceConfig, ModelsConfig, StoreConfig, load_config
 from appliance.dialog.engine import Business
 from appliance.dialog.profile import load_profile
+from appliance.models.registry import ModelRegistry
 from appliance.store import Store
 from appliance.testing import free_port
 
@@ -51,6 +54,19 @@ def daemon_store(state: Path, db: Path | None = None) -> Store:
     The key is ``<state>/db.key``, created for a new database as the daemon would.
     """
     return Store.configured(ApplianceConfig(state_dir=str(state), store=StoreConfig(path=str(db or ""))))
+
+
+@pytest.fixture(scope="session")
+def listener(tmp_path_factory: pytest.TempPathFactory) -> WhisperModel:
+    """Whisper base, the caller's ear: what a test caller heard is transcribed with it."""
+    path = ModelRegistry(tmp_path_factory.mktemp("cache")).resolve("stt", "whisper-base").path
+    return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=2)
+
+
+def transcribe(model: WhisperModel, wav: Path) -> str:
+    """What a caller's recording says: lowercase words, no punctuation."""
+    segments, _ = model.transcribe(str(wav), language="en", vad_filter=True)
+    return re.sub(r"[^a-z ]+", " ", " ".join(s.text for s in segments).lower())
 
 
 @pytest.fixture(scope="session")

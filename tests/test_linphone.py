@@ -20,10 +20,9 @@ import pytest
 from faster_whisper import WhisperModel
 
 from appliance.audio.files import write_wav
-from appliance.models.registry import ModelRegistry
 from appliance.sip.endpoint import IPV6
 from appliance.testing import linphone_call, private_network
-from tests.conftest import ROOT, Daemon, daemon_store, start_daemon
+from tests.conftest import ROOT, Daemon, daemon_store, start_daemon, transcribe
 from tests.sip_torture import DaemonLog
 
 pytestmark = pytest.mark.slow
@@ -60,15 +59,8 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
             yield Host(daemon, DaemonLog(daemon.proc.stderr), caller)
 
 
-@pytest.fixture(scope="module")
-def listener(tmp_path_factory: pytest.TempPathFactory) -> WhisperModel:
-    path = ModelRegistry(tmp_path_factory.mktemp("cache")).resolve("stt", "whisper-base").path
-    return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=2)
-
-
 def heard_text(model: WhisperModel, wav: Path) -> str:
-    segments, _ = model.transcribe(str(wav), language="en", vad_filter=True)
-    return re.sub(r"[^a-z]+", "", " ".join(s.text for s in segments).lower())
+    return transcribe(model, wav).replace(" ", "")
 
 
 def offered_family(output: Path) -> str:

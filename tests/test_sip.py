@@ -16,9 +16,8 @@ from faster_whisper import WhisperModel
 
 from appliance.audio.files import write_wav
 from appliance.dialog.replies import TEMPLATES
-from appliance.models.registry import ModelRegistry
 from appliance.testing import baresip, baresip_setup, speak
-from tests.conftest import ROOT, Daemon, daemon_store, free_port, run_appliance, start_daemon
+from tests.conftest import ROOT, Daemon, daemon_store, free_port, run_appliance, start_daemon, transcribe
 
 pytestmark = pytest.mark.slow
 
@@ -26,17 +25,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def daemon(env: dict[str, str]) -> Iterator[Daemon]:
     yield from start_daemon(env)
-
-
-@pytest.fixture(scope="module")
-def listener(tmp_path_factory: pytest.TempPathFactory) -> WhisperModel:
-    path = ModelRegistry(tmp_path_factory.mktemp("cache")).resolve("stt", "whisper-base").path
-    return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=2)
-
-
-def transcribe(model: WhisperModel, wav: Path) -> str:
-    segments, _ = model.transcribe(str(wav), language="en", vad_filter=True)
-    return re.sub(r"[^a-z ]+", " ", " ".join(s.text for s in segments).lower())
 
 
 def heard_words(phrase: str, text: str) -> bool:

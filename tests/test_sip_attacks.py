@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from faster_whisper import WhisperModel
 
-from appliance.models.registry import ModelRegistry
 from appliance.security import NEW_STREAMS_BURST, NEW_STREAMS_PER_S
 from appliance.testing import private_network
 from tests.conftest import ROOT, Daemon, start_daemon
+from tests.conftest import transcribe as heard_text
 from tests.sip_torture import (
     LOOPBACK,
     MANY_STREAMS,
@@ -101,16 +101,9 @@ def perimeter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Perimeter]:
             yield Perimeter(daemon, DaemonLog(daemon.proc.stderr))
 
 
-@pytest.fixture(scope="module")
-def listener(tmp_path_factory: pytest.TempPathFactory) -> WhisperModel:
-    path = ModelRegistry(tmp_path_factory.mktemp("cache")).resolve("stt", "whisper-base").path
-    return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=2)
-
-
 def transcribe(model: WhisperModel, heard: Heard) -> str:
     assert heard.path is not None, heard.log
-    segments, _ = model.transcribe(str(heard.path), language="en", vad_filter=True)
-    return re.sub(r"[^a-z ]+", " ", " ".join(s.text for s in segments).lower())
+    return heard_text(model, heard.path)
 
 
 def greeted(model: WhisperModel, heard: Heard) -> bool:

@@ -23,6 +23,10 @@ class Synthesizer:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        # onnxruntime's arena keeps the peak of every run: one long sentence (185 characters) left piper's
+        # session 480 MB larger for good, which the call churn soak saw as +14 % RSS. Without the arena,
+        # memory goes back after each sentence, at the same synthesis speed (measured: 320 vs 330 ms).
+        opts.enable_cpu_mem_arena = False
         try:
             config = PiperConfig.from_dict(json.loads(model.path.with_name(model.path.name + ".json").read_text()))
             session = onnxruntime.InferenceSession(str(model.path), opts, providers=["CPUExecutionProvider"])
