@@ -63,7 +63,9 @@ async function refresh() {{
   const sip = s.sip || {{}}; const reg = sip.registration;
   rows("sip", [["listening", (sip.listening || []).join(", ")], ["calls now", sip.active_calls],
     ["registration", reg ? (reg.registered ? "registered to " + reg.registrar : reg.reason) : "none (direct calls)"],
-    ["refused (perimeter)", Object.entries(sip.refused || {{}}).map(([k, v]) => k + " " + v).join(", ")]],
+    ["refused (perimeter)", Object.entries(sip.refused || {{}}).map(([k, v]) => k + " " + v).join(", ")],
+    ["busy (486)", sip.busy_rejections],
+    ["released (never a conversation)", Object.entries(sip.released || {{}}).map(([k, v]) => k.replace("_", " ") + " " + v).join(", ")]],
     ([k, v]) => `<tr><th>${{esc(k)}}</th><td>${{esc(v)}}</td></tr>`);
   rows("live", s.calls.in_progress, c =>
     `<tr class="call"><td>${{esc(c.caller)}}</td><td>${{esc(c.duration_s)}} s</td><td>${{esc(c.turns)}} turns</td></tr>`);

@@ -41,6 +41,8 @@ def status(health: Health, phi: bool, max_call_s: float = 3600.0) -> dict[str, A
             "active_calls": health.sip.active_calls,
             "registration": health.sip.registration or None,
             "refused": health.sip.refused,
+            "released": health.sip.released,
+            "busy_rejections": health.sip.busy_rejections,
         }
     store = health.store
     if store is not None:
