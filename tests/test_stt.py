@@ -8,14 +8,18 @@ tokenizer makes the token sequences here, so the spans are the ones a real loop 
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
 from faster_whisper.tokenizer import Tokenizer
 from tokenizers import Tokenizer as HfTokenizer
 
+from appliance.audio.frames import PIPELINE_RATE
+from appliance.call import Engines
 from appliance.models.registry import ModelRegistry
 from appliance.models.stt import collapse_repeats
+from appliance.testing import speak
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +59,14 @@ def test_a_loop_is_said_once(tokenizer: Tokenizer, looped: str, meant: str) -> N
 )
 def test_what_is_not_an_immediate_repeat_stays(tokenizer: Tokenizer, text: str) -> None:
     assert said(tokenizer, text) == text.strip()
+
+
+def test_a_cancelled_transcription_gives_nothing_and_frees_the_thread(fast_engines: Engines, tmp_path: Path) -> None:
+    """The caller spoke on: the speculative transcription is stale and must not hold the STT thread."""
+    audio = speak("What are your opening hours?", PIPELINE_RATE, tmp_path)
+    heard = fast_engines.transcriber.transcribe(audio)
+    cancelled = threading.Event()
+    cancelled.set()
+    stale = fast_engines.transcriber.transcribe(audio, cancelled)
+    assert "opening hours" in heard.text.lower()
+    assert stale.text == "" and stale.seconds < heard.seconds
