@@ -82,7 +82,7 @@ class CallConfig:
 class SipConfig:
     """The SIP endpoint: where it listens and how many calls it takes at once."""
 
-    host: str = "::"  # "::" every address, IPv4 and IPv6; "0.0.0.0" every IPv4 address; or one address
+    host: str = "::"  # "::" every address (IPv6 too if pjsua2 has it); "0.0.0.0" every IPv4 address; or one address
     port: int = 5060
     transports: str = "udp,tcp"
     max_calls: int = 4
