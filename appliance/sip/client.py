@@ -48,10 +48,11 @@ async def place_call(
             raise ApplianceError(f"{uri} did not answer within {connect_timeout_s:.0f} s") from None
         caller_side = _Caller(loop)
         call.line.attach(caller_side)
-        for pcm in split_frames(caller):
+        frames = split_frames(caller)
+        for pcm in frames:
             await caller_side.playout.push(pcm, None)
         heard: list[bytes] = []
-        total = len(split_frames(caller)) + int(listen_s * 1000 / FRAME_MS)
+        total = len(frames) + int(listen_s * 1000 / FRAME_MS)
         while len(heard) < total:
             event = await caller_side.inbox.get()
             if not isinstance(event, CallerAudio):

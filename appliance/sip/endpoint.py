@@ -42,7 +42,7 @@ from ..audio.frames import FRAME_MS, PIPELINE_RATE
 from ..config import SipConfig
 from ..errors import ConfigError
 from ..security import REFUSAL_REASONS, SecurityEvents, SipPolicy
-from .guard import SipGuard
+from .guard import SipGuard, pjsip_library
 from .line import SipLine
 
 _LOGGER = logging.getLogger(__name__)
@@ -158,8 +158,7 @@ class _AudioPort(pj.AudioMediaPort):  # type: ignore[misc]
         frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
         frame.buf = pj.ByteVector(pcm) if pcm is not None else self._silence
         frame.size = len(pcm) if pcm is not None else self._silence.size()
-        if line is None:
-            self._last_tick = None
+        if line is None:  # no call: nothing to measure (take() starts the count afresh)
             return
         gap = started - self._last_tick if self._last_tick is not None else None
         self._last_tick = started
@@ -420,7 +419,7 @@ class SipEndpoint:
         # pjsip waits 32 s (64*T1) for the ACK of an answer, and defers our BYE until then: a call whose
         # caller never ACKs held its slot that long. Its ACK wait (and every transaction's give-up time)
         # becomes ack_timeout_s; after that, pjsip itself ends the call with a BYE (408).
-        _pjsip().pjsip_tsx_set_timers(0, 0, 0, max(1000, int(s.ack_timeout_s * 1000)))
+        pjsip_library().pjsip_tsx_set_timers(0, 0, 0, max(1000, int(s.ack_timeout_s * 1000)))
         self._guard.install()  # before any transport exists: no request ever passes unjudged
         probe = self._create_transports(endpoint)
         if s.tls_port:
@@ -462,7 +461,8 @@ class SipEndpoint:
     def _create_transports(self, endpoint: pj.Endpoint) -> tuple[str, int, str] | None:
         """Open UDP/TCP on ``[sip] host``: both IPv4 and IPv6 for ``::``. Returns where the self-check goes."""
         s = self.settings
-        if ":" in s.host and s.host != "::" and not IPV6:
+        ipv6_address = ":" in s.host and s.host != "::"
+        if ipv6_address and not IPV6:
             raise ConfigError(
                 f"[sip] host = {s.host!r}: this pjsua2 build has no IPv6 (compiled without PJ_HAS_IPV6); "
                 'use an IPv4 address, "0.0.0.0" or "::"'
@@ -473,7 +473,7 @@ class SipEndpoint:
                 "this pjsua2 build has no IPv6 (compiled without PJ_HAS_IPV6): SIP and media on IPv4 only; "
                 "phones must use IPv4 (and IPv4 media)"
             )
-        families = (4, 6) if dual else ((6,) if ":" in s.host and s.host != "::" else (4,))
+        families = (4, 6) if dual else ((6,) if ipv6_address else (4,))
         probe: tuple[str, int, str] | None = None
         for name in (t.strip() for t in s.transports.split(",") if t.strip()):
             if name not in _TRANSPORTS:
@@ -482,7 +482,10 @@ class SipEndpoint:
                 transport = pj.TransportConfig()
                 transport.port = s.port
                 transport.boundAddress = "" if _wildcard(s.host) else s.host
-                shown = ("[::]" if _wildcard(s.host) else f"[{s.host}]") if family == 6 else _ipv4_shown(s.host)
+                if family == 6:
+                    shown = "[::]" if _wildcard(s.host) else f"[{s.host}]"
+                else:
+                    shown = "0.0.0.0" if _wildcard(s.host) else s.host
                 try:
                     transport_id = endpoint.transportCreate(_TRANSPORTS[name][family], transport)
                 except pj.Error as err:
@@ -694,9 +697,7 @@ class SipEndpoint:
     def _release(self, call: _Call, reason: str, why: str) -> None:
         self.released[reason] += 1
         _LOGGER.warning("call %d from %s: %s; hanging up to free its slot", call.getId(), call.remote, why)
-        op = pj.CallOpParam()
-        op.statusCode = pj.PJSIP_SC_OK
-        call.hangup(op)
+        self._hangup(call.getId())
 
     def _hangup(self, call_id: int) -> None:
         call = self._calls.get(call_id)
@@ -728,17 +729,6 @@ class SipEndpoint:
         gc.collect()  # any pjsua2 object alive after libDestroy() aborts the process at exit
         self._guard.remove()
         endpoint.libDestroy()
-
-
-def _pjsip() -> ctypes.CDLL:
-    """pjsip's C functions, in the library pjsua2 has loaded (the same pjsip instance)."""
-    from pjsua2 import _pjsua2
-
-    return ctypes.CDLL(_pjsua2.__file__)
-
-
-def _ipv4_shown(host: str) -> str:
-    return "0.0.0.0" if _wildcard(host) else host
 
 
 def _wildcard(host: str) -> bool:

@@ -41,6 +41,11 @@ _IPV6_MEDIA = re.compile(rb"^c=IN IP6 ", re.MULTILINE)
 _CALL_ID = re.compile(r"^(?:call-id|i)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 
 
+def pjsip_library() -> ctypes.CDLL:
+    """pjsip's C functions, in the library pjsua2 has already loaded (the same pjsip instance)."""
+    return ctypes.CDLL(_pjsua2.__file__)
+
+
 class _PjStr(ctypes.Structure):
     _fields_ = [("ptr", ctypes.c_char_p), ("slen", ctypes.c_ssize_t)]
 
@@ -109,7 +114,7 @@ class SipGuard:
         self._on_accept = on_accept  # runs before pjsua sees each request that passes
         self._note_ipv6 = note_ipv6_offers
         self.ipv6_offers: deque[str] = deque(maxlen=64)  # Call-IDs of recent INVITEs offering IPv6 media
-        self._lib = ctypes.CDLL(_pjsua2.__file__)  # the already-loaded library: the same pjsip instance
+        self._lib = pjsip_library()
         self._lib.pjsua_get_pjsip_endpt.restype = _PTR
         self._lib.pjsip_endpt_register_module.argtypes = [_PTR, _PTR]
         self._lib.pjsip_endpt_unregister_module.argtypes = [_PTR, _PTR]
