@@ -26,6 +26,7 @@ from ..integrations.outbox import Outbox
 from ..store import Store
 from .assist import IntentProposer
 from .calendar import BusyTimes, LocalCalendar, Slot, iso
+from .entities import Heard, appointment_when, hear, region_of
 from .knowledge import STRICT_SCORE, Knowledge
 from .profile import BusinessProfile, Service
 from .replies import Phrasebook
@@ -43,7 +44,6 @@ from .understand import (
     parse_order_number,
     parse_ordinal,
     parse_phone,
-    parse_when,
     yes_no,
 )
 
@@ -144,6 +144,11 @@ class DialogueEngine:
         self._misses = 0
         self._digits = ""
         self._caller_name: str | None = None  # once given, a later message needs not ask again
+        region = region_of(self.caller_id)
+        country = business.profile.country
+        # A number said without its country is read as the business's first, then as the caller ID's.
+        self._regions = (country,) if region in (None, country) else (country, str(region))
+        self._heard = Heard("")
 
     @property
     def task(self) -> str | None:
@@ -162,6 +167,8 @@ class DialogueEngine:
         if not self._fixed_language and raw:
             self.language = detect_language(raw, self.profile.languages) or self.language
         text = normalize(raw, self.language)
+        asked = self._flow is not None and self._flow.awaiting in ("phone", "caller_id")
+        self._heard = hear(text, self.language, self.business.now(), self._regions, self.profile.country, asked)
         found = intents(text, self.language)
         if "emergency" in found:
             return self._transfer("emergency")
@@ -380,9 +387,14 @@ class DialogueEngine:
         return self.profile.service(name) if name else None
 
     def _name(self, flow: _Flow, raw: str, key: str = "name") -> None:
-        if key in flow.slots and flow.awaiting != key:
-            return  # a name once given is only replaced when asked for again
-        name = parse_name(normalize(raw, self.language, lower=False), self.language, expecting=flow.awaiting == key)
+        """A name once given is replaced when asked for again, or when the caller corrects it ("no, my
+        name is ...") at the read-back or with a correction word."""
+        asked = flow.awaiting == key
+        correcting = self._heard.correction or flow.awaiting == "change"
+        correcting = correcting or (flow.awaiting == "confirm" and yes_no(self._heard.text, self.language) is not True)
+        if key in flow.slots and not asked and not correcting:
+            return
+        name = parse_name(normalize(raw, self.language, lower=False), self.language, expecting=asked)
         if name:
             flow.slots[key] = name
             self._caller_name = name
@@ -394,10 +406,10 @@ class DialogueEngine:
             if answer is True:
                 flow.slots["phone"] = self.caller_id
                 return True
-            if answer is False and parse_phone(text, self.profile.country) is None:
+            if answer is False and self._heard.phone is None:
                 flow.slots["caller_id_refused"] = True
                 return True
-        number = parse_phone(text, self.profile.country)
+        number = self._heard.phone
         if number:
             flow.slots["phone"] = number
             return True
@@ -416,6 +428,9 @@ class DialogueEngine:
             flow.awaiting = "name"
             return self._say("ask_name")
         if need_phone and "phone" not in flow.slots:
+            if self._heard.phone_invalid:
+                flow.awaiting = "phone"
+                return self._say("phone_invalid")
             if self.caller_id and not flow.slots.get("caller_id_refused"):
                 flow.awaiting = "caller_id"
                 return self._say("ask_phone_caller_id")
@@ -430,7 +445,8 @@ class DialogueEngine:
         return yes_no(text, self.language)
 
     def _when(self, text: str) -> When | None:
-        return parse_when(text, self.language, self.business.now())
+        """The appointment moment in ``text``, never read from the phone number or date of birth."""
+        return appointment_when(self._heard.without_taken(text), self.language, self.business.now())
 
     def _choose_slot(self, flow: _Flow, text: str, when: When | None, key: str = "slot") -> Reply | None:
         """Turn what the caller said about time into a held slot, or offer the nearest free ones."""
@@ -462,6 +478,8 @@ class DialogueEngine:
         held: Slot | None = flow.slots.get(key)
         if when.at and not when.day and held is not None:
             when = When(held.start.date(), when.at, when.part)
+        elif when.day and not when.at and not when.part and held is not None and self._changing(flow):
+            when = When(when.day, held.start.time())  # "make it Thursday instead": same time, new day
         flow.slots.pop(key, None)
         lead = ""
         if when.day and when.at:
@@ -490,6 +508,10 @@ class DialogueEngine:
         flow.awaiting = "choice"
         key_name = "offer" if len(offers) > 1 else "offer_one"
         return self._say(key_name, lead=lead, options=self._options(offers))
+
+    def _changing(self, flow: _Flow) -> bool:
+        """Whether the caller is correcting what they said (a correction word, or at the read-back)."""
+        return self._heard.correction or flow.awaiting in ("confirm", "change")
 
     def _lead(self, reason: str, start: datetime) -> str:
         phrases = self.business.phrases
@@ -530,10 +552,12 @@ class DialogueEngine:
         self._phone(flow, text)
         when = None
         if flow.awaiting == "dob":  # a birth date is not a wish for an appointment date
-            born = _date_of_birth(text, self.language, self.profile.country)
+            born = self._heard.dob or _date_of_birth(text, self.language, self.profile.country)
             if born:
                 slots["dob"] = born
         else:
+            if self._heard.dob and self.profile.ask_date_of_birth:
+                slots["dob"] = self._heard.dob  # said in one breath; kept only where the profile asks
             when = self._when(text)
         changed_time = (
             when is not None
@@ -577,7 +601,18 @@ class DialogueEngine:
             what=self._what(slot, slots.get("service")) or self._text("with", provider=self.profile.name),
             when=self.business.phrases.moment(self.language, slot.start),
             name=slots["name"],
+            details=self._booking_details(slots),
         )
+
+    def _booking_details(self, slots: dict[str, Any]) -> str:
+        """The date of birth and the phone number in the booking's read-back: every value written is said."""
+        parts = []
+        if slots.get("dob"):
+            born = self.business.phrases.birth_date(self.language, date.fromisoformat(slots["dob"]))
+            parts.append(self._text("born", date=born))
+        if slots.get("phone"):
+            parts.append(self._text("reach", to_phone=self._to_phone(slots["phone"])))
+        return "".join(f", {p}" for p in parts)
 
     def _book_now(self, flow: _Flow) -> Reply:
         slots = flow.slots
@@ -630,8 +665,11 @@ class DialogueEngine:
         return None
 
     def _booking_moment(self, flow: _Flow) -> str:
-        """The existing appointment as the caller gave it: the day, and the time only if they said it."""
+        """The existing appointment found, day and time (what the cancel or move writes)."""
         phrases = self.business.phrases
+        booking = flow.slots.get("booking")
+        if booking and booking.get("start"):
+            return phrases.moment(self.language, datetime.fromisoformat(booking["start"]))
         if flow.slots.get("old_time"):
             return phrases.moment(self.language, datetime.combine(flow.slots["old_day"], flow.slots["old_time"]))
         return phrases.day(self.language, flow.slots["old_day"])
@@ -649,7 +687,7 @@ class DialogueEngine:
         if missing is not None:
             return missing
         flow.awaiting = "confirm"
-        return self._say("confirm_cancel", when=self._booking_moment(flow))
+        return self._say("confirm_cancel", when=self._booking_moment(flow), name=flow.slots["booking"]["patient_name"])
 
     def _flow_reschedule(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         slots = flow.slots
@@ -668,7 +706,7 @@ class DialogueEngine:
         if "booking" not in slots:
             # "from Tuesday to Thursday at 11": the first date finds the booking, the second is the new one;
             # a single date in the turn that finds the booking is the old one.
-            text, new_text = _split_change(text, self.language, self.business.now())
+            text, new_text = _split_change(self._heard.without_taken(text), self.language, self.business.now())
             if new_text is not None:
                 slots["new_when"] = self._when(new_text)
             missing = self._find_booking(flow, text, raw)
@@ -687,6 +725,7 @@ class DialogueEngine:
         flow.awaiting = "confirm"
         return self._say(
             "confirm_reschedule",
+            name=slots["booking"]["patient_name"],
             old=self._booking_moment(flow),
             new=self.business.phrases.moment(self.language, slots["new_slot"].start),
         )
@@ -715,6 +754,15 @@ class DialogueEngine:
             self._phone(flow, text)
         return self._contact_then(flow, "message", "message")
 
+    def _message_readback(self, flow: _Flow) -> str:
+        recipient = flow.slots.get("recipient")
+        return self._text(
+            "confirm_message",
+            name=flow.slots["name"],
+            recipient=self._text("to_recipient", recipient=recipient) if recipient else "",
+            to_phone=self._to_phone(flow.slots["phone"]),
+        )
+
     def _contact_then(self, flow: _Flow, slot: str, question: str) -> Reply:
         """Name and phone first, then ``slot`` (asking ``question``), then the read-back."""
         contact = self._next_contact(flow)
@@ -724,7 +772,22 @@ class DialogueEngine:
             flow.awaiting = question
             return Reply(self._ask(flow))
         flow.awaiting = "confirm"
+        if flow.name == "message":
+            return Reply(self._message_readback(flow))
+        if flow.name == "callback":
+            return Reply(self._callback_readback(flow))
         return Reply(self._readback(flow.slots["name"], flow.slots["phone"]))
+
+    def _callback_readback(self, flow: _Flow) -> str:
+        when = flow.slots.get("when")
+        spoken = (
+            self.business.phrases.moment(self.language, datetime.fromisoformat(when))
+            if when
+            else self._text("callback_asap")
+        )
+        return self._text(
+            "confirm_callback", name=flow.slots["name"], when=spoken, to_phone=self._to_phone(flow.slots["phone"])
+        )
 
     def _readback(self, name: str, phone: str) -> str:
         return self._text("confirm_contact", name=name, to_phone=self._to_phone(phone))
@@ -799,7 +862,12 @@ class DialogueEngine:
         if contact is not None:
             return contact
         flow.awaiting = "confirm"
-        return Reply(self._readback(slots["name"], slots["phone"]))
+        who = (
+            self._text("from_company", name=slots["name"], company=slots["company"])
+            if slots.get("company")
+            else slots["name"]
+        )
+        return Reply(self._readback(who, slots["phone"]))
 
     def _flow_order_status(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         number = parse_order_number(text)
@@ -854,7 +922,8 @@ class DialogueEngine:
             return contact
         flow.awaiting = "confirm"
         amount = f" ({slots['amount']:g})" if slots.get("amount") is not None else ""
-        return self._say("confirm_payment", amount=amount, to_phone=self._to_phone(slots["phone"]))
+        for_order = self._text("for_order", number=" ".join(slots["order"])) if slots.get("order") else ""
+        return self._say("confirm_payment", order=for_order, amount=amount, to_phone=self._to_phone(slots["phone"]))
 
     def _flow_sms(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         slots = flow.slots
@@ -890,7 +959,7 @@ def _split_change(text: str, language: str, now: datetime) -> tuple[str, str | N
     """Split "move it from Tuesday to Thursday at 11" into the old and the new date's words."""
     for found in re.finditer(r"\b(?:to|until|instead|au|à|pour|a|al|para|por)\b", text):
         before, after = text[: found.start()], text[found.end() :]
-        old, new = parse_when(before, language, now), parse_when(after, language, now)
+        old, new = appointment_when(before, language, now), appointment_when(after, language, now)
         if old is not None and old.day and new is not None and (new.day or new.at):
             return before, after
     return text, None

@@ -22,6 +22,7 @@ from ..store import Store
 from .assist import IntentProposer
 from .engine import Business
 from .profile import BusinessProfile, load_profile
+from .understand import format_phone
 
 
 class ScenarioError(ApplianceError):
@@ -41,6 +42,8 @@ class ScenarioResult:
     transferred: bool
     failures: list[str] = field(default_factory=list)
     file: str = ""
+    unread: list[str] = field(default_factory=list)  # written values the read-back before the write did not say
+    wrong_writes: int = 0  # actions produced that the caller did not mean
 
 
 def load_scenarios(path: Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -80,17 +83,64 @@ def run_scenario(
             engine = business.engine("scenario", scenario.get("caller_id"), scenario.get("language"))
             replies = [engine.greeting().text]
             transferred = ended = False
+            unread: list[str] = []
+            written = 0
             for turn in scenario["turns"]:
                 if ended or transferred:
                     break
+                readback = replies[-1]
                 reply = engine.respond(turn)
                 replies.append(reply.text)
                 transferred, ended = reply.transfer, reply.end_call
+                new = store.actions()[written:]
+                written += len(new)
+                for action in new:
+                    unread += unread_values(action["tool"], action["args"], readback, business, engine)
             actions = [{"tool": a["tool"], "args": a["args"]} for a in store.actions()]
         finally:
             store.close()
     failures = judge(scenario["expect"], actions, replies, transferred)
-    return ScenarioResult(scenario["name"], not failures, actions, replies, transferred, failures, str(file))
+    wrong = sum(f.startswith("unexpected action") for f in failures)
+    return ScenarioResult(
+        scenario["name"], not failures, actions, replies, transferred, failures, str(file), unread, wrong
+    )
+
+
+# Arguments that are not read back: free text in the caller's own words (a message, a lead's need
+# and timeline), our own text (an SMS), and values the business computes (a lead's score).
+_NOT_READ_BACK = {"message", "text", "need", "timeline", "score", "authority", "budget", "amount"}
+
+
+def unread_values(tool: str, args: dict[str, Any], readback: str, business: Business, engine: Any) -> list[str]:
+    """The written values of an action that the read-back before it did not say, as ``tool.arg=value``.
+
+    A date-time must be said as the receptionist says moments (day and time), a date of birth with its
+    year, a phone as its spoken groups (or "the number you're calling from" for the caller's own),
+    names, providers and services as written."""
+    phrases, language = business.phrases, engine.language
+    said = readback.lower()
+    missing = []
+    for key, value in args.items():
+        if key in _NOT_READ_BACK:
+            continue
+        if key in ("start", "new_start", "when"):
+            forms = [phrases.moment(language, datetime.fromisoformat(value))]
+        elif key == "old_start":
+            moment = datetime.fromisoformat(value)
+            forms = [phrases.moment(language, moment), phrases.day(language, moment.date())]
+        elif key == "date_of_birth":
+            forms = [phrases.birth_date(language, datetime.fromisoformat(value).date())]
+        elif key in ("phone", "to"):
+            forms = [format_phone(value)]
+            if value == engine.caller_id:
+                forms.append(phrases.say(language, "to_caller_id"))
+        elif key == "order_number":
+            forms = [" ".join(value), value]
+        else:
+            forms = [str(value)]
+        if not any(form.lower() in said for form in forms):
+            missing.append(f"{tool}.{key}={value}")
+    return missing
 
 
 def judge(expect: dict[str, Any], actions: list[dict[str, Any]], replies: list[str], transferred: bool) -> list[str]:

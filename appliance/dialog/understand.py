@@ -59,7 +59,9 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         (
             "cancel",
             r"cancel|call off|can'?t (?:make it|come|attend)|cannot (?:make it|come|attend)|won'?t (?:make it|be able to)|"
-            r"(?:drop|remove) (?:my|the)|take me off|not (?:be )?(?:able to )?(?:come|make it)",
+            r"(?:drop|remove|delete|clear|scratch|scrap|ditch) (?:my|the|that|it|our)(?! (?:time|day|date|number|name))|"
+            r"get rid of (?:my|the|it|that)|take me off|not (?:be )?(?:able to )?(?:come|make it)|"
+            r"(?:don'?t|do not|no longer) need (?:my|the|that) (?:appointment|booking)",
         ),
         ("payment", r"pay(?:ment)?(?: link)?|settle (?:my|the) bill|invoice|pay online"),
         ("order_status", r"order (?:status|number)|my order|where is my (?:order|package|parcel)|track"),
@@ -77,7 +79,12 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
             r"openings\b|(?:any|an) opening\b|availability|fever|sick|cough|rash|infection|hurts",
         ),
         ("lead", r"quote|pricing|interested in|your services|proposal|estimate|partnership|demo"),
-        ("goodbye", r"\bbye\b|goodbye|that'?s all|that is all|nothing else|no thanks|have a (?:good|nice) day"),
+        (
+            "goodbye",
+            r"\bbye\b|goodbye|that'?s all|that is all|nothing else|no thanks|have a (?:good|nice) day|"
+            r"(?:i think )?i'?m (?:all )?(?:done|set|good)(?: for (?:now|today))?$|that'?ll be all|that will be all|"
+            r"that'?s (?:it|everything)(?: for (?:now|today))?$|we'?re (?:done|good)$",
+        ),
     ),
     "fr": (
         (
@@ -92,7 +99,10 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ),
         ("frustrated", r"n'importe quoi|ridicule|vous ne comprenez|inutile|ça m'énerve|énervant"),
         ("reschedule", r"déplacer|décaler|changer (?:mon|le) rendez-vous|reporter|un autre (?:jour|créneau|horaire)"),
-        ("cancel", r"annuler|annulation|(?:ne )?(?:pourrai|peux) pas venir|empêchement"),
+        (
+            "cancel",
+            r"annuler|annulation|(?:ne )?(?:pourrai|peux) pas venir|empêchement|supprimer (?:mon|le)|enlever (?:mon|le)",
+        ),
         ("payment", r"payer|paiement|lien de paiement|régler"),
         ("order_status", r"ma commande|commande numéro|suivi de commande|où en est"),
         ("sms", r"par sms|par texto|envoyez-moi un (?:sms|texto)"),
@@ -103,7 +113,10 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
             r"rendez-vous|rdv|prendre (?:un )?rendez|consultation|voir (?:le|la) (?:docteur|médecin|dentiste)|réserver",
         ),
         ("lead", r"devis|tarifs?|intéressé par|vos services|démonstration"),
-        ("goodbye", r"au revoir|c'est tout|rien d'autre|bonne journée|bonne soirée"),
+        (
+            "goodbye",
+            r"au revoir|c'est tout|rien d'autre|bonne journée|bonne soirée|ce sera tout|ça sera tout|c'est bon pour moi",
+        ),
     ),
     "es": (
         (
@@ -118,7 +131,10 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ),
         ("frustrated", r"ridículo|inútil|no me entiende|no me escucha|qué frustrante|esto es absurdo"),
         ("reschedule", r"reprogramar|cambiar (?:mi|la) cita|mover (?:mi|la) cita|aplazar|otro día|otra hora"),
-        ("cancel", r"cancelar|anular|no (?:podré|puedo|voy a poder) ir"),
+        (
+            "cancel",
+            r"cancelar|anular|no (?:podré|puedo|voy a poder) ir|borrar (?:mi|la)|quitar (?:mi|la)|eliminar (?:mi|la)",
+        ),
         ("payment", r"pagar|enlace de pago|link de pago|pago"),
         ("order_status", r"mi pedido|estado del pedido|número de pedido|dónde está mi"),
         ("sms", r"por sms|mándeme un (?:sms|mensaje de texto)|por mensaje de texto"),
@@ -126,7 +142,7 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("message", r"dejar un (?:mensaje|recado)|tomar un (?:mensaje|recado)"),
         ("book", r"cita|reservar|consulta|ver al (?:doctor|médico|dentista)|pedir hora|turno"),
         ("lead", r"presupuesto|cotización|precios|interesado en|sus servicios"),
-        ("goodbye", r"adiós|adios|eso es todo|nada más|hasta luego|que tenga buen"),
+        ("goodbye", r"adiós|adios|eso es todo|nada más|hasta luego|que tenga buen|es todo|ya está|ya estaría"),
     ),
 }
 _INTENT_RES = {
@@ -187,6 +203,10 @@ _TIME_PATTERNS = (
     r"(?! ?(?:days?|weeks?|months?|minutes?|jours?|semaines?|días?|semanas?|de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)))\b",
     r"(?P<h>\d{1,2}) heures?(?: (?P<m>\d{1,2})\b)?",  # 10 heures, 14 heures 30
     r"(?P<h>\d{1,2}) o'?clock",
+    r"(?P<h>\d{1,2})\s?h\b",  # 15h
+    r"\b(?P<h>\d{1,2})(?: (?P<m>\d{2}))? (?:in the (?:morning|afternoon|evening)|this (?:morning|afternoon|evening)|tonight|"
+    r"(?:de|por) la (?:mañana|tarde|noche)|du (?:matin|soir)|de l'après-midi|l'après-midi)",
+    r"\b(?:morning|afternoon|evening|matin|après-midi|tarde|mañana) (?:at )?(?P<h>\d{1,2})(?: (?P<m>\d{2}))?\b(?! ?(?:st|nd|rd|th|de|of))",
 )
 _TIME_RES = tuple(re.compile(p, re.IGNORECASE) for p in _TIME_PATTERNS)
 _AFTERNOON_HINT = re.compile(
@@ -230,6 +250,12 @@ def normalize(text: str, language: str, lower: bool = True) -> str:
     text = str(alpha2digit(text, language, threshold=0)).replace(_KEEP, "")
     if lower:
         text = text.lower()
+    months = "|".join(_MONTHS.get(language, _MONTHS["en"]).split())
+    text = re.sub(
+        rf"(?i)\b((?:{months})\s+(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th|er)?,?\s+)?(?:of\s+|de\s+)?)(19|20) (\d{{2}})\b",
+        r"\1\2\3",
+        text,
+    )
     for pattern, repl in _HOMOPHONES:
         text = re.sub(pattern, repl, text)
     return re.sub(r"\s+", " ", text)
@@ -308,6 +334,13 @@ def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bo
         )
         if parsed is not None:
             return parsed.date(), False
+    alone = _DAY_OF_MONTH[language].search(text)
+    if alone:
+        groups = alone.groupdict()
+        number = int(groups.get("d") or groups["d2"])
+        found_day = _day_of_month(number, today, bool(groups.get("next") or groups.get("next2")))
+        if found_day is not None:
+            return found_day, False
     for index, name in enumerate(_WEEKDAYS[language]):
         if re.search(rf"\b{name}\b", text):
             ahead = (index - today.weekday()) % 7
@@ -318,6 +351,36 @@ def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bo
                 ahead += 7
             return today + timedelta(days=ahead), False
     return None, False
+
+
+# "the 10th of this month", "on the 8th", "le 8", "el día 10": a day of the month without its month.
+_DAY_OF_MONTH = {
+    "en": re.compile(
+        r"\b(?:the |on )(?P<d>\d{1,2})(?:st|nd|rd|th)\b(?: of (?:(?P<next>next)|this) month)?"
+        r"|\b(?P<d2>\d{1,2})(?:st|nd|rd|th) of (?:(?P<next2>next)|this) month"
+    ),
+    "fr": re.compile(
+        r"\ble (?P<d>\d{1,2})(?:er)?\b(?! ?(?:h\b|heures?|:|\d))(?: du mois (?:(?P<next>prochain)|en cours))?"
+    ),
+    "es": re.compile(
+        r"\b(?:el|del) (?:día )?(?P<d>\d{1,2})\b(?! ?(?:de la|horas?|:|\d))(?: del mes (?:(?P<next>que viene|próximo)))?"
+    ),
+}
+
+
+def _day_of_month(number: int, today: date, next_month: bool) -> date | None:
+    """The next date with that day number: this month if it is still ahead, else the next month."""
+    year, month = today.year, today.month
+    for _ in range(3):
+        try:
+            candidate = date(year, month, number)
+        except ValueError:
+            candidate = None
+        if candidate is not None and candidate >= today and not next_month:
+            return candidate
+        next_month = False
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
 
 
 def _parse_time(text: str, language: str) -> time | None:
@@ -396,6 +459,13 @@ _NOT_NAMES_TEXT = (
     "january february march april may june july august september october november december janvier "
     "février mars avril juin juillet août septembre octobre novembre décembre enero febrero marzo abril "
     "mayo junio julio agosto septiembre octubre noviembre diciembre "
+    # words that end a name in one breath: "Priya Raman born...", "Dubois née le", "Ruiz mi número"
+    "born née né nee ne nacido nacida nací naci date birth birthday dob number numéro numero número phone "
+    "téléphone telephone teléfono telefono mobile portable móvil movil celular cell and et y e from "
+    "calling call surname last first family spelled spell spelling apellido apellidos prénom nombre nom "
+    "mon ma mes mi mis mine thanks thank merci gracias d'accord vale bueno actually instead wait "
+    "s'il plait plaît favor please bye goodbye adiós adios hi hey ça ca bien exact exactement correct "
+    "right done all set good ready back still also only calling perfect parfait perfecto claro vrai "
 )
 _NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 
@@ -404,6 +474,9 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     """A person's name: after "my name is" and the like, spelled out letter by letter, or the whole
     answer when the caller was just asked for it (``expecting``)."""
     clean = re.sub(r"[^\w'\s-]", " ", text)
+    split = _first_and_last(clean)
+    if split:
+        return split
     spelled = _spelled(clean)
     found = re.search(rf"\b{_NAME_INTRO[language]}\s+([\w'-]+(?:\s+[\w'-]+){{0,3}})", clean, re.IGNORECASE)
     words: list[str] = []
@@ -419,6 +492,37 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     if not words or len(words) > 4:
         return None
     return " ".join(w[:1].upper() + w[1:] for w in words)
+
+
+_FIRST = r"(?:my )?first name(?: is|'s)?|(?:mon )?prénom(?: est|,)?|(?:mi )?nombre(?: es)?"
+_LAST = (
+    r"(?:my )?(?:last name|surname|family name)(?: is|'s)?|(?:mon )?nom de famille(?: est)?|(?:mon )?nom(?: est)?|"
+    r"(?:mi |mis )?apellidos?(?: es| son)?"
+)
+
+
+def _first_and_last(text: str) -> str | None:
+    """ "first name John, last name Smith" or "John, surname S M I T H": the two parts joined."""
+    last = re.search(rf"\b(?:{_LAST})\s+(.+)$", text, re.IGNORECASE)
+    if not last:
+        return None
+    spelled = _spelled(last.group(1))
+    surname = [spelled] if spelled else _name_words(last.group(1).split())[:2]
+    if not surname:
+        return None
+    before = text[: last.start()]
+    first = re.search(rf"\b(?:{_FIRST})\s+([\w'-]+)", before, re.IGNORECASE)
+    intro = first or re.search(
+        rf"\b{_NAME_INTRO['en']}\s+([\w'-]+)|\b(?:{_NAME_INTRO['fr']}|{_NAME_INTRO['es']})\s+([\w'-]+)",
+        before,
+        re.IGNORECASE,
+    )
+    given = next((g for g in (intro.groups() if intro else ()) if g), None)
+    if given is None or not _name_words([given]):
+        words = _name_words(before.split()[-1:]) if before.split() else []
+        given = words[0] if words else None
+    parts = ([given] if given else []) + surname
+    return " ".join(w[:1].upper() + w[1:] for w in parts)
 
 
 _FILLERS = {"um", "uh", "er", "erm", "euh", "eh", "ah", "well", "yes", "yeah", "oui", "sí", "si", "ok", "okay", "sure"}

@@ -1,0 +1,264 @@
+"""Whole-utterance understanding: every entity a caller said in one turn, typed, role-tagged, located.
+
+Callers say everything at once ("Thursday at half past two, I'm Priya Raman, born March 3rd 1985, my
+number is 415 555 0198"), so one pass reads the normalised utterance in an order that keeps one
+entity from being read as another, blanking each span it takes:
+
+1. phone numbers: digit runs validated by ``phonenumbers`` in the business's region, then in the
+   caller ID's region (a French mobile said to a US clinic by a +33 caller); a run that looks like a
+   number but is valid in neither is reported as ``phone_invalid`` so the flow asks again;
+2. dates of birth: a date after a birth cue ("born", "née le", "nací el"), or any date whose year is
+   before this one;
+3. the appointment moment, from what is left; a correction ("actually", "instead", "plutôt",
+   "mejor") or a later clause overrides the earlier one, field by field (a new day keeps the time);
+4. the person's name, which stops at the first word that is not a name ("born", "my", "née").
+
+Each entity keeps its span (offsets in :attr:`Heard.text`) so a flow can tell what was said where.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+import dateparser
+import phonenumbers
+
+from .understand import _MONTHS, PART_RANGES, When, parse_when
+
+_BIRTH_CUES = {
+    "en": r"born(?: on)?|date of birth|birth ?date|d\.? ?o\.? ?b\.?|birthday(?: is)?",
+    "fr": r"née? le|née?|date de naissance(?: est)?|naissance",
+    "es": r"nac[ií](?: el)?|nacid[oa](?: el)?|fecha de nacimiento(?: es)?|naci el",
+}
+_CORRECTION = {
+    "en": r"actually|instead|no wait|wait|sorry|i mean|make it|change (?:it|that)(?: to)?|rather|or rather|"
+    r"not (?:like )?that|scratch that",
+    "fr": r"en fait|plutôt|finalement|non attendez|attendez|pardon|je veux dire|mettez|changez",
+    "es": r"en realidad|mejor|perdón|perdona|espere|quiero decir|cámbielo|cambie|mejor dicho",
+}
+_PHONE_WORDS = re.compile(
+    r"\b(?:number|phone|cell|mobile|reach me|call me|numéro|portable|téléphone|joindre|número|"
+    r"teléfono|móvil|celular|llamarme)\b"
+)
+# "not Thursday": a day the caller rules out is not the one they want.
+_NEGATED_DAY = {
+    "en": r"\bnot (?:on )?(?:the )?(?=[a-z])",
+    "fr": r"\bpas (?:le |ce )?(?=[a-zé])",
+    "es": r"\bno (?:el |este )?(?=[a-zé])",
+}
+_WEEKDAY_WORDS = {
+    "en": "monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today",
+    "fr": "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|demain",
+    "es": "lunes|martes|miércoles|jueves|viernes|sábado|domingo|mañana",
+}
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One thing the caller said: ``kind`` (phone, dob, when, name), its value and where it was."""
+
+    kind: str
+    value: object
+    start: int
+    end: int
+    role: str = ""  # a date's role: appointment | birth
+
+
+@dataclass
+class Heard:
+    """Everything understood in one utterance."""
+
+    text: str  # the normalised utterance the spans refer to
+    entities: list[Entity] = field(default_factory=list)
+    phone: str | None = None  # E.164
+    phone_invalid: str | None = None  # digits said as a number that no region accepts
+    dob: str | None = None  # ISO date
+    when: When | None = None  # the appointment moment, corrections applied
+    correction: bool = False  # the caller corrected something they had said
+    blanks: tuple[str, ...] = ()  # the phone and birth-date words, kept out of every other reader
+
+    def without_taken(self, text: str) -> str:
+        """``text`` with the phone numbers and dates of birth blanked (for readers of what is left)."""
+        for taken in self.blanks:
+            text = text.replace(taken, " ")
+        return re.sub(r"\s+", " ", text).strip()
+
+
+def hear(
+    text: str, language: str, now: datetime, regions: tuple[str, ...], country: str, expecting_phone: bool = False
+) -> Heard:
+    """Read one normalised utterance; ``regions`` are tried in order for numbers said without a +.
+    ``expecting_phone``: the caller was just asked for a number, so any digit run is meant as one."""
+    heard = Heard(text)
+    work = _take_phones(heard, text, regions, expecting_phone)
+    work = _take_birth_date(heard, work, language, now.date(), country)
+    heard.blanks = tuple(text[e.start : e.end] for e in heard.entities)
+    heard.correction = bool(re.search(rf"\b(?:{_CORRECTION[language]})\b", work))
+    heard.when = appointment_when(re.sub(r"\s+", " ", work), language, now)
+    return heard
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+# A run of digit groups, as speech recognition writes a number said aloud ("415 555 0198",
+# "06 12 34 56 78", "4 1 5 5 5 5 ..."): digits joined by spaces, dots, dashes, commas or parentheses.
+_RUN = re.compile(r"\+?\d[\d]*(?:[\s().,-]{1,3}\d+)+|\+?\d{7,15}")
+
+
+def _take_phones(heard: Heard, text: str, regions: tuple[str, ...], expecting: bool) -> str:
+    spoken = _spoken_digits(text)
+    work = text
+    for run in _RUN.finditer(spoken):
+        groups = [
+            (m.start() + run.start(), m.end() + run.start(), m.group()) for m in re.finditer(r"\+?\d+", run.group())
+        ]
+        found = _valid_subrun(groups, regions)
+        if found is not None:
+            start, end, number = found
+            heard.entities.append(Entity("phone", number, start, end))
+            heard.phone = heard.phone or number
+            work = _blank(work, start, end)
+            continue
+        digits = sum(len(g[2].lstrip("+")) for g in groups)
+        context = spoken[max(0, run.start() - 30) : run.start()]
+        ordered = re.search(r"\b(?:order|commande|pedido)\b", context)
+        meant = expecting or _PHONE_WORDS.search(context) or digits >= 9
+        if digits >= (5 if expecting else 7) and meant and not ordered:
+            heard.entities.append(Entity("phone_invalid", run.group(), run.start(), run.end()))
+            heard.phone_invalid = heard.phone_invalid or re.sub(r"[^\d+]", "", run.group())
+            work = _blank(work, run.start(), run.end())
+    return work
+
+
+def _spoken_digits(text: str) -> str:
+    """``text`` of the same length with "oh", "double 5" and "plus" turned into digits in place."""
+
+    def pad(match: re.Match[str], repl: str) -> str:
+        return repl.ljust(len(match.group()))
+
+    text = re.sub(r"\b(?:oh|o)\b(?=\s*\d)|(?<=\d )(?:oh|o)\b", lambda m: pad(m, "0"), text)
+    text = re.sub(r"\bdouble (\d)", lambda m: pad(m, m.group(1) * 2), text)
+    text = re.sub(r"\btriple (\d)", lambda m: pad(m, m.group(1) * 3), text)
+    return re.sub(r"\bplus\s*(?=\d)", lambda m: pad(m, "+"), text)
+
+
+def _valid_subrun(groups: list[tuple[int, int, str]], regions: tuple[str, ...]) -> tuple[int, int, str] | None:
+    """The longest contiguous groups that form a valid number in one of ``regions``."""
+    best: tuple[int, int, str] | None = None
+    best_len = 0
+    for i in range(len(groups)):
+        for j in range(len(groups), i, -1):
+            digits = "".join(g[2] for g in groups[i:j])
+            count = len(digits.lstrip("+"))
+            if count <= best_len or not 7 <= count <= 15:
+                continue
+            number = _valid(digits, regions)
+            if number is not None:
+                best, best_len = (groups[i][0], groups[j - 1][1], number), count
+    return best
+
+
+def _valid(digits: str, regions: tuple[str, ...]) -> str | None:
+    for region in regions if not digits.startswith("+") else (None,):
+        try:
+            number = phonenumbers.parse(digits, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def region_of(e164: str | None) -> str | None:
+    """The ISO region of a caller ID ("+33..." → "FR"), None when unknown."""
+    if not e164:
+        return None
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or None
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _date_with_year(language: str) -> re.Pattern[str]:
+    months = "|".join(_MONTHS[language].split())
+    ordinal = r"(?:st|nd|rd|th|er|º)?"
+    return re.compile(
+        rf"(?:\b(?:the |le |el )?\d{{1,2}}{ordinal}\s+(?:of\s+|de\s+)?)?\b(?:{months})\b,?\s*(?:the\s+)?"
+        rf"(?:\d{{1,2}}{ordinal}\b,?\s*)?(?:de\s+|del\s+)?\b(?:19|20)\d{{2}}\b"
+        rf"|\b\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:19|20)?\d{{2}}\b"
+    )
+
+
+_DATE_WITH_YEAR = {lang: _date_with_year(lang) for lang in _MONTHS}
+
+
+def _take_birth_date(heard: Heard, text: str, language: str, today: date, country: str) -> str:
+    for found in _DATE_WITH_YEAR[language].finditer(text):
+        before = text[max(0, found.start() - 30) : found.start()]
+        cue = re.search(rf"\b(?:{_BIRTH_CUES[language]})\W*$", before)
+        parsed = _parse_date(found.group(), language, country)
+        if parsed is None:
+            continue
+        if cue is None and parsed.year >= today.year:
+            continue  # "the 4th of March 2027": an appointment date with its year
+        if parsed >= today:
+            continue
+        start = found.start() - (len(before) - cue.start()) if cue else found.start()
+        heard.entities.append(Entity("dob", parsed.isoformat(), start, found.end(), role="birth"))
+        heard.dob = heard.dob or parsed.isoformat()
+        text = _blank(text, start, found.end())
+    return text
+
+
+def _parse_date(words: str, language: str, country: str) -> date | None:
+    order = "MDY" if country == "US" else "DMY"
+    cleaned = re.sub(r"\b(\d{1,2})(?:st|nd|rd|th|er|º)\b", r"\1", words)
+    cleaned = re.sub(r"\b(?:the|of|le|el|de|del)\b", " ", cleaned)
+    parsed = dateparser.parse(
+        cleaned,
+        languages=[language],
+        settings={"PREFER_DATES_FROM": "past", "DATE_ORDER": order, "STRICT_PARSING": True},
+    )
+    return parsed.date() if parsed is not None else None
+
+
+def appointment_when(text: str, language: str, now: datetime) -> When | None:
+    """The moment asked for in ``text`` (phones and birth dates already blanked), read clause by
+    clause: a later clause or a correction replaces the day or the time said before it."""
+    text = re.sub(rf"{_NEGATED_DAY[language]}(?:{_WEEKDAY_WORDS[language]})\b", " ", text)
+    clauses = re.split(rf"\s*(?:,(?!\d)|;|\.(?!\d)|\bno\b|\b(?:{_CORRECTION[language]})\b)\s*", text)
+    merged: When | None = None
+    for clause in clauses:
+        if not clause.strip():
+            continue
+        found = parse_when(clause, language, now)
+        if found is None:
+            continue
+        if merged is None:
+            merged = found
+            continue
+        at = found.at or merged.at
+        part = found.part or merged.part
+        if (
+            found.at is None
+            and found.part is not None
+            and merged.at is not None
+            and not _in_part(merged.at, found.part)
+        ):
+            at = None  # "at 9... no, in the afternoon": the earlier time is not what they want
+        merged = When(found.day or merged.day, at, part, found.week_of if found.day else merged.week_of)
+    if merged is None:
+        return None
+    whole = parse_when(text, language, now)
+    if whole is not None and merged.at is None and whole.at is not None:
+        merged = When(merged.day, whole.at, merged.part, merged.week_of)  # "at 3" split from its "pm"
+    return merged
+
+
+def _in_part(at: time, part: str) -> bool:
+    low, high = PART_RANGES[part]
+    return low <= at < high

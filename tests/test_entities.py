@@ -1,0 +1,124 @@
+"""Whole-utterance understanding: each entity read in its role, and the flows that take them all."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import pytest
+
+from appliance.dialog.engine import Business
+from appliance.dialog.entities import hear
+from appliance.dialog.understand import normalize, parse_name
+
+NOW = datetime(2026, 11, 23, 9, 0)  # a Monday
+
+
+def heard(text: str, language: str = "en", regions: tuple[str, ...] = ("US",), country: str = "US"):
+    return hear(normalize(text, language), language, NOW, regions, country)
+
+
+def test_one_breath_keeps_the_appointment_the_birth_date_and_the_number_apart() -> None:
+    found = heard(
+        "hi yeah i'd like a check up with doctor lopez thursday at half past two my name's priya raman "
+        "born march third nineteen eighty five my number is four one five five five five zero one nine eight"
+    )
+    assert (found.when.day, found.when.at) == (date(2026, 11, 26), time(14, 30))
+    assert found.dob == "1985-03-03"
+    assert found.phone == "+14155550198"
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "dob"),
+    [
+        ("fr", "jeudi à 15h je suis Marie Dubois née le 12 mars 1985", "1985-03-12"),
+        ("es", "el jueves a las diez y media nací el doce de marzo de mil novecientos ochenta y cinco", "1985-03-12"),
+    ],
+)
+def test_a_birth_date_is_never_the_appointment_in_french_and_spanish(language: str, text: str, dob: str) -> None:
+    found = heard(text, language)
+    assert found.dob == dob
+    assert found.when is not None and found.when.day == date(2026, 11, 26)
+
+
+def test_a_date_with_a_future_year_is_an_appointment_not_a_birth_date() -> None:
+    found = heard("17:15 for the 4th of March 2027")
+    assert found.dob is None
+    assert (found.when.day, found.when.at) == (date(2027, 3, 4), time(17, 15))
+
+
+def test_a_foreign_number_is_read_in_the_caller_ids_country_and_an_invalid_one_is_not_kept() -> None:
+    assert heard("my number is 06 12 34 56 78", regions=("US", "FR")).phone == "+33612345678"
+    assert heard("my number is 06 12 34 56 78").phone is None  # not a US number, and no French caller ID
+    short = heard("my number is 415 555 01")
+    assert short.phone is None and short.phone_invalid == "41555501"
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "at"),
+    [
+        ("tuesday at 3, actually make it thursday instead", date(2026, 11, 26), time(15, 0)),
+        ("no, it's not like that, quarter to 5", None, time(16, 45)),
+        ("can you change that to three in the afternoon on the 14th?", date(2026, 12, 14), time(15, 0)),
+        ("not thursday, friday at 10", date(2026, 11, 27), time(10, 0)),
+        ("the 10th of next month at three in the afternoon", date(2026, 12, 10), time(15, 0)),
+        ("on the 28th, morning 11", date(2026, 11, 28), time(11, 0)),
+        ("quarter past ten in the morning on friday", date(2026, 11, 27), time(10, 15)),
+    ],
+)
+def test_dates_and_times_as_callers_say_them_the_last_correction_winning(text: str, day: date, at: time) -> None:
+    found = heard(text)
+    assert found.when is not None and (found.when.day, found.when.at) == (day, at)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "day", "at"),
+    [
+        ("fr", "le 8 à quinze heures", date(2026, 12, 8), time(15, 0)),
+        ("es", "el día 10 a las tres de la tarde", date(2026, 12, 10), time(15, 0)),
+    ],
+)
+def test_a_day_of_the_month_alone_in_french_and_spanish(language: str, text: str, day: date, at: time) -> None:
+    found = heard(text, language)
+    assert found.when is not None and (found.when.day, found.when.at) == (day, at)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("my name is Priya Raman born March 3rd 1985", "Priya Raman"),
+        ("it's John, surname S M Y T H E", "John Smythe"),
+        ("first name John last name Smith", "John Smith"),
+        ("This is Anna Date of birth", "Anna"),
+    ],
+)
+def test_a_name_stops_where_the_name_stops(text: str, name: str) -> None:
+    assert parse_name(normalize(text, "en", lower=False), "en", expecting=True) == name
+
+
+def test_a_one_breath_booking_is_read_back_whole_and_written_as_said(demo_business: Business) -> None:
+    engine = demo_business.engine("breath", None)
+    first = engine.respond(
+        "I'd like a consultation with Dr. Lopez on Thursday at half past two, I'm Priya Raman, "
+        "my number is 415 555 0198"
+    )
+    assert first.text == (
+        "So that's consultation with Dr. Lopez on Thursday, November 26 at 2:30 PM, for Priya Raman, "
+        "reachable at +1 415 555 0198. Shall I book it?"
+    )
+    corrected = engine.respond("no, actually make it Friday instead")
+    assert "Friday, November 27 at 2:30 PM, for Priya Raman" in corrected.text
+    engine.respond("yes")
+    [action] = demo_business.calendar.store.actions("breath")
+    assert action["args"]["start"].startswith("2026-11-27T14:30")
+    assert action["args"]["patient_name"] == "Priya Raman"
+
+
+def test_an_invalid_number_is_asked_again_never_written(demo_business: Business) -> None:
+    engine = demo_business.engine("short", None)
+    engine.respond("I'd like to leave a message")
+    engine.respond("Tom Baker")
+    again = engine.respond("it's 415 555 01")
+    assert "doesn't look complete" in again.text
+    assert engine.respond("sorry, 415 555 0134").text == "What message would you like to leave?"
+    assert "we'll reach you at +1 415 555 0134" in engine.respond("please call me about my results").text
+    assert demo_business.calendar.store.actions("short") == []
