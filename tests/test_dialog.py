@@ -35,6 +35,7 @@ ALL = load_scenarios(SCENARIOS)
 def test_scenario(file: Path, scenario: dict[str, object]) -> None:
     result = run_scenario(file, scenario, {})
     assert result.passed, "\n".join(result.failures + ["replies:", *result.replies])
+    assert not result.unread, f"written but not read back before the yes: {result.unread}"
 
 
 def test_there_are_enough_scenarios_in_three_languages() -> None:
