@@ -1,8 +1,12 @@
-"""Dialogue benchmark: scenario pass rate, reply decision time, and task detection on unseen phrasings.
+"""Dialogue benchmark: scenario pass rates, wrong writes, reply decision time, and task detection.
 
-Run: .venv/bin/python benchmarks/dialog.py [--llm]
+Run: .venv/bin/python benchmarks/dialog.py [--llm [MODEL]]   (MODEL: smollm2-135m, or qwen2.5-1.5b after
+`scripts/setup --with-qwen`)
 
-1. Every scenario in tests/scenarios: pass rate and the time ``respond()`` takes per turn (median, p95).
+1. The scenario sets: tests/scenarios (the project's own), tests/corpus/dev (written apart from the rules,
+   used to fix them) and tests/corpus/locked (written apart, never read to change a rule or a prompt):
+   passed, wrong writes (an action the caller did not mean), missed writes, per task, rules only and
+   with ``--llm`` rules plus the model, and the time ``respond()`` takes per turn (p50, p95).
 2. First utterances a caller might use, each labelled with the task it asks for: how often the first
    reply starts the right task, rules only, and with ``--llm`` rules plus the bundled LLM
    (``[models] llm_intents``) asked when the rules understand nothing. Set A was written apart from the
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
 import sys
 import tempfile
@@ -89,41 +94,43 @@ HELD_OUT = [
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("America/New_York"))
 
 
-def scenario_table() -> None:
-    scenarios = load_scenarios(ROOT / "tests" / "scenarios")
-    profiles: dict[Path, object] = {}
-    passed = 0
-    started = time.perf_counter()
-    for file, scenario in scenarios:
-        passed += run_scenario(file, scenario, profiles).passed  # type: ignore[arg-type]
-    elapsed = time.perf_counter() - started
-    times = decision_times(scenarios)
-    print("| scenarios | passed | respond() p50 | p95 | max | whole run |")
-    print("|---|---|---|---|---|---|")
+SETS = (("own", ROOT / "tests" / "scenarios"), ("dev", ROOT / "tests" / "corpus" / "dev"))
+LOCKED = ("locked", ROOT / "tests" / "corpus" / "locked")
+
+
+def scenario_table(proposers: list[tuple[str, IntentProposer | None]]) -> None:
     print(
-        f"| {len(scenarios)} | {passed} ({passed / len(scenarios):.0%}) | {statistics.median(times) * 1000:.1f} ms "
-        f"| {percentile(times, 95) * 1000:.1f} ms | {max(times) * 1000:.1f} ms | {elapsed:.1f} s |"
+        "| set | understanding | scenarios | passed | wrong writes | missed writes | unread values | respond() p50 | p95 |"
     )
-
-
-def decision_times(scenarios: list[tuple[Path, dict[str, object]]]) -> list[float]:
-    """Time of each respond() call over every turn of the demo-clinic scenarios."""
-    times = []
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "bench.db")
-        business = Business(load_profile(), store, clock=lambda: NOW)
-        for _, scenario in scenarios:
-            if scenario.get("profile"):
-                continue
-            engine = business.engine(None, scenario.get("caller_id"))  # type: ignore[arg-type]
-            for turn in scenario["turns"]:  # type: ignore[attr-defined]
-                started = time.perf_counter()
-                reply = engine.respond(turn)
-                times.append(time.perf_counter() - started)
-                if reply.end_call or reply.transfer:
-                    break
-        store.close()
-    return times
+    print("|---|---|---|---|---|---|---|---|---|")
+    tasks: dict[tuple[str, str, str], list[int]] = {}
+    for (label, proposer), (name, folder) in itertools.product(proposers, (*SETS, LOCKED)):
+        if not folder.is_dir():
+            continue
+        scenarios = load_scenarios(folder)
+        profiles: dict[Path, object] = {}
+        passed = wrong = missed = unread = 0
+        times: list[float] = []
+        for file, scenario in scenarios:
+            result = run_scenario(file, scenario, profiles, proposer)  # type: ignore[arg-type]
+            times += result.turn_s
+            passed += result.passed
+            wrong += result.wrong_writes
+            missed += sum(f.startswith("expected action not produced") for f in result.failures)
+            unread += bool(result.unread)
+            for tool in {a["tool"] for a in scenario["expect"].get("actions", [])} or {"(no write)"}:
+                row = tasks.setdefault((name, label, tool), [0, 0])
+                row[0] += result.passed
+                row[1] += 1
+        print(
+            f"| {name} | {label} | {len(scenarios)} | {passed} ({passed / len(scenarios):.0%}) | {wrong} | {missed} "
+            f"| {unread} | {statistics.median(times) * 1000:.1f} ms | {percentile(times, 95) * 1000:.1f} ms |"
+        )
+    print()
+    print("| set | understanding | task | passed |")
+    print("|---|---|---|---|")
+    for (name, label, tool), (ok, total) in sorted(tasks.items()):
+        print(f"| {name} | {label} | {tool} | {ok}/{total} |")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -139,12 +146,7 @@ def task_of_first_reply(business: Business, utterance: str) -> tuple[str | None,
     return ("human" if reply.transfer else engine.task), elapsed
 
 
-def paraphrase_table(with_llm: bool) -> None:
-    config = load_config(None, env={})
-    rows = [("rules", None)]
-    if with_llm:
-        model = ModelRegistry(config.model_cache).resolve("llm", config.models.llm)
-        rows.append((f"rules + {model.name}", IntentProposer(LocalLLM(model, config.models.llm_threads))))
+def paraphrase_table(rows: list[tuple[str, IntentProposer | None]]) -> None:
     print()
     print("| set | understanding | right task | wrong task | missed | first reply p95 |")
     print("|---|---|---|---|---|---|")
@@ -171,10 +173,26 @@ def paraphrase_table(with_llm: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--llm", action="store_true", help="also measure the bundled LLM as intent helper")
+    parser.add_argument(
+        "--llm", nargs="?", const="", metavar="MODEL", help="also measure rules + this LLM (default: [models] llm)"
+    )
     args = parser.parse_args()
-    scenario_table()
-    paraphrase_table(args.llm)
+    rows: list[tuple[str, IntentProposer | None]] = [("rules", None)]
+    if args.llm is not None:
+        config = load_config(None, env={})
+        model = ModelRegistry(config.model_cache).resolve("llm", args.llm or config.models.llm)
+        rows.append((f"rules + {model.name}", IntentProposer(LocalLLM(model, config.models.llm_threads))))
+    print(f"CPU: {cpu_name()}")
+    print()
+    scenario_table(rows)
+    paraphrase_table(rows)
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
+    return "unknown"
 
 
 if __name__ == "__main__":

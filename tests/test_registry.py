@@ -121,3 +121,17 @@ def test_cli_lists_every_resolved_model(env: dict[str, str]) -> None:
     stages = {m["stage"]: m for m in json.loads(result.stdout)}
     assert set(stages) == {"stt", "vad", "tts", "llm"}
     assert all(Path(m["path"]).exists() for m in stages.values())
+
+
+def test_a_joined_model_must_match_its_published_checksum(
+    registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    part = BUNDLED["smollm2-135m"].parts[0]
+    published = file_sha256(reg._package_file(part, "smollm2-135m"))
+    monkeypatch.setitem(BUNDLED, "joined", Bundled("joined", "llm", parts=(part,), target="j.gguf", sha256=published))
+    model = registry.resolve("llm", "joined")
+    assert model.path.name == "j.gguf" and file_sha256(model.path) == published
+    monkeypatch.setitem(BUNDLED, "other", Bundled("other", "llm", parts=(part,), target="o.gguf", sha256="0" * 64))
+    with pytest.raises(ModelError, match="not the published 0000"):
+        registry.resolve("llm", "other")
+    assert not (registry.cache_dir / "other" / "o.gguf").exists(), "a file that fails its checksum is not left to load"

