@@ -200,7 +200,7 @@ _TIME_PATTERNS = (
     r"(?P<h>\d{1,2}) (?P<m>\d{2}) ?(?P<ap>[ap]m)\b",  # 10 30 am
     r"(?P<h>\d{1,2})\s*(?P<ap>[ap]\.?\s?m\b\.?)",  # 2 pm, 10am
     r"\b(?:at|à|a|vers|sobre|around|about) (?:las |la )?(?P<h>\d{1,2})(?: (?P<m>\d{2}))?(?: (?P<ap>[ap]\.?\s?m\b\.?))?"
-    r"(?! ?(?:days?|weeks?|months?|minutes?|jours?|semaines?|días?|semanas?|de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)))\b",
+    r"(?! ?(?:days?|weeks?|months?|minutes?|jours?|semaines?|días?|semanas?|heures?|h\b|y \d|menos|to \d|de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)))\b",
     r"(?P<h>\d{1,2}) heures?(?: (?P<m>\d{1,2})\b)?",  # 10 heures, 14 heures 30
     r"(?P<h>\d{1,2}) o'?clock",
     r"(?P<h>\d{1,2})\s?h\b",  # 15h
@@ -221,6 +221,17 @@ _HALF = {
         (r"(\d{1,2}) heures? moins le quart", 45, -1),
     ),
     "es": ((r"(\d{1,2}) y media", 30, 0), (r"(\d{1,2}) y cuarto", 15, 0), (r"(\d{1,2}) menos cuarto", 45, -1)),
+}
+_MINUTES = {
+    "en": (
+        (r"\b(?P<m>\d{1,2}) (?:minutes )?to (?P<h>\d{1,2})\b(?! ?(?:days?|weeks?|[ap]m))", True),
+        (r"\b(?P<m>\d{1,2}) (?:minutes )?past (?P<h>\d{1,2})\b", False),
+    ),
+    "fr": ((r"\b(?P<h>\d{1,2}) ?(?:heures?|h) moins (?P<m>\d{1,2})\b", True),),
+    "es": (
+        (r"\blas? (?P<h>\d{1,2}) menos (?P<m>\d{1,2})\b", True),
+        (r"\blas? (?P<h>\d{1,2}) y (?P<m>\d{1,2})\b(?! de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre))", False),
+    ),
 }
 _NOON = re.compile(r"\b(?:noon|midday|(?<!après-)(?<!apres-)midi|mediodía|mediodia)\b", re.IGNORECASE)
 # Words Whisper writes for numbers before "pm"/"am" when it mishears them.
@@ -247,7 +258,12 @@ def normalize(text: str, language: str, lower: bool = True) -> str:
     text = unicodedata.normalize("NFC", text).replace("’", "'").strip()
     text = re.sub(r"\b([ap])(?:\.\s?|\s)m\b\.?", r"\1m", text, flags=re.IGNORECASE)
     text = _protect_articles(text, language)
-    text = str(alpha2digit(text, language, threshold=0)).replace(_KEEP, "")
+    text = str(alpha2digit(text, language, threshold=0))
+    # an "un"/"uno" kept as an article but said among digits is the digit one ("seis uno dos")
+    text = re.sub(rf"(?:(?<=\d )|(?<=\d, )){_KEEP}(?:un[oa]?|une)\b|{_KEEP}(?:uno|un)\b(?=,? \d)", "1", text)
+    text = text.replace(_KEEP, "")
+    if language == "es":  # text2num reads "cuarto" (quarter) as the ordinal 4º
+        text = re.sub(r"\b(y|menos) 4º", r"\1 cuarto", text)
     if lower:
         text = text.lower()
     months = "|".join(_MONTHS.get(language, _MONTHS["en"]).split())
@@ -390,6 +406,12 @@ def _parse_time(text: str, language: str) -> time | None:
         found = re.search(pattern, text)
         if found:
             return _clock(int(found.group(1)) + shift, minute, None, text)
+    for pattern, before in _MINUTES[language]:  # "twenty to twelve", "onze heures moins vingt", "diez y veinte"
+        found = re.search(pattern, text)
+        if found:
+            minutes, hour = int(found.group("m")), int(found.group("h"))
+            if 0 < minutes < 60:
+                return _clock(hour - 1, 60 - minutes, None, text) if before else _clock(hour, minutes, None, text)
     for regex in _TIME_RES:
         for found in regex.finditer(text):
             groups = found.groupdict()
