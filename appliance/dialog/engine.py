@@ -558,6 +558,13 @@ class DialogueEngine:
         else:
             if self._heard.dob and self.profile.ask_date_of_birth:
                 slots["dob"] = self._heard.dob  # said in one breath; kept only where the profile asks
+            elif self._heard.dob_fix and slots.get("dob"):  # "my birthday is June 15th": same year
+                held = date.fromisoformat(slots["dob"])
+                month, day = self._heard.dob_fix
+                try:
+                    slots["dob"] = held.replace(month=month or held.month, day=day).isoformat()
+                except ValueError:
+                    pass
             when = self._when(text)
         changed_time = (
             when is not None

@@ -75,6 +75,7 @@ class Heard:
     phone: str | None = None  # E.164
     phone_invalid: str | None = None  # digits said as a number that no region accepts
     dob: str | None = None  # ISO date
+    dob_fix: tuple[int | None, int] | None = None  # (month, day) of a birth date corrected without its year
     when: When | None = None  # the appointment moment, corrections applied
     correction: bool = False  # the caller corrected something they had said
     blanks: tuple[str, ...] = ()  # the phone and birth-date words, kept out of every other reader
@@ -211,7 +212,29 @@ def _take_birth_date(heard: Heard, text: str, language: str, today: date, countr
         heard.entities.append(Entity("dob", parsed.isoformat(), start, found.end(), role="birth"))
         heard.dob = heard.dob or parsed.isoformat()
         text = _blank(text, start, found.end())
+    if heard.dob is None:
+        text = _take_birth_fix(heard, text, language)
     return text
+
+
+def _take_birth_fix(heard: Heard, text: str, language: str) -> str:
+    """ "my birthday is June 15th, not the 5th": a birth date without its year, blanked from the rest
+    (its clause is about the birth date, never the appointment)."""
+    cue = re.search(rf"\b(?:{_BIRTH_CUES[language]})\b", text)
+    if cue is None:
+        return text
+    months = _MONTHS[language].split()
+    clause_end = re.search(r"[,.;]|$", text[cue.end() :])
+    end = cue.end() + (clause_end.start() if clause_end else 0)
+    tail = text[cue.end() : end]
+    month = next((i + 1 for i, m in enumerate(months) if re.search(rf"\b{m}\b", tail)), None)
+    day = re.search(r"\b(\d{1,2})(?:st|nd|rd|th|er|º)?\b", tail)
+    if day is None or not 1 <= int(day.group(1)) <= 31:
+        return text
+    heard.dob_fix = (month, int(day.group(1)))
+    heard.entities.append(Entity("dob_fix", heard.dob_fix, cue.start(), len(text), role="birth"))
+    # the rest of the utterance ("not the 5th") is about the birth date too
+    return _blank(text, cue.start(), len(text))
 
 
 def _parse_date(words: str, language: str, country: str) -> date | None:

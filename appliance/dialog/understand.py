@@ -466,10 +466,18 @@ def format_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL).replace("-", " ")
 
 
+_RELATIVES = {
+    "en": r"(?:daughter|son|wife|husband|mother|mom|mum|father|dad|child|kid|partner|grandmother|grandfather|"
+    r"grandson|granddaughter|baby|brother|sister)",
+    "fr": r"(?:ma fille|mon fils|ma femme|mon mari|ma mère|mon père|mon enfant|mon épouse|mon époux|ma sœur|mon frère)",
+    "es": r"(?:mi hija|mi hijo|mi esposa|mi esposo|mi mujer|mi marido|mi madre|mi padre|mi niño|mi niña|mi hermana|mi hermano)",
+}
 _NAME_INTRO = {
-    "en": r"(?:my name is|my name's|name is|this is|it's|it is|i am|i'm|the name is|under the name|patient is)",
-    "fr": r"(?:je m'appelle|je suis|mon nom est|c'est|moi c'est|au nom de|nom de)",
-    "es": r"(?:me llamo|mi nombre es|soy|habla|a nombre de)",
+    "en": r"(?:my name is|my name's|name is|this is|it's|it is|i am|i'm|the name is|under the name|patient is|"
+    rf"(?:it's |it is |that's )?for my {_RELATIVES['en']}|my {_RELATIVES['en']}(?:'s name)? is)",
+    "fr": rf"(?:je m'appelle|je suis|mon nom est|c'est|moi c'est|au nom de|nom de|pour {_RELATIVES['fr']}|"
+    rf"{_RELATIVES['fr']} s'appelle)",
+    "es": rf"(?:me llamo|mi nombre es|soy|habla|a nombre de|para {_RELATIVES['es']}|{_RELATIVES['es']} se llama)",
 }
 _NOT_NAMES_TEXT = (
     "a an the and but or so to i i'd i'm calling looking trying not sorry just here there is it that this "
@@ -488,6 +496,12 @@ _NOT_NAMES_TEXT = (
     "mon ma mes mi mis mine thanks thank merci gracias d'accord vale bueno actually instead wait "
     "s'il plait plaît favor please bye goodbye adiós adios hi hey ça ca bien exact exactement correct "
     "right done all set good ready back still also only calling perfect parfait perfecto claro vrai "
+    # function words that follow a name in one breath ("Marcus Webb can someone...", "c'est possible")
+    "can could would will should shall need needs want wants have has had do does did get got make "
+    "someone somebody anyone anybody about because if when who which what where how oh ah so then now "
+    "possible there's here's is was are be being going gonna wanna see speak talk tell ask booking "
+    "est suis voudrais veux peux pouvez serait possible aussi alors donc quand qui que quoi "
+    "quiero quisiera puedo puede necesito tengo llamaba llamo sería también entonces cuando quien "
 )
 _NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 
@@ -495,25 +509,30 @@ _NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 def parse_name(text: str, language: str, expecting: bool) -> str | None:
     """A person's name: after "my name is" and the like, spelled out letter by letter, or the whole
     answer when the caller was just asked for it (``expecting``)."""
-    clean = re.sub(r"[^\w'\s-]", " ", text)
-    split = _first_and_last(clean)
+    # A pause written as punctuation ends a name ("Jennifer Lawson, oh sorry..."); dots between
+    # spelled letters ("G. O. F. F.") do not.
+    text = re.sub(r"[,;!?]|\.(?!\s?[A-Za-z]\b)", " | ", text)
+    clean = re.sub(r"[^\w'\s|-]", " ", text)
+    split = _first_and_last(clean.replace("|", " "))
     if split:
         return split
-    spelled = _spelled(clean)
-    found = re.search(rf"\b{_NAME_INTRO[language]}\s+([\w'-]+(?:\s+[\w'-]+){{0,3}})", clean, re.IGNORECASE)
+    spelled = _spelled(clean.replace("|", " "))
+    intros = list(re.finditer(rf"\b{_NAME_INTRO[language]}(?:\s*\|)?\s+([\w'-]+(?:\s+[\w'-]+){{0,4}})", clean, re.IGNORECASE))
     words: list[str] = []
-    if found:
+    for found in reversed(intros):  # the last thing said about the name wins ("I'm Ann... no, it's for Bob")
         words = _name_words(found.group(1).split())
-    elif expecting:
+        if words:
+            break
+    if not intros and expecting:
         words = _name_words(clean.split())
     if spelled:
         if words and fuzz.ratio(words[-1].lower(), spelled.lower()) >= 50:
             words[-1] = spelled
         elif spelled.lower() not in (w.lower() for w in words):
             words.append(spelled)
-    if not words or len(words) > 4:
+    if not words or len([w for w in words if w.lower() not in _PARTICLES]) > 4:
         return None
-    return " ".join(w[:1].upper() + w[1:] for w in words)
+    return " ".join(w if w.lower() in _PARTICLES and i else w[:1].upper() + w[1:] for i, w in enumerate(words))
 
 
 _FIRST = r"(?:my )?first name(?: is|'s)?|(?:mon )?prénom(?: est|,)?|(?:mi )?nombre(?: es)?"
@@ -554,13 +573,29 @@ def _name_words(tokens: list[str]) -> list[str]:
     """The name at the start of ``tokens`` (fillers skipped), up to the first word that is not a name."""
     while tokens and tokens[0].lower() in _FILLERS:
         tokens = tokens[1:]
-    words = []
-    for token in tokens:
-        spelled = re.fullmatch(r"(?:\w[-.])+\w", token)
-        if token.lower() in _NOT_NAMES or not re.fullmatch(r"[^\W\d_][\w'-]*", token) or len(token) == 1 or spelled:
+    words: list[str] = []
+    for index, token in enumerate(tokens):
+        rest = [t for t in tokens[index + 1 :] if t.lower() not in _PARTICLES][:1]
+        following = rest[0] if rest and all(t.lower() in _PARTICLES for t in tokens[index + 1 : tokens.index(rest[0], index + 1)]) else ""
+        if words and token.lower() in _PARTICLES and _is_name_word(following.lower(), following):
+            words.append(token)  # "Le Goff", "El Amrani", "de la Cruz": part of the surname
+            continue
+        if not _is_name_word(token.lower(), token):
             break
         words.append(token)
-    return words[:3]
+    while words and words[-1].lower() in _PARTICLES:
+        words.pop()
+    named = [w for w in words if w.lower() not in _PARTICLES]
+    return words if len(named) <= 3 else words[: words.index(named[3])]
+
+
+_PARTICLES = frozenset("le la de del della di da das dos du des van von der den el al ben bin ibn mac st".split())
+
+
+def _is_name_word(lowered: str, token: str) -> bool:
+    if lowered in _NOT_NAMES or lowered in _PARTICLES or len(token) == 1:
+        return False
+    return bool(re.fullmatch(r"[^\W\d_][\w'-]*", token)) and not re.fullmatch(r"(?:\w[-.])+\w", token)
 
 
 def _spelled(text: str) -> str | None:
