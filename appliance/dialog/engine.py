@@ -74,6 +74,8 @@ _FAQ_TOPICS = {
     },
 }
 _DIGITS_END = "#"
+# Words for any visit: never enough, next to a specific service, to choose the service.
+_GENERIC = frozenset({"appointment", "visit", "rendez-vous", "rdv", "cita", "consulta", "turno"})
 
 
 @dataclass
@@ -382,8 +384,14 @@ class DialogueEngine:
         return None
 
     def _service(self, text: str) -> Service | None:
-        choices = {s.name: (s.name, *s.aliases) for s in self.profile.services}
-        name = match_choice(text, choices)
+        """The service named; a specific one ("un vaccin") wins over a generic word for any visit
+        ("rendez-vous", "appointment") that a profile may also list as an alias."""
+        specific = {
+            s.name: tuple(f for f in (s.name, *s.aliases) if f.lower() not in _GENERIC) for s in self.profile.services
+        }
+        name = match_choice(text, specific) or match_choice(
+            text, {s.name: (s.name, *s.aliases) for s in self.profile.services}
+        )
         return self.profile.service(name) if name else None
 
     def _name(self, flow: _Flow, raw: str, key: str = "name") -> None:
@@ -394,10 +402,27 @@ class DialogueEngine:
         correcting = correcting or (flow.awaiting == "confirm" and yes_no(self._heard.text, self.language) is not True)
         if key in flow.slots and not asked and not correcting:
             return
-        name = parse_name(normalize(raw, self.language, lower=False), self.language, expecting=asked)
+        said = normalize(raw, self.language, lower=False)
+        name = parse_name(said, self.language, expecting=asked)
+        if name is None and key in flow.slots and correcting:
+            name = self._corrected_name(said, str(flow.slots[key]))
         if name:
             flow.slots[key] = name
             self._caller_name = name
+
+    def _corrected_name(self, said: str, held: str) -> str | None:
+        """ "Sorry, it's Ana María Pérez" at the read-back: a name after the correction word that
+        shares a word with the one held (so a stray phrase is not taken for a name)."""
+        tail = re.split(
+            r"\b(?:sorry|no|actually|perdón|perdone|pardon|non|en fait|en realidad)\b[,.]?", said, flags=re.I
+        )[-1]
+        tail = re.sub(r"^\W*(?:it'?s|it is|that'?s|c'est|es|son)\b", "", tail.strip(), flags=re.I)
+        if len(tail.split()) > 5:
+            return None
+        name = parse_name(tail, self.language, expecting=True)
+        if name and {w.lower() for w in name.split()} & {w.lower() for w in held.split()}:
+            return name
+        return None
 
     def _phone(self, flow: _Flow, text: str) -> bool:
         """Fill the phone slot from the utterance or the caller-ID question; True if it changed."""

@@ -110,7 +110,26 @@ def _blank(text: str, start: int, end: int) -> str:
 _RUN = re.compile(r"\+?\d[\d]*(?:[\s().,-]{1,3}\d+)+|\+?\d{7,15}")
 
 
+# "my Spanish mobile", "un portable français": the caller names the number's country.
+_COUNTRY_WORDS = (
+    ("ES", r"spanish|español|espagnol|de españa"),
+    ("FR", r"french|francés|frances|français|française|francais|de france"),
+    ("MA", r"moroccan|marroquí|marocain|marocaine|du maroc"),
+    ("US", r"american|americano|américain|américaine|us number"),
+    ("GB", r"british|english number|uk number|británico|britannique|anglais"),
+    ("CA", r"canadian|canadiense|canadien|canadienne"),
+    ("MX", r"mexican|mexicano|mexicain"),
+    ("BE", r"belgian|belga|belge"),
+    ("CH", r"swiss|suizo|suisse"),
+    ("DE", r"german|alemán|allemand"),
+    ("IT", r"italian|italiano|italien"),
+    ("PT", r"portuguese|portugués|portugais"),
+)
+
+
 def _take_phones(heard: Heard, text: str, regions: tuple[str, ...], expecting: bool) -> str:
+    named = [region for region, words in _COUNTRY_WORDS if re.search(rf"\b(?:{words})\b", text)]
+    regions = tuple(dict.fromkeys([*named, *regions]))
     spoken = _spoken_digits(text)
     work = text
     for run in _RUN.finditer(spoken):
@@ -164,14 +183,23 @@ def _valid_subrun(groups: list[tuple[int, int, str]], regions: tuple[str, ...]) 
 
 
 def _valid(digits: str, regions: tuple[str, ...]) -> str | None:
-    for region in regions if not digits.startswith("+") else (None,):
+    """The number in the first region where it is valid *as said*: a region whose numbers are said
+    with a trunk 0 ("06 12 ...") is passed over for a number said without it when another region
+    takes it as is ("655 12 34 56" from a Spanish caller to a Moroccan clinic)."""
+    if digits.startswith("+"):
+        regions = ("ZZ",)
+    found: list[tuple[int, str]] = []
+    for region in regions:
         try:
-            number = phonenumbers.parse(digits, region)
+            number = phonenumbers.parse(digits, None if region == "ZZ" else region)
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return None
+            prefix = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+            trunk = prefix.national_prefix if prefix is not None else None
+            as_said = region == "ZZ" or not trunk or trunk == "1" or digits.startswith(trunk)
+            found.append((0 if as_said else 1, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)))
+    return min(found, key=lambda f: f[0])[1] if found else None
 
 
 def region_of(e164: str | None) -> str | None:

@@ -138,7 +138,11 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("payment", r"pagar|enlace de pago|link de pago|pago"),
         ("order_status", r"mi pedido|estado del pedido|número de pedido|dónde está mi"),
         ("sms", r"por sms|mándeme un (?:sms|mensaje de texto)|por mensaje de texto"),
-        ("callback", r"devolver (?:la|mi) llamada|me llame|llamarme|que me llamen"),
+        (
+            "callback",
+            r"devolver (?:la|mi) llamada|devolverme la llamada|me llame|llamarme|que me llamen|"
+            r"me (?:pueden|puede|podrían|podría) llamar|llámenme|llameme|llámeme más tarde",
+        ),
         ("message", r"dejar un (?:mensaje|recado)|tomar un (?:mensaje|recado)"),
         ("book", r"cita|reservar|consulta|ver al (?:doctor|médico|dentista)|pedir hora|turno"),
         ("lead", r"presupuesto|cotización|precios|interesado en|sus servicios"),
@@ -230,7 +234,10 @@ _MINUTES = {
     "fr": ((r"\b(?P<h>\d{1,2}) ?(?:heures?|h) moins (?P<m>\d{1,2})\b", True),),
     "es": (
         (r"\blas? (?P<h>\d{1,2}) menos (?P<m>\d{1,2})\b", True),
-        (r"\blas? (?P<h>\d{1,2}) y (?P<m>\d{1,2})\b(?! de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre))", False),
+        (
+            r"\blas? (?P<h>\d{1,2}) y (?P<m>\d{1,2})\b(?! de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre))",
+            False,
+        ),
     ),
 }
 _NOON = re.compile(r"\b(?:noon|midday|(?<!après-)(?<!apres-)midi|mediodía|mediodia)\b", re.IGNORECASE)
@@ -517,7 +524,9 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     if split:
         return split
     spelled = _spelled(clean.replace("|", " "))
-    intros = list(re.finditer(rf"\b{_NAME_INTRO[language]}(?:\s*\|)?\s+([\w'-]+(?:\s+[\w'-]+){{0,4}})", clean, re.IGNORECASE))
+    intros = list(
+        re.finditer(rf"\b{_NAME_INTRO[language]}(?:\s*\|)?\s+([\w'-]+(?:\s+[\w'-]+){{0,4}})", clean, re.IGNORECASE)
+    )
     words: list[str] = []
     for found in reversed(intros):  # the last thing said about the name wins ("I'm Ann... no, it's for Bob")
         words = _name_words(found.group(1).split())
@@ -576,7 +585,11 @@ def _name_words(tokens: list[str]) -> list[str]:
     words: list[str] = []
     for index, token in enumerate(tokens):
         rest = [t for t in tokens[index + 1 :] if t.lower() not in _PARTICLES][:1]
-        following = rest[0] if rest and all(t.lower() in _PARTICLES for t in tokens[index + 1 : tokens.index(rest[0], index + 1)]) else ""
+        following = (
+            rest[0]
+            if rest and all(t.lower() in _PARTICLES for t in tokens[index + 1 : tokens.index(rest[0], index + 1)])
+            else ""
+        )
         if words and token.lower() in _PARTICLES and _is_name_word(following.lower(), following):
             words.append(token)  # "Le Goff", "El Amrani", "de la Cruz": part of the surname
             continue
