@@ -10,6 +10,7 @@ utterances in a row that the engine cannot use all hand the call to a person.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import re
@@ -586,10 +587,8 @@ class DialogueEngine:
             elif self._heard.dob_fix and slots.get("dob"):  # "my birthday is June 15th": same year
                 held = date.fromisoformat(slots["dob"])
                 month, day = self._heard.dob_fix
-                try:
+                with contextlib.suppress(ValueError):
                     slots["dob"] = held.replace(month=month or held.month, day=day).isoformat()
-                except ValueError:
-                    pass
             when = self._when(text)
         changed_time = (
             when is not None

@@ -602,7 +602,32 @@ def _name_words(tokens: list[str]) -> list[str]:
     return words if len(named) <= 3 else words[: words.index(named[3])]
 
 
-_PARTICLES = frozenset("le la de del della di da das dos du des van von der den el al ben bin ibn mac st".split())
+_PARTICLES = frozenset(
+    [
+        "le",
+        "la",
+        "de",
+        "del",
+        "della",
+        "di",
+        "da",
+        "das",
+        "dos",
+        "du",
+        "des",
+        "van",
+        "von",
+        "der",
+        "den",
+        "el",
+        "al",
+        "ben",
+        "bin",
+        "ibn",
+        "mac",
+        "st",
+    ]
+)
 
 
 def _is_name_word(lowered: str, token: str) -> bool:
