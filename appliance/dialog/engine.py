@@ -585,10 +585,10 @@ class DialogueEngine:
             if self._heard.dob and self.profile.ask_date_of_birth:
                 slots["dob"] = self._heard.dob  # said in one breath; kept only where the profile asks
             elif self._heard.dob_fix and slots.get("dob"):  # "my birthday is June 15th": same year
-                held = date.fromisoformat(slots["dob"])
+                born_on = date.fromisoformat(slots["dob"])
                 month, day = self._heard.dob_fix
                 with contextlib.suppress(ValueError):
-                    slots["dob"] = held.replace(month=month or held.month, day=day).isoformat()
+                    slots["dob"] = born_on.replace(month=month or born_on.month, day=day).isoformat()
             when = self._when(text)
         changed_time = (
             when is not None
