@@ -75,6 +75,14 @@ _FAQ_TOPICS = {
     },
 }
 _DIGITS_END = "#"
+# Where a message said with the request begins: "tell Dr. Lopez that ...", "dites au docteur que ...".
+_MESSAGE_CUES = {
+    "en": re.compile(r"\b(?:tell|let|message|word|note)\b.*?\b(?:that|know|saying|say|:)\s+(?P<m>.+)$", re.I),
+    "fr": re.compile(
+        r"\b(?:dire|dites|prévenir|prévenez|informer|message|mot|transmettre)\b.*?\bque\s+(?P<m>.+)$", re.I
+    ),
+    "es": re.compile(r"\b(?:dígale|decirle|dile|avise|avisar|avisarle|mensaje|recado)\b.*?\bque\s+(?P<m>.+)$", re.I),
+}
 # Words for any visit: never enough, next to a specific service, to choose the service.
 _GENERIC = frozenset({"appointment", "visit", "rendez-vous", "rdv", "cita", "consulta", "turno"})
 
@@ -778,17 +786,53 @@ class DialogueEngine:
         if flow.awaiting == "message":
             slots["message"] = raw.strip()
         else:
-            provider = self._provider(text)
+            provider = self._provider(text) or self._only_provider(text)
             if provider:
                 slots["recipient"] = provider
             self._name(flow, raw)
             self._phone(flow, text)
+            content = self._message_content(raw)
+            if content and "message" not in slots:
+                slots["message"] = content
         return self._contact_then(flow, "message", "message")
+
+    def _message_content(self, raw: str) -> str | None:
+        """What to pass on, when said with the request ("tell Dr. Lopez that my readings are fine"):
+        the words after the cue, without the clauses that give the caller's name or number."""
+        said = normalize(raw, self.language, lower=False)
+        found = _MESSAGE_CUES[self.language].search(said)
+        if found is None:
+            return None
+        clauses = re.split(r"(?<=[,.;])\s+", found.group("m"))
+        kept = []
+        for clause in clauses:
+            lowered = clause.lower()
+            if any(b.strip() and b.strip() in lowered for b in self._heard.blanks):
+                continue  # "my number is ..."
+            if parse_name(clause, self.language, expecting=False) and len(clause.split()) <= 6:
+                continue  # "this is Linda Park"
+            kept.append(clause)
+        content = " ".join(kept).strip(" ,.;")
+        return content if len(content.split()) >= 3 else None
+
+    def _only_provider(self, text: str) -> str | None:
+        """ "the doctor" at a practice with a single doctor is that doctor."""
+        doctors = [
+            p for p in self.profile.providers if re.search(r"\b(?:dr|doctor|docteur|doctora?|dra)\b", p.name, re.I)
+        ]
+        generic = (
+            r"\b(?:the doctor|le docteur|au docteur|le médecin|au médecin|el doctor|al doctor|la doctora|"
+            r"al médico|el médico)\b"
+        )
+        if len(doctors) == 1 and re.search(generic, text):
+            return doctors[0].name
+        return None
 
     def _message_readback(self, flow: _Flow) -> str:
         recipient = flow.slots.get("recipient")
         return self._text(
             "confirm_message",
+            message=flow.slots["message"],
             name=flow.slots["name"],
             recipient=self._text("to_recipient", recipient=recipient) if recipient else "",
             to_phone=self._to_phone(flow.slots["phone"]),

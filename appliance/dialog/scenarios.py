@@ -111,9 +111,9 @@ def run_scenario(
     )
 
 
-# Arguments that are not read back: free text in the caller's own words (a message, a lead's need
-# and timeline), our own text (an SMS), and values the business computes (a lead's score).
-_NOT_READ_BACK = {"message", "text", "need", "timeline", "score", "authority", "budget", "amount"}
+# Arguments that are not read back: a lead's qualification notes in the caller's own words (need,
+# timeline, budget, authority), our own text (an SMS), and values the business computes (a score).
+_NOT_READ_BACK = {"text", "need", "timeline", "score", "authority", "budget", "amount"}
 
 
 def unread_values(tool: str, args: dict[str, Any], readback: str, business: Business, engine: Any) -> list[str]:

@@ -69,8 +69,10 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("callback", r"call (?:me )?back|callback|(?:ring|phone|call) me\b|get back to me"),
         (
             "message",
-            r"leave (?:a )?message|take (?:a )?message|pass (?:on )?(?:a )?(?:message|note)|give (?:him|her|them) a message|"
-            r"tell (?:dr\.?|doctor|the (?:doctor|nurse|dentist)|him|her)|let (?:dr\.?|the (?:doctor|nurse|dentist)|him|her|them) know",
+            r"leave (?:a )?(?:message|word|note)|take (?:a )?message|pass (?:on )?(?:a )?(?:message|note|word)|"
+            r"give (?:him|her|them) a message|leave word|get (?:a )?(?:message|word) to|"
+            r"tell (?:dr\.?|doctor|the (?:doctor|nurse|dentist)|him|her|nurse)|"
+            r"let (?:dr\.?|doctor|nurse|the (?:doctor|nurse|dentist)|him|her|them) \w* ?know",
         ),
         (
             "book",
@@ -107,7 +109,11 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("order_status", r"ma commande|commande numéro|suivi de commande|où en est"),
         ("sms", r"par sms|par texto|envoyez-moi un (?:sms|texto)"),
         ("callback", r"rappeler|rappelle|me rappeler|rappel|me recontacter"),
-        ("message", r"laisser un message|prendre un message|transmettre un message"),
+        (
+            "message",
+            r"laisser un (?:message|mot)|prendre un message|transmettre (?:un message|au|à)|"
+            r"(?:dire|dites|prévenir|prévenez|informer) (?:au|à|le|la) (?:docteur|médecin|dentiste|infirmière)",
+        ),
         (
             "book",
             r"rendez-vous|rdv|prendre (?:un )?rendez|consultation|voir (?:le|la) (?:docteur|médecin|dentiste)|réserver",
@@ -143,7 +149,11 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
             r"devolver (?:la|mi) llamada|devolverme la llamada|me llame|llamarme|que me llamen|"
             r"me (?:pueden|puede|podrían|podría) llamar|llámenme|llameme|llámeme más tarde",
         ),
-        ("message", r"dejar un (?:mensaje|recado)|tomar un (?:mensaje|recado)"),
+        (
+            "message",
+            r"dejar(?:le)? un (?:mensaje|recado)|tomar un (?:mensaje|recado)|"
+            r"(?:dígale|dígales|decirle|avise|avisar|avisarle) (?:al|a la) (?:doctor|doctora|médico|enfermera|dentista)",
+        ),
         ("book", r"cita|reservar|consulta|ver al (?:doctor|médico|dentista)|pedir hora|turno"),
         ("lead", r"presupuesto|cotización|precios|interesado en|sus servicios"),
         ("goodbye", r"adiós|adios|eso es todo|nada más|hasta luego|que tenga buen|es todo|ya está|ya estaría"),
