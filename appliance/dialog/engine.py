@@ -877,6 +877,9 @@ class DialogueEngine:
     def _flow_callback(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         slots = flow.slots
         answer = self._confirmed(flow, text)
+        when = self._when(text)
+        if when is not None and flow.awaiting == "confirm":
+            answer = None  # "actually, make it 11 instead": a new time, read back again
         if answer is True:
             args: dict[str, Any] = {"caller_name": slots["name"], "phone": slots["phone"]}
             if slots.get("when"):
@@ -893,9 +896,9 @@ class DialogueEngine:
             return self._done("kept")
         self._name(flow, raw)
         self._phone(flow, text)
-        when = self._when(text)
         if when is not None:
-            day = when.day or self.business.now().date()
+            held = datetime.fromisoformat(slots["when"]) if slots.get("when") else None
+            day = when.day or (held.date() if held else self.business.now().date())
             at = when.at or (
                 time(9) if when.part in (None, "morning") else time(14) if when.part == "afternoon" else time(17)
             )

@@ -38,13 +38,15 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         (
             "emergency",
             r"emergency|chest pains?|can'?t breathe|cannot breathe|trouble breathing|not breathing|"
-            r"bleeding (?:a lot|heavily|badly)|heart attack|stroke|unconscious|overdose|suicid",
+            r"bleeding (?:a lot|heavily|badly)|heart attack|stroke|unconscious|overdose|suicid|fainted|passed out|"
+            r"collapsed|seizure|choking|struggling to breathe|(?:is|he's|she's) not breathing|breathing (?:badly|very badly)",
         ),
         (
             "human",
             r"(?:speak|talk) (?:to|with) (?:a |an |the )?(?:human|person|someone|somebody|receptionist|"
             r"operator|staff|nurse|real)|real person|live person|somebody real|someone real|human\b|"
-            r"receptionist|operator|front desk|transfer me|agent",
+            r"receptionist|operator|front desk|transfer me|agent|"
+            r"(?:speak|talk) (?:to|with) (?:the |a |my )?(?:doctor|dr\.?|nurse|dentist)\b.*?\b(?:directly|in person|personally|myself|it's personal)",
         ),
         (
             "frustrated",
@@ -92,12 +94,13 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         (
             "emergency",
             r"urgence|douleurs? (?:à la|a la|dans la) poitrine|douleur thoracique|(?:n'arrive|n'arrive) pas à respirer|"
-            r"ne respire plus|saigne beaucoup|crise cardiaque|avc|inconscient|suicid",
+            r"ne respire plus|saigne beaucoup|crise cardiaque|avc|inconscient|suicid|malaise|respire (?:très |vraiment )?mal|"
+            r"perdu connaissance|évanoui|convulsion|s'étouffe",
         ),
         (
             "human",
             r"parler (?:à|a|avec) (?:quelqu'un|une personne|un humain|la secrétaire|la réception|un conseiller)|"
-            r"vraie personne|un humain|standard",
+            r"vraie personne|un humain|standard|parler (?:au|avec le|à la|avec la) (?:docteur|médecin|dentiste)\b.*?\b(?:directement|en personne|personnellement|c'est personnel)",
         ),
         ("frustrated", r"n'importe quoi|ridicule|vous ne comprenez|inutile|ça m'énerve|énervant"),
         ("reschedule", r"déplacer|décaler|changer (?:mon|le) rendez-vous|reporter|un autre (?:jour|créneau|horaire)"),
@@ -128,7 +131,7 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
         (
             "emergency",
             r"emergencia|urgencia|dolor (?:en el|de) pecho|no puedo respirar|sangrando mucho|infarto|"
-            r"inconsciente|suicid",
+            r"inconsciente|suicid|se desmay[óo]|desmayo|no respira|respira (?:muy )?mal|convulsi|se está ahogando",
         ),
         (
             "human",
@@ -274,6 +277,11 @@ def normalize(text: str, language: str, lower: bool = True) -> str:
     ``lower`` is False (names keep their capitals)."""
     text = unicodedata.normalize("NFC", text).replace("’", "'").strip()
     text = re.sub(r"\b([ap])(?:\.\s?|\s)m\b\.?", r"\1m", text, flags=re.IGNORECASE)
+    # hesitations carry nothing: "at, um, like ten" is "at ten"; "euh" between digits breaks no number
+    text = re.sub(r"\b(?:u+m+|u+h+|erm|euh+|e+h+|hmm+)\b,?\s*", "", text, flags=re.IGNORECASE)
+    numbers = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon|\d"
+    text = re.sub(rf"\b(?:like|about|around) (?=(?:{numbers})\b)", "at " if language == "en" else "", text, flags=re.I)
+    text = re.sub(r"\bat at\b", "at", text)
     text = _protect_articles(text, language)
     text = str(alpha2digit(text, language, threshold=0))
     # an "un"/"uno" kept as an article but said among digits is the digit one ("seis uno dos")
@@ -490,7 +498,7 @@ _RELATIVES = {
     "es": r"(?:mi hija|mi hijo|mi esposa|mi esposo|mi mujer|mi marido|mi madre|mi padre|mi niño|mi niña|mi hermana|mi hermano)",
 }
 _NAME_INTRO = {
-    "en": r"(?:my name is|my name's|name is|this is|it's|it is|i am|i'm|the name is|under the name|patient is|"
+    "en": r"(?:my name is|my name's|name is|name's|this is|it's|it is|i am|i'm|the name is|under the name|patient is|"
     rf"(?:it's |it is |that's )?for my {_RELATIVES['en']}|my {_RELATIVES['en']}(?:'s name)? is)",
     "fr": rf"(?:je m'appelle|je suis|mon nom est|c'est|moi c'est|au nom de|nom de|pour {_RELATIVES['fr']}|"
     rf"{_RELATIVES['fr']} s'appelle)",
@@ -510,6 +518,7 @@ _NOT_NAMES_TEXT = (
     "born née né nee ne nacido nacida nací naci date birth birthday dob number numéro numero número phone "
     "téléphone telephone teléfono telefono mobile portable móvil movil celular cell and et y e from "
     "calling call surname last first family spelled spell spelling apellido apellidos prénom nombre nom "
+    "nope yep yup nah yeah mhm mm mmm hmm "
     "mon ma mes mi mis mine thanks thank merci gracias d'accord vale bueno actually instead wait "
     "s'il plait plaît favor please bye goodbye adiós adios hi hey ça ca bien exact exactement correct "
     "right done all set good ready back still also only calling perfect parfait perfecto claro vrai "
