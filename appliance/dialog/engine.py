@@ -247,6 +247,8 @@ class DialogueEngine:
                 return self._say("anything_else")
         started = next((i for i in found if i in _FLOW_INTENTS and self._offered(i)), None)
         question = bool(_QUESTION.search(raw) or _QUESTION.search(text))
+        if started is None and not question and self._offered("book") and self._about_booking(text):
+            started = "book"  # "I need a blood test Wednesday at 1:30" is a booking, not a question about tests
         # A question the knowledge answers squarely wins over flow words in it ("can I walk in without
         # an appointment?"); otherwise the flow the caller asked for starts.
         faq = self._faq(text, strict=started is not None) if question or started is None else None
@@ -779,6 +781,8 @@ class DialogueEngine:
             self._record(Action("take_message", args))
             recipient = self._text("to_recipient", recipient=slots["recipient"]) if slots.get("recipient") else ""
             return self._done("message_taken", name=slots["name"], recipient=recipient)
+        if answer is False and self._corrected_contact(flow, raw):
+            return Reply(self._message_readback(flow))
         if answer is False:
             flow.awaiting = "message"
             slots.pop("message", None)
@@ -795,6 +799,17 @@ class DialogueEngine:
             if content and "message" not in slots:
                 slots["message"] = content
         return self._contact_then(flow, "message", "message")
+
+    def _corrected_contact(self, flow: _Flow, raw: str) -> bool:
+        """At a read-back, "no, it's 415 555 0189" or "no, my name is ...": the new value replaces the
+        held one (and the read-back is said again). False when the no carried no new value."""
+        if flow.awaiting != "confirm":
+            return False
+        before = (flow.slots.get("name"), flow.slots.get("phone"))
+        if self._heard.phone:
+            flow.slots["phone"] = self._heard.phone
+        self._name(flow, raw)
+        return (flow.slots.get("name"), flow.slots.get("phone")) != before
 
     def _message_content(self, raw: str) -> str | None:
         """What to pass on, when said with the request ("tell Dr. Lopez that my readings are fine"):
@@ -892,6 +907,8 @@ class DialogueEngine:
                 else self._text("callback_asap")
             )
             return self._done("callback_scheduled", name=slots["name"], when=spoken)
+        if answer is False and self._corrected_contact(flow, raw):
+            return Reply(self._callback_readback(flow))
         if answer is False:
             return self._done("kept")
         self._name(flow, raw)

@@ -43,6 +43,11 @@ _PHONE_WORDS = re.compile(
     r"teléfono|móvil|celular|llamarme)\b"
 )
 # "not Thursday": a day the caller rules out is not the one they want.
+_BARE_HOUR_CUES = {
+    "en": r"make it|change it to|change that to|move it to|how about|what about|rather|instead at",
+    "fr": r"plutôt|mettez|disons",
+    "es": r"mejor|mejor a|digamos",
+}
 _NEGATED_DAY = {
     "en": r"\bnot (?:on )?(?:the )?(?=[a-z])",
     "fr": r"\bpas (?:le |ce )?(?=[a-zé])",
@@ -281,6 +286,10 @@ def appointment_when(text: str, language: str, now: datetime) -> When | None:
     """The moment asked for in ``text`` (phones and birth dates already blanked), read clause by
     clause: a later clause or a correction replaces the day or the time said before it."""
     text = re.sub(rf"{_NEGATED_DAY[language]}(?:{_WEEKDAY_WORDS[language]})\b", " ", text)
+    # "make it 11 instead", "plutôt 15", "mejor las 11": a bare hour after a correction is a time
+    text = re.sub(
+        rf"\b(?:{_BARE_HOUR_CUES[language]}) (\d{{1,2}})\b(?!\s*(?:st|nd|rd|th|er|:|h\b|heures?))", r" at \1", text
+    )
     clauses = re.split(rf"\s*(?:,(?!\d)|;|\.(?!\d)|\bno\b|\b(?:{_CORRECTION[language]})\b)\s*", text)
     merged: When | None = None
     for clause in clauses:

@@ -253,6 +253,11 @@ _MINUTES = {
         ),
     ),
 }
+_GREETINGS = re.compile(
+    r"\b(?:good (?:morning|afternoon|evening)|buenas tardes|buenas noches|buenos días|buen día|bonsoir|bonne soirée|"
+    r"bonne après-midi|bon après-midi|have a (?:good|nice) (?:day|evening|afternoon)|que tenga buena tarde)\b",
+    re.IGNORECASE,
+)
 _NOON = re.compile(r"\b(?:noon|midday|(?<!après-)(?<!apres-)midi|mediodía|mediodia)\b", re.IGNORECASE)
 # Words Whisper writes for numbers before "pm"/"am" when it mishears them.
 _HOMOPHONES = (
@@ -344,6 +349,7 @@ def yes_no(text: str, language: str) -> bool | None:
 
 def parse_when(text: str, language: str, now: datetime) -> When | None:
     """The date, time and part of day named in normalised ``text`` (None when there is none)."""
+    text = _GREETINGS.sub(" ", text)  # "good evening" is a greeting, not a wish for the evening
     day, week_of = _parse_day(text, language, now)
     at = _parse_time(text, language)
     part = next((name for name, p in _PARTS[language] if re.search(p, text)), None)
