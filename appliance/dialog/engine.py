@@ -27,7 +27,7 @@ from ..integrations.outbox import Outbox
 from ..store import Store
 from .assist import IntentProposer
 from .calendar import BusyTimes, LocalCalendar, Slot, iso
-from .entities import Heard, appointment_when, hear, region_of
+from .entities import Heard, appointment_when, hear, lead_facts, region_of
 from .knowledge import STRICT_SCORE, Knowledge
 from .profile import BusinessProfile, Service
 from .replies import Phrasebook
@@ -932,15 +932,26 @@ class DialogueEngine:
             args.update(name=slots["name"], score=_lead_score(slots), phone=slots["phone"])
             self._record(Action("qualify_lead", args))
             return self._done("lead_done", name=slots["name"])
-        if answer is False:
+        if answer is False and self._corrected_contact(flow, raw):
+            answer = None
+        elif answer is False:
             return self._other_phone(flow)
         awaiting = flow.awaiting
+        said = normalize(raw, self.language, lower=False)
+        facts = (
+            lead_facts(self._heard.without_taken(said), self.language) if awaiting not in ("need", "company") else {}
+        )
+        for key, value in facts.items():
+            if key not in slots or awaiting in ("confirm", None):
+                slots[key] = value
+                if key == "timeline":
+                    slots["timeline_words"] = str(value).lower()
         if awaiting == "need":
             slots["need"] = raw.strip()
         elif awaiting == "company":
             slots["company"] = raw.strip().rstrip(".").removeprefix("It's ").removeprefix("We're ")[:120]
         elif awaiting == "budget":
-            amount = parse_amount(text)
+            amount = parse_amount(text, last=self._heard.correction)
             slots["budget"] = amount if amount is not None else 0.0
         elif awaiting == "timeline":
             slots["timeline"] = raw.strip()

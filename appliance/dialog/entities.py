@@ -322,3 +322,77 @@ def appointment_when(text: str, language: str, now: datetime) -> When | None:
 def _in_part(at: time, part: str) -> bool:
     low, high = PART_RANGES[part]
     return low <= at < high
+
+
+# What a prospect says about their project in one breath ("we need a new website, our budget is about
+# twelve thousand dollars, we'd like to start in January, I'm the owner").
+_NEED = {
+    "en": r"\b(?:we need|i need|we're looking for|we are looking for|looking for|we want|i want|we'd like|i'd like|"
+    r"quote for|estimate for|interested in|help with)\b",
+    "fr": r"\b(?:nous avons besoin|on a besoin|j'ai besoin|besoin d'|besoin de|nous cherchons|on cherche|je cherche|"
+    r"nous voudrions|je voudrais|un devis pour|intéressé par|intéressée par)",
+    "es": r"\b(?:necesitamos|necesito|buscamos|busco|queremos|quisiéramos|quisiera|presupuesto para|interesado en|interesada en)\b",
+}
+_COMPANY = {
+    "en": r"\b(?:from|at|with|of|company is|company's|business is|we're|we are|called|i run|i own)\s+"
+    r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|and|of|the|et|y|de))*)",
+    "fr": r"\b(?:de la société|de l'entreprise|la société|l'entreprise|chez|de chez|société|entreprise|pour)\s+"
+    r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|et|de|du|des))*)",
+    "es": r"\b(?:de la empresa|la empresa|empresa|de|para)\s+(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|y|de|del))*)",
+}
+_BUDGET_CUE = (
+    r"\b(?:budget|spend|invest|presupuesto|gastar|invertir|dollars?|euros?|bucks|grand|k\b|dólares|mille|mil)\b"
+)
+_TIMELINE = {
+    "en": r"\b(?:start|begin|launch|kick off|go live|ready|done)\b[^,.;]*",
+    "fr": r"\b(?:commencer|démarrer|lancer|débuter|prêt|prête|livré)\b[^,.;]*",
+    "es": r"\b(?:empezar|comenzar|arrancar|lanzar|listo|lista)\b[^,.;]*",
+}
+_AUTHORITY_YES = {
+    "en": r"\b(?:i'm the owner|i am the owner|i own|it's my call|it's my decision|i decide|i make the decisions?|"
+    r"i'm the decision maker|i'm the one who decides|i'm the (?:founder|ceo|boss|director|manager|president))\b",
+    "fr": r"\b(?:je suis (?:le|la) (?:gérante?|patron|patronne|propriétaire|directeur|directrice|fondateur|fondatrice)|"
+    r"c'est moi qui décide|je décide|c'est ma décision)\b",
+    "es": r"\b(?:soy (?:el|la) (?:dueño|dueña|gerente|director|directora|fundador|fundadora)|yo decido|decido yo|"
+    r"la decisión es mía)\b",
+}
+_AUTHORITY_NO = {
+    "en": r"\b(?:not the (?:decision maker|one who decides|owner)|my (?:boss|manager|partner) decides|"
+    r"(?:need|have) to (?:check|run it by)|not my (?:call|decision))\b",
+    "fr": r"\b(?:ce n'est pas moi qui décide|pas moi qui décide|mon patron décide|je dois en parler)\b",
+    "es": r"\b(?:no decido yo|no soy yo quien decide|mi jefe decide|tengo que consultarlo)\b",
+}
+
+
+def lead_facts(said: str, language: str) -> dict[str, object]:
+    """The project facts in one utterance (``said`` keeps its capitals): need, company, budget,
+    timeline, authority; only what was said."""
+    from .understand import parse_amount
+
+    facts: dict[str, object] = {}
+    clauses = [
+        c.strip()
+        for c in re.split(r"[,.;]\s*|\s+(?:and|so|et|y)\s+(?=(?:we|i|our|my|nous|je|notre|mon|ma|nuestro|mi)\b)", said)
+        if c.strip()
+    ]
+    for clause in clauses:
+        lowered = clause.lower()
+        generic = re.search(r"\b(?:your services|vos services|sus servicios)\b", lowered)  # interest, not a need
+        if "need" not in facts and re.search(_NEED[language], lowered) and len(clause.split()) >= 3 and not generic:
+            facts["need"] = clause
+        if "company" not in facts:
+            company = re.search(_COMPANY[language], clause)
+            if company and not re.fullmatch(r"[\d\s]+", company.group("c")):
+                facts["company"] = company.group("c").strip()[:120]
+        if "budget" not in facts and re.search(_BUDGET_CUE, lowered):
+            amount = parse_amount(lowered)
+            if amount is not None and amount >= 100:
+                facts["budget"] = amount
+        if "timeline" not in facts and re.search(_TIMELINE[language], lowered):
+            facts["timeline"] = clause
+        if "authority" not in facts:
+            if re.search(_AUTHORITY_NO[language], lowered):
+                facts["authority"] = False
+            elif re.search(_AUTHORITY_YES[language], lowered):
+                facts["authority"] = True
+    return facts

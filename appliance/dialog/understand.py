@@ -82,7 +82,12 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
             r"check-?up|physical|cleaning|consultation|come in|get in\b|make a reservation|get an? (?:slot|visit)|"
             r"openings\b|(?:any|an) opening\b|availability|fever|sick|cough|rash|infection|hurts",
         ),
-        ("lead", r"quote|pricing|interested in|your services|proposal|estimate|partnership|demo"),
+        (
+            "lead",
+            r"quote|pricing|interested in|your services|proposal|estimate|partnership|demo|"
+            r"we(?:'re| are) looking for (?:a |an |someone)|we need (?:a |an |some |help)|we want (?:a |an )|"
+            r"(?:build|redo|redesign|refresh) (?:our|my|a) ",
+        ),
         (
             "goodbye",
             r"\bbye\b|goodbye|that'?s all|that is all|nothing else|no thanks|have a (?:good|nice) day|"
@@ -121,7 +126,11 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
             "book",
             r"rendez-vous|rdv|prendre (?:un )?rendez|consultation|voir (?:le|la) (?:docteur|médecin|dentiste)|réserver",
         ),
-        ("lead", r"devis|tarifs?|intéressé par|vos services|démonstration"),
+        (
+            "lead",
+            r"devis|tarifs?|intéressée? par|vos services|démonstration|nous avons besoin d'une? |on a besoin d'une? |"
+            r"nous cherchons (?:une? |quelqu'un)|refaire (?:notre|mon|le) ",
+        ),
         (
             "goodbye",
             r"au revoir|c'est tout|rien d'autre|bonne journée|bonne soirée|ce sera tout|ça sera tout|c'est bon pour moi",
@@ -158,7 +167,10 @@ _INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
             r"(?:dígale|dígales|decirle|avise|avisar|avisarle) (?:al|a la) (?:doctor|doctora|médico|enfermera|dentista)",
         ),
         ("book", r"cita|reservar|consulta|ver al (?:doctor|médico|dentista)|pedir hora|turno"),
-        ("lead", r"presupuesto|cotización|precios|interesado en|sus servicios"),
+        (
+            "lead",
+            r"presupuesto|cotización|precios|interesad[oa] en|sus servicios|necesitamos (?:un|una) |buscamos (?:un|una|a alguien) ",
+        ),
         ("goodbye", r"adiós|adios|eso es todo|nada más|hasta luego|que tenga buen|es todo|ya está|ya estaría"),
     ),
 }
@@ -710,18 +722,35 @@ def parse_order_number(text: str) -> str | None:
     return re.sub(r"\D", "", found.group(1)) if found else None
 
 
-def parse_amount(text: str) -> float | None:
-    """A sum of money such as "$5,000", "5000 dollars", "5k", "10 000 euros"."""
-    found = re.search(r"(\d[\d,. ]*\d|\d)\s*(k|thousand|mille|mil|million|millions|millones)?\b", text)
-    if not found:
+def parse_amount(text: str, last: bool = False) -> float | None:
+    """A sum of money such as "$5,000", "5000 dollars", "5k", "10 000 euros". With ``last`` the last
+    sum said wins, keeping the scale of the one before ("fifty thousand, actually forty" is 40,000)."""
+    scale = {
+        "k": 1e3,
+        "grand": 1e3,
+        "thousand": 1e3,
+        "mille": 1e3,
+        "mil": 1e3,
+        "million": 1e6,
+        "millions": 1e6,
+        "millones": 1e6,
+    }
+    amounts: list[tuple[float, float | None]] = []
+    for found in re.finditer(r"(\d[\d,. ]*\d|\d)\s*(k|grand|thousand|mille|mil|million|millions|millones)?\b", text):
+        try:
+            value = float(re.sub(r"[,\s]", "", found.group(1)))
+        except ValueError:
+            continue
+        amounts.append((value, scale.get(found.group(2) or "")))
+    if not amounts:
         return None
-    digits = re.sub(r"[,\s]", "", found.group(1))
-    try:
-        value = float(digits)
-    except ValueError:
-        return None
-    scale = {"k": 1e3, "thousand": 1e3, "mille": 1e3, "mil": 1e3, "million": 1e6, "millions": 1e6, "millones": 1e6}
-    return value * scale.get(found.group(2) or "", 1.0)
+    if not last or len(amounts) == 1:
+        value, factor = amounts[0]
+        return value * (factor or 1.0)
+    (before, before_factor), (value, factor) = amounts[-2], amounts[-1]
+    if factor is None and before_factor is not None and value * before_factor <= 10 * before * before_factor:
+        factor = before_factor
+    return value * (factor or 1.0)
 
 
 def best_match(query: str, options: list[str], cutoff: float = 85) -> str | None:
