@@ -160,6 +160,7 @@ class DialogueEngine:
         # A number said without its country is read as the business's first, then as the caller ID's.
         self._regions = (country,) if region in (None, country) else (country, str(region))
         self._heard = Heard("")
+        self._heard_language = False  # whether the caller's words have set the language yet
 
     @property
     def task(self) -> str | None:
@@ -176,7 +177,10 @@ class DialogueEngine:
         """The reply to what the caller said."""
         raw = transcript.strip()
         if not self._fixed_language and raw:
-            self.language = detect_language(raw, self.profile.languages) or self.language
+            current = self.language if self._heard_language else None
+            detected = detect_language(raw, self.profile.languages, current)
+            if detected is not None:
+                self.language, self._heard_language = detected, True
         text = normalize(raw, self.language)
         asked = self._flow is not None and self._flow.awaiting in ("phone", "caller_id")
         self._heard = hear(text, self.language, self.business.now(), self._regions, self.profile.country, asked)
@@ -1001,9 +1005,10 @@ class DialogueEngine:
                     args["amount"] = slots["amount"]
             self._record(Action("send_payment_link", args))
             return self._done("payment_sent")
-        if answer is False:
+        if answer is False and not (self._heard.phone and self._corrected_contact(flow, raw)):
             return self._other_phone(flow)
-        number = parse_order_number(re.sub(r"\+?\d[\d\s]{8,}\d", "", text)) if flow.awaiting != "phone" else None
+        taken = self._heard.without_taken(text)  # the phone number said is not an order number
+        number = parse_order_number(taken) if flow.awaiting not in ("phone", "caller_id") else None
         if number is not None:
             order = self.business.orders.get(number)
             if order is None:
@@ -1012,8 +1017,7 @@ class DialogueEngine:
             slots["order"] = number
             if order.get("amount"):
                 slots["amount"] = float(order["amount"])
-        if flow.awaiting in ("phone", "caller_id") or number is None:
-            self._phone(flow, text)
+        self._phone(flow, text)
         if "order" not in slots and flow.awaiting != "order_skipped":
             if flow.awaiting == "order":
                 flow.awaiting = "order_skipped"
@@ -1072,6 +1076,13 @@ def _split_change(text: str, language: str, now: datetime) -> tuple[str, str | N
 
 
 def _date_of_birth(text: str, language: str, country: str) -> str | None:
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 8 and re.fullmatch(r"[\d\s/.-]+", text.strip()):  # "oh three fifteen nineteen eighty seven"
+        first, second, year = int(digits[:2]), int(digits[2:4]), int(digits[4:])
+        month, day = (first, second) if country == "US" else (second, first)
+        with contextlib.suppress(ValueError):
+            born = date(year, month, day)
+            return born.isoformat() if date(1900, 1, 1) < born < date.today() else None
     if not re.search(r"\b(?:19|20)\d{2}\b", text):
         return None
     order = "MDY" if country == "US" else "DMY"

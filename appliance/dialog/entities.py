@@ -166,6 +166,7 @@ def _spoken_digits(text: str) -> str:
         return repl.ljust(len(match.group()))
 
     text = re.sub(r"\b(?:oh|o)\b(?=\s*\d)|(?<=\d )(?:oh|o)\b", lambda m: pad(m, "0"), text)
+    text = re.sub(r"\b(double|triple) (?:oh|o)\b", lambda m: pad(m, "0" * (2 if m.group(1) == "double" else 3)), text)
     text = re.sub(r"\bdouble (\d)", lambda m: pad(m, m.group(1) * 2), text)
     text = re.sub(r"\btriple (\d)", lambda m: pad(m, m.group(1) * 3), text)
     return re.sub(r"\bplus\s*(?=\d)", lambda m: pad(m, "+"), text)

@@ -26,7 +26,7 @@ _LANGUAGE_WORDS = {
     "vous c'est à prendre annuler votre quel quelle heures docteur madame monsieur rappeler nom appelle "
     "matin après-midi prochain semaine pouvez est-ce prenez avez êtes où quand comment combien y a-t-il "
     "au du une le et dois peux",
-    "es": "quiero quisiera cita hola sí mañana gracias mi los las para con por favor es una un quería "
+    "es": "quiero quisiera cita hola sí mañana gracias mi los las para con por favor es una quería "
     "cancelar llamo nombre tarde doctor doctora puede usted hora próximo semana buenos días tengo necesito "
     "hay dónde qué cuándo cómo cuánto está están tienen aceptan cerca del al el y soy puedo",
 }
@@ -332,8 +332,10 @@ def _protect_articles(text: str, language: str) -> str:
     return pattern.sub(lambda m: _KEEP + m.group(1), text) if pattern else text
 
 
-def detect_language(text: str, allowed: tuple[str, ...]) -> str | None:
-    """The allowed language whose common words the text uses most; None when it is unclear."""
+def detect_language(text: str, allowed: tuple[str, ...], current: str | None = None) -> str | None:
+    """The allowed language whose common words the text uses most; None when it is unclear. Moving
+    away from ``current`` (the call's language so far) takes two of the other language's words more
+    than the current one's, so one odd word ("vale", "okay") or a name does not flip the call."""
     words = re.findall(r"[\w'-]+", text.lower())
     if not words:
         return None
@@ -341,7 +343,10 @@ def detect_language(text: str, allowed: tuple[str, ...]) -> str | None:
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     if not ranked or ranked[0][1] == 0 or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
         return None
-    return ranked[0][0]
+    best, score = ranked[0]
+    if current is not None and best != current and score - scores.get(current, 0) < 2:
+        return None
+    return best
 
 
 def intents(text: str, language: str) -> list[str]:
