@@ -1076,6 +1076,16 @@ def _split_change(text: str, language: str, now: datetime) -> tuple[str, str | N
 
 
 def _date_of_birth(text: str, language: str, country: str) -> str | None:
+    """A date of birth as answered to the question: "March 3rd 1985", "1991 February 2nd", "el 17 de
+    septiembre del 98", "oh three fifteen nineteen eighty seven" (as digits, in the country's order)."""
+    text = re.sub(r"\b(?:oh|o)\b", "0", text)
+    text = re.sub(r"\b(19|20) (\d{2})\b", r"\1\2", text)
+    century = date.today().year % 100
+    text = re.sub(
+        r"(\b(?:de|del|d')\s*|')(\d{2})\s*$|(?<=[a-zé]) (\d{2})\s*$",
+        lambda m: " " + ("20" if int(m.group(2) or m.group(3)) <= century else "19") + (m.group(2) or m.group(3)),
+        text.strip(),
+    )
     digits = re.sub(r"\D", "", text)
     if len(digits) == 8 and re.fullmatch(r"[\d\s/.-]+", text.strip()):  # "oh three fifteen nineteen eighty seven"
         first, second, year = int(digits[:2]), int(digits[2:4]), int(digits[4:])

@@ -112,7 +112,7 @@ def _blank(text: str, start: int, end: int) -> str:
 
 # A run of digit groups, as speech recognition writes a number said aloud ("415 555 0198",
 # "06 12 34 56 78", "4 1 5 5 5 5 ..."): digits joined by spaces, dots, dashes, commas or parentheses.
-_RUN = re.compile(r"\+?\d[\d]*(?:[\s().,-]{1,3}\d+)+|\+?\d{7,15}")
+_RUN = re.compile(r"\+?\d[\d]*(?:[\s().,-]{1,12}\d+)+|\+?\d{7,15}")
 
 
 # "my Spanish mobile", "un portable français": the caller names the number's country.

@@ -522,10 +522,12 @@ _RELATIVES = {
 }
 _NAME_INTRO = {
     "en": r"(?:my name is|my name's|name is|name's|this is|it's|it is|i am|i'm|the name is|under the name|patient is|"
-    rf"(?:it's |it is |that's )?for my {_RELATIVES['en']}|my {_RELATIVES['en']}(?:'s name)? is)",
+    rf"(?:it's |it is |that's )?for my {_RELATIVES['en']}|my {_RELATIVES['en']}(?:'s name)? is|my {_RELATIVES['en']}'s|"
+    rf"of my {_RELATIVES['en']})",
     "fr": rf"(?:je m'appelle|je suis|mon nom est|c'est|moi c'est|au nom de|nom de|pour {_RELATIVES['fr']}|"
-    rf"{_RELATIVES['fr']} s'appelle)",
-    "es": rf"(?:me llamo|mi nombre es|soy|habla|a nombre de|para {_RELATIVES['es']}|{_RELATIVES['es']} se llama)",
+    rf"{_RELATIVES['fr']} s'appelle|de {_RELATIVES['fr']})",
+    "es": rf"(?:me llamo|mi nombre es|soy|habla|a nombre de|para {_RELATIVES['es']}|{_RELATIVES['es']} se llama|"
+    rf"de {_RELATIVES['es']})",
 }
 _NOT_NAMES_TEXT = (
     "a an the and but or so to i i'd i'm calling looking trying not sorry just here there is it that this "
@@ -617,7 +619,36 @@ def _first_and_last(text: str) -> str | None:
     return " ".join(w[:1].upper() + w[1:] for w in parts)
 
 
-_FILLERS = {"um", "uh", "er", "erm", "euh", "eh", "ah", "well", "yes", "yeah", "oui", "sí", "si", "ok", "okay", "sure"}
+_FILLERS = {
+    "|",
+    "bueno",
+    "pues",
+    "mire",
+    "alors",
+    "voilà",
+    "bon",
+    "so",
+    "hi",
+    "hello",
+    "hola",
+    "bonjour",
+    "um",
+    "uh",
+    "er",
+    "erm",
+    "euh",
+    "eh",
+    "ah",
+    "well",
+    "yes",
+    "yeah",
+    "oui",
+    "sí",
+    "si",
+    "ok",
+    "okay",
+    "sure",
+}
 
 
 def _name_words(tokens: list[str]) -> list[str]:
@@ -697,6 +728,8 @@ def match_choice(text: str, choices: dict[str, tuple[str, ...]], cutoff: float =
             form = form.lower()
             if re.search(rf"\b{re.escape(form)}\b", lowered):
                 score = 100.0 + len(form)
+            elif _stems(form) and _stems(form) <= _stems(lowered):
+                score = 99.0  # "teeth cleaned" names the cleaning
             elif len(form) >= 5 and len(lowered) >= len(form):
                 score = fuzz.partial_ratio(form, lowered)
             else:
@@ -704,6 +737,11 @@ def match_choice(text: str, choices: dict[str, tuple[str, ...]], cutoff: float =
             if score >= cutoff and (best is None or score > best[1]):
                 best = (key, score)
     return best[0] if best else None
+
+
+def _stems(text: str) -> set[str]:
+    """Word stems, crudely (-ing, -ed, -s): enough for "cleaned" to name "cleaning"."""
+    return {re.sub(r"(?:ing|ed|es|s)$", "", w) if len(w) > 5 else w for w in re.findall(r"[\w'-]{4,}", text)}
 
 
 _ORDINALS = {
