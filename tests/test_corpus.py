@@ -1,0 +1,47 @@
+"""The scenario corpora written apart from the rules: every write is read back first, and the
+development set holds its floor. The locked set's figures are measured by benchmarks/dialog.py and
+reported, never used to change a rule (see README, "Scenarios").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance.dialog.profile import BusinessProfile
+from appliance.dialog.scenarios import ScenarioResult, load_scenarios, run_scenario
+
+from .conftest import ROOT
+
+CORPUS = ROOT / "tests" / "corpus"
+SETS = {name: load_scenarios(CORPUS / name) for name in ("dev", "locked") if (CORPUS / name).is_dir()}
+
+
+def _run(name: str) -> list[ScenarioResult]:
+    profiles: dict[Path, BusinessProfile] = {}
+    return [run_scenario(file, scenario, profiles) for file, scenario in SETS[name]]
+
+
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_every_value_written_was_read_back_before_the_yes(name: str) -> None:
+    unread = {r.name: r.unread for r in _run(name) if r.unread}
+    assert not unread, f"written without being said in the read-back: {unread}"
+
+
+def test_the_development_set_passes_its_floor_without_a_wrong_write() -> None:
+    results = _run("dev")
+    assert len(results) >= 150
+    wrong = [f"{r.name}: {r.failures}" for r in results if r.wrong_writes]
+    assert not wrong, "\n".join(wrong)
+    passed = sum(r.passed for r in results)
+    # The floor is what the rules reach today (91 %), so a change that loses callers fails here; the
+    # issue's goal (95 %) and the locked set's figures are in benchmarks/RESULTS.md.
+    assert passed / len(results) >= 0.90, [r.name for r in results if not r.passed]
+
+
+def test_the_sets_cover_three_languages_and_every_kind_of_business() -> None:
+    for name, scenarios in SETS.items():
+        assert len(scenarios) >= 150, name
+        profiles = {s.get("profile", "demo").rsplit("/", 1)[-1] for _, s in scenarios}
+        assert {"demo", "smile-dental.toml", "corner-shop.toml", "northwind-agency.toml"} <= profiles, name
