@@ -243,7 +243,12 @@ _AFTERNOON_HINT = re.compile(
     re.IGNORECASE,
 )
 _HALF = {
-    "en": ((r"half past (\d{1,2})", 30, 0), (r"quarter past (\d{1,2})", 15, 0), (r"quarter to (\d{1,2})", 45, -1)),
+    "en": (
+        (r"half past (\d{1,2})", 30, 0),
+        (r"quarter past (\d{1,2})", 15, 0),
+        (r"quarter to (\d{1,2})", 45, -1),
+        (r"\bhalf (\d{1,2})\b", 30, 0),  # British "half ten" is 10:30
+    ),
     "fr": (
         (r"(\d{1,2}) heures? et demie", 30, 0),
         (r"(\d{1,2}) heures? et quart", 15, 0),
@@ -411,7 +416,11 @@ def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bo
             # "next Tuesday" said on a Tuesday means in a week, as does a bare "Tuesday".
             if ahead == 0 and not re.search(r"\b(?:today|aujourd'hui|hoy)\b", text):
                 ahead = 7
-            if re.search(r"\b(?:week after next|dans deux semaines|en dos semanas)\b", text):
+            if re.search(
+                rf"\b(?:week after next|dans deux semaines|en dos semanas|a week from {name}|{name} week|"
+                rf"{name} en (?:huit|8)|de {name} en (?:ocho|8))\b",
+                text,
+            ):
                 ahead += 7
             return today + timedelta(days=ahead), False
     return None, False
