@@ -197,7 +197,9 @@ async def test_a_caller_books_by_voice(fast_engines: Engines, demo_business: Bus
     result = await run_call(session, RecordingLine(audio))
     replies = [t.reply_text for t in result.turns]
     assert replies[:2] == ["May I have your full name, please?", "Can we reach you on the number you're calling from?"]
-    assert replies[2].endswith("on Tuesday, November 24 at 10 AM, for Peter Brown. Shall I book it?"), replies
+    assert replies[2].endswith(
+        "on Tuesday, November 24 at 10 AM, for Peter Brown, reachable on the number you're calling from. Shall I book it?"
+    ), replies
     assert replies[3].startswith("You're booked with Dr. Martin on Tuesday, November 24 at 10 AM"), replies
     (action,) = store.actions(result.call_id)
     assert action["tool"] == "create_booking"
