@@ -181,11 +181,36 @@ def main() -> None:
     if args.llm is not None:
         config = load_config(None, env={})
         model = ModelRegistry(config.model_cache).resolve("llm", args.llm or config.models.llm)
-        rows.append((f"rules + {model.name}", IntentProposer(LocalLLM(model, config.models.llm_threads))))
+        rows.append((f"rules + {model.name}", TimedProposer(LocalLLM(model, config.models.llm_threads))))
     print(f"CPU: {cpu_name()}")
     print()
     scenario_table(rows)
     paraphrase_table(rows)
+    for label, proposer in rows:
+        if isinstance(proposer, TimedProposer) and proposer.times:
+            times = proposer.times
+            print()
+            print("| model | asked (turns the rules did not understand) | p50 | p95 | max |")
+            print("|---|---|---|---|---|")
+            print(
+                f"| {label} | {len(times)} | {statistics.median(times) * 1000:.0f} ms "
+                f"| {percentile(times, 95) * 1000:.0f} ms | {max(times) * 1000:.0f} ms |"
+            )
+
+
+class TimedProposer(IntentProposer):
+    """The proposer, timing every question put to the model."""
+
+    def __init__(self, llm: LocalLLM) -> None:
+        super().__init__(llm)
+        self.times: list[float] = []
+
+    def propose(self, utterance: str, allowed: list[str]) -> str | None:
+        started = time.perf_counter()
+        try:
+            return super().propose(utterance, allowed)
+        finally:
+            self.times.append(time.perf_counter() - started)
 
 
 def cpu_name() -> str:
