@@ -503,6 +503,8 @@ class DialogueEngine:
                 flow.slots[key] = flow.offers[pick]
                 flow.offers = []
                 return None
+            if when is not None and when.at and not when.day:
+                when = When(flow.offers[0].start.date(), when.at, when.part)  # "then at 11": the offers' day
             if when is None:
                 if yes_no(text, self.language) is False:
                     flow.offers = []

@@ -181,10 +181,12 @@ _INTENT_RES = {
 
 _YES = {
     "en": r"yes|yeah|yep|yup|sure|correct|right|that'?s right|ok|okay|please do|go ahead|sounds good|perfect|"
-    r"absolutely|of course|that works|fine|great|confirm",
-    "fr": r"oui|ouais|d'accord|exactement|c'est ça|c'est bien ça|parfait|bien sûr|volontiers|ça marche|"
-    r"entendu|tout à fait|je confirme|très bien",
-    "es": r"sí|si|claro|vale|correcto|de acuerdo|perfecto|exacto|por supuesto|está bien|bueno|confirmo",
+    r"absolutely|of course|that works|fine|great|confirm|uh-? ?huh|mm-? ?hmm|book it|go for it|all good|"
+    r"exactly|definitely|lovely|brilliant|spot on",
+    "fr": r"oui|ouais|d'accord|d'acc|exactement|exact|c'est ça|c'est bien ça|parfait|bien sûr|volontiers|ça marche|"
+    r"entendu|tout à fait|je confirme|très bien|c'est bon|impeccable|ça me va|allez-y|nickel|absolument",
+    "es": r"sí|si|claro|vale|correcto|de acuerdo|perfecto|exacto|por supuesto|está bien|bueno|confirmo|eso es|"
+    r"adelante|me parece bien|ándale|órale|dale|genial|estupendo",
 }
 _NO = {
     "en": r"no|nope|nah|not|wrong|incorrect|don'?t|actually|wait|change",
