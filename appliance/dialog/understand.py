@@ -587,7 +587,17 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
         words = _name_words(found.group(1).split())
         if words:
             break
-    if not intros and expecting:
+    if not words:  # "Jean Martin à l'appareil", "Paul Newman speaking": the name comes before its cue
+        after = re.search(r"^(.*?)\s+(?:à l'appareil|speaking|here|al habla|al teléfono)\b", clean, re.IGNORECASE)
+        if after:
+            before = after.group(1).split()
+            tail: list[str] = []
+            for token in reversed(before):
+                if not _is_name_word(token.lower(), token) or len(tail) == 3:
+                    break
+                tail.insert(0, token)
+            words = tail
+    if not intros and not words and expecting:
         words = _name_words(clean.split())
     if spelled:
         if words and fuzz.ratio(words[-1].lower(), spelled.lower()) >= 50:
