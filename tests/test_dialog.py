@@ -337,3 +337,19 @@ def test_the_caller_id_number_is_never_read_out(demo_business: Business) -> None
     assert (
         "We'll call you back as soon as we can at +1 646 555 0134" in spoken[-1]
     )  # a number the caller said is read back
+
+
+def test_every_declared_flow_has_its_conversation_its_action_and_its_questions() -> None:
+    from appliance.dialog.engine import DialogueEngine
+    from appliance.dialog.flows import FLOWS, KINDS, QUESTIONS
+    from appliance.dialog.replies import TEMPLATES
+    from appliance.dialog.tools import SCHEMAS
+
+    for name, spec in FLOWS.items():
+        assert callable(getattr(DialogueEngine, f"_flow_{name}", None)), name
+        assert spec.tool is None or spec.tool in SCHEMAS, name
+        assert spec.kinds and spec.kinds <= set(KINDS), name
+        assert set(spec.slots) <= set(QUESTIONS), name
+    for language, templates in TEMPLATES.items():
+        missing = sorted(k for k in QUESTIONS.values() if k not in templates)
+        assert not missing, f"{language} lacks the questions {missing}"

@@ -28,6 +28,7 @@ from ..store import Store
 from .assist import IntentProposer
 from .calendar import BusyTimes, LocalCalendar, Slot, iso
 from .entities import Heard, appointment_when, hear, lead_facts, region_of
+from .flows import FLOWS, QUESTIONS, offered
 from .knowledge import STRICT_SCORE, Knowledge
 from .profile import BusinessProfile, Service
 from .replies import Phrasebook
@@ -50,7 +51,7 @@ from .understand import (
 
 _LOGGER = logging.getLogger(__name__)
 
-_FLOW_INTENTS = ("reschedule", "cancel", "order_status", "payment", "sms", "callback", "message", "book", "lead")
+_FLOW_INTENTS = tuple(FLOWS)
 _QUESTION = re.compile(
     r"^(?:what|when|where|how|why|which|who|do you|does|can i|can you|could you|is there|is it|are you|are there|"
     r"est-ce|quel|quelle|quand|où|comment|combien|pourquoi|pouvez|avez-vous|y a-t-il|faut-il|"
@@ -286,29 +287,17 @@ class DialogueEngine:
         return self.business.proposer.propose(raw, allowed)
 
     def _switches(self, current: str, wanted: str) -> bool:
-        """Whether an intent heard mid-flow starts another flow. Booking words ("appointment") occur
-        in every calendar flow, so they never pull the caller out of one."""
-        if wanted == current or not self._offered(wanted):
+        """Whether an intent heard mid-flow starts another flow (see ``FlowSpec.kept_against``)."""
+        if wanted == current or not self._offered(wanted) or wanted in FLOWS[current].kept_against:
             return False
-        if wanted == "book" and current in ("cancel", "reschedule"):
-            return False
-        if current in ("message", "callback") and self._flow and self._flow.awaiting == "message":
-            return False  # the message itself may say anything
-        return not (current == "lead" and wanted in ("book", "callback"))
+        return not (self._flow and self._flow.awaiting == "message")  # a message itself may say anything
 
     def _about_booking(self, text: str) -> bool:
         """A date, a provider or a service named without other intent: "Can I see Dr. Lopez on Friday?"."""
         return self._when(text) is not None or self._provider(text) is not None or self._service(text) is not None
 
     def _offered(self, intent: str) -> bool:
-        kind = self.profile.kind
-        if intent == "lead":
-            return kind == "smb"
-        if intent in ("order_status", "payment"):
-            return kind == "shop"
-        if intent in ("book", "cancel", "reschedule"):
-            return kind != "shop"
-        return True
+        return offered(intent, self.profile.kind)
 
     def _start(self, name: str, text: str, raw: str) -> Reply:
         self._flow = _Flow(name)
@@ -340,24 +329,7 @@ class DialogueEngine:
 
     def _ask(self, flow: _Flow) -> str:
         """The question the flow is waiting on, asked again."""
-        key = {
-            "when": "ask_when",
-            "new_when": "ask_new_when",
-            "old_when": "ask_old_when",
-            "name": "ask_name",
-            "phone": "ask_phone",
-            "caller_id": "ask_phone_caller_id",
-            "dob": "ask_dob",
-            "message": "ask_message",
-            "callback_when": "ask_callback_when",
-            "need": "ask_need",
-            "company": "ask_company",
-            "budget": "ask_budget",
-            "timeline": "ask_timeline",
-            "authority": "ask_authority",
-            "order": "ask_order",
-        }.get(flow.awaiting or "", "anything_else")
-        return self._text(key)
+        return self._text(QUESTIONS.get(flow.awaiting or "", "anything_else"))
 
     def _faq(self, text: str, follow_up: str | None = None, strict: bool = False) -> Reply | None:
         """An answer from the profile (hours, address, prices) or the knowledge files, then ``follow_up``
@@ -966,10 +938,10 @@ class DialogueEngine:
             slots["authority"] = bool(yes_no(text, self.language))
         self._name(flow, raw)
         self._phone(flow, text)
-        for key in ("need", "company", "budget", "timeline", "authority"):
-            if key not in slots:
+        for key in FLOWS["lead"].slots:
+            if key not in slots and key not in ("name", "phone"):  # contact details come last, below
                 flow.awaiting = key
-                return self._say(f"ask_{key}")
+                return self._say(QUESTIONS[key])
         contact = self._next_contact(flow)
         if contact is not None:
             return contact
