@@ -353,3 +353,17 @@ def test_every_declared_flow_has_its_conversation_its_action_and_its_questions()
     for language, templates in TEMPLATES.items():
         missing = sorted(k for k in QUESTIONS.values() if k not in templates)
         assert not missing, f"{language} lacks the questions {missing}"
+
+
+def test_each_language_pack_says_and_reads_everything_the_others_do() -> None:
+    from dataclasses import fields
+
+    from appliance.dialog.languages import PACKS
+
+    assert set(PACKS) == {"en", "fr", "es"}
+    keys = {code: set(pack.templates) for code, pack in PACKS.items()}
+    for code, pack in PACKS.items():
+        assert keys[code] == keys["en"], f"{code} templates differ: {keys[code] ^ keys['en']}"
+        assert [name for name, _ in pack.intents] == [name for name, _ in PACKS["en"].intents], code
+        empty = [f.name for f in fields(pack) if f.name != "articles" and not getattr(pack, f.name)]
+        assert not empty, f"{code} has nothing for {empty}"

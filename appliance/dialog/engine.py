@@ -30,6 +30,7 @@ from .calendar import BusyTimes, LocalCalendar, Slot, iso
 from .entities import Heard, appointment_when, hear, lead_facts, region_of
 from .flows import FLOWS, QUESTIONS, offered
 from .knowledge import STRICT_SCORE, Knowledge
+from .languages import PACKS
 from .profile import BusinessProfile, Service
 from .replies import Phrasebook
 from .responder import Reply
@@ -52,38 +53,15 @@ from .understand import (
 _LOGGER = logging.getLogger(__name__)
 
 _FLOW_INTENTS = tuple(FLOWS)
+# A question: it opens with a question word of the call's language, or ends with a question mark.
 _QUESTION = re.compile(
-    r"^(?:what|when|where|how|why|which|who|do you|does|can i|can you|could you|is there|is it|are you|are there|"
-    r"est-ce|quel|quelle|quand|où|comment|combien|pourquoi|pouvez|avez-vous|y a-t-il|faut-il|"
-    r"qué|que|cuándo|dónde|cómo|cuánto|cuánta|por qué|tienen|hay|puedo|se puede|aceptan)\b|\?\s*$",
+    r"^(?:" + "|".join(p.question_words for p in PACKS.values()) + r")\b|\?\s*$",
     re.IGNORECASE,
 )
-_FAQ_TOPICS = {
-    "hours": {
-        "en": r"\b(?:open|opening|hours|close|closing)\b",
-        "fr": r"\b(?:ouvert|ouverts|horaires?|fermez|fermé|ouvrez)\b",
-        "es": r"\b(?:abierto|abiertos|horario|abren|cierran)\b",
-    },
-    "address": {
-        "en": r"\b(?:address|where are you|located|location|directions|get there|find you)\b",
-        "fr": r"\b(?:adresse|où êtes-vous|où vous trouvez|où se trouve|situés)\b",
-        "es": r"\b(?:dirección|dónde están|dónde se encuentra|ubicados|cómo llego)\b",
-    },
-    "price": {
-        "en": r"\b(?:how much|cost|costs|price|fee|charge)\b",
-        "fr": r"\b(?:combien|coûte|prix|tarif)\b",
-        "es": r"\b(?:cuánto|cuesta|precio|tarifa)\b",
-    },
-}
+_FAQ_TOPICS = {topic: {c: p.faq_topics[topic] for c, p in PACKS.items()} for topic in ("hours", "address", "price")}
 _DIGITS_END = "#"
 # Where a message said with the request begins: "tell Dr. Lopez that ...", "dites au docteur que ...".
-_MESSAGE_CUES = {
-    "en": re.compile(r"\b(?:tell|let|message|word|note)\b.*?\b(?:that|know|saying|say|:)\s+(?P<m>.+)$", re.I),
-    "fr": re.compile(
-        r"\b(?:dire|dites|prévenir|prévenez|informer|message|mot|transmettre)\b.*?\bque\s+(?P<m>.+)$", re.I
-    ),
-    "es": re.compile(r"\b(?:dígale|decirle|dile|avise|avisar|avisarle|mensaje|recado)\b.*?\bque\s+(?P<m>.+)$", re.I),
-}
+_MESSAGE_CUES = {c: p.message_cues for c, p in PACKS.items()}
 # Words for any visit: never enough, next to a specific service, to choose the service.
 _GENERIC = frozenset({"appointment", "visit", "rendez-vous", "rdv", "cita", "consulta", "turno"})
 

@@ -25,39 +25,19 @@ from datetime import date, datetime, time
 import dateparser
 import phonenumbers
 
+from .languages import PACKS
 from .understand import _MONTHS, PART_RANGES, When, parse_when
 
-_BIRTH_CUES = {
-    "en": r"born(?: on)?|date of birth|birth ?date|d\.? ?o\.? ?b\.?|birthday(?: is)?",
-    "fr": r"née? le|née?|date de naissance(?: est)?|naissance",
-    "es": r"nac[ií](?: el)?|nacid[oa](?: el)?|fecha de nacimiento(?: es)?|naci el",
-}
-_CORRECTION = {
-    "en": r"actually|instead|no wait|wait|sorry|i mean|make it|change (?:it|that)(?: to)?|rather|or rather|"
-    r"not (?:like )?that|scratch that",
-    "fr": r"en fait|plutôt|finalement|non attendez|attendez|pardon|je veux dire|mettez|changez",
-    "es": r"en realidad|mejor|perdón|perdona|espere|quiero decir|cámbielo|cambie|mejor dicho",
-}
+_BIRTH_CUES = {c: p.birth_cues for c, p in PACKS.items()}
+_CORRECTION = {c: p.corrections for c, p in PACKS.items()}
 _PHONE_WORDS = re.compile(
     r"\b(?:number|phone|cell|mobile|reach me|call me|numéro|portable|téléphone|joindre|número|"
     r"teléfono|móvil|celular|llamarme)\b"
 )
 # "not Thursday": a day the caller rules out is not the one they want.
-_BARE_HOUR_CUES = {
-    "en": r"make it|change it to|change that to|move it to|how about|what about|rather|instead at",
-    "fr": r"plutôt|mettez|disons",
-    "es": r"mejor|mejor a|digamos",
-}
-_NEGATED_DAY = {
-    "en": r"\bnot (?:on )?(?:the )?(?=[a-z])",
-    "fr": r"\bpas (?:le |ce )?(?=[a-zé])",
-    "es": r"\bno (?:el |este )?(?=[a-zé])",
-}
-_WEEKDAY_WORDS = {
-    "en": "monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today",
-    "fr": "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|demain",
-    "es": "lunes|martes|miércoles|jueves|viernes|sábado|domingo|mañana",
-}
+_BARE_HOUR_CUES = {c: p.bare_hour_cues for c, p in PACKS.items()}
+_NEGATED_DAY = {c: p.negated_day for c, p in PACKS.items()}
+_WEEKDAY_WORDS = {c: p.day_words for c, p in PACKS.items()}
 
 
 @dataclass(frozen=True)
@@ -327,42 +307,14 @@ def _in_part(at: time, part: str) -> bool:
 
 # What a prospect says about their project in one breath ("we need a new website, our budget is about
 # twelve thousand dollars, we'd like to start in January, I'm the owner").
-_NEED = {
-    "en": r"\b(?:we need|i need|we're looking for|we are looking for|looking for|we want|i want|we'd like|i'd like|"
-    r"quote for|estimate for|interested in|help with)\b",
-    "fr": r"\b(?:nous avons besoin|on a besoin|j'ai besoin|besoin d'|besoin de|nous cherchons|on cherche|je cherche|"
-    r"nous voudrions|je voudrais|un devis pour|intéressé par|intéressée par)",
-    "es": r"\b(?:necesitamos|necesito|buscamos|busco|queremos|quisiéramos|quisiera|presupuesto para|interesado en|interesada en)\b",
-}
-_COMPANY = {
-    "en": r"\b(?:from|at|with|of|company is|company's|business is|we're|we are|called|i run|i own)\s+"
-    r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|and|of|the|et|y|de))*)",
-    "fr": r"\b(?:de la société|de l'entreprise|la société|l'entreprise|chez|de chez|société|entreprise|pour)\s+"
-    r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|et|de|du|des))*)",
-    "es": r"\b(?:de la empresa|la empresa|empresa|de|para)\s+(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|y|de|del))*)",
-}
+_NEED = {c: p.lead_need for c, p in PACKS.items()}
+_COMPANY = {c: p.lead_company for c, p in PACKS.items()}
 _BUDGET_CUE = (
     r"\b(?:budget|spend|invest|presupuesto|gastar|invertir|dollars?|euros?|bucks|grand|k\b|dólares|mille|mil)\b"
 )
-_TIMELINE = {
-    "en": r"\b(?:start|begin|launch|kick off|go live|ready|done)\b[^,.;]*",
-    "fr": r"\b(?:commencer|démarrer|lancer|débuter|prêt|prête|livré)\b[^,.;]*",
-    "es": r"\b(?:empezar|comenzar|arrancar|lanzar|listo|lista)\b[^,.;]*",
-}
-_AUTHORITY_YES = {
-    "en": r"\b(?:i'm the owner|i am the owner|i own|it's my call|it's my decision|i decide|i make the decisions?|"
-    r"i'm the decision maker|i'm the one who decides|i'm the (?:founder|ceo|boss|director|manager|president))\b",
-    "fr": r"\b(?:je suis (?:le|la) (?:gérante?|patron|patronne|propriétaire|directeur|directrice|fondateur|fondatrice)|"
-    r"c'est moi qui décide|je décide|c'est ma décision)\b",
-    "es": r"\b(?:soy (?:el|la) (?:dueño|dueña|gerente|director|directora|fundador|fundadora)|yo decido|decido yo|"
-    r"la decisión es mía)\b",
-}
-_AUTHORITY_NO = {
-    "en": r"\b(?:not the (?:decision maker|one who decides|owner)|my (?:boss|manager|partner) decides|"
-    r"(?:need|have) to (?:check|run it by)|not my (?:call|decision))\b",
-    "fr": r"\b(?:ce n'est pas moi qui décide|pas moi qui décide|mon patron décide|je dois en parler)\b",
-    "es": r"\b(?:no decido yo|no soy yo quien decide|mi jefe decide|tengo que consultarlo)\b",
-}
+_TIMELINE = {c: p.lead_timeline for c, p in PACKS.items()}
+_AUTHORITY_YES = {c: p.lead_decides for c, p in PACKS.items()}
+_AUTHORITY_NO = {c: p.lead_does_not_decide for c, p in PACKS.items()}
 
 
 def lead_facts(said: str, language: str) -> dict[str, object]:

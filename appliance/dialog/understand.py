@@ -18,205 +18,29 @@ import phonenumbers
 from rapidfuzz import fuzz, process
 from text_to_num import alpha2digit
 
+from .languages import PACKS
+
 # Words that only one of the supported languages uses often; the language with most hits wins.
-_LANGUAGE_WORDS = {
-    "en": "i i'd i'm want would like appointment the to my is yes please book tomorrow next can you it "
-    "need with and at on this what your hello hi thanks thank cancel message doctor of for",
-    "fr": "je j'ai voudrais veux rendez-vous bonjour oui non demain merci mon ma les des est pour avec s'il "
-    "vous c'est à prendre annuler votre quel quelle heures docteur madame monsieur rappeler nom appelle "
-    "matin après-midi prochain semaine pouvez est-ce prenez avez êtes où quand comment combien y a-t-il "
-    "au du une le et dois peux",
-    "es": "quiero quisiera cita hola sí mañana gracias mi los las para con por favor es una quería "
-    "cancelar llamo nombre tarde doctor doctora puede usted hora próximo semana buenos días tengo necesito "
-    "hay dónde qué cuándo cómo cuánto está están tienen aceptan cerca del al el y soy puedo",
-}
+_LANGUAGE_WORDS = {c: p.common_words for c, p in PACKS.items()}
 _LANGUAGE_SETS = {lang: set(words.split()) for lang, words in _LANGUAGE_WORDS.items()}
 
 # Intent patterns per language, in priority order: the first that matches leads.
-_INTENTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "en": (
-        (
-            "emergency",
-            r"emergency|chest pains?|can'?t breathe|cannot breathe|trouble breathing|not breathing|"
-            r"bleeding (?:a lot|heavily|badly)|heart attack|stroke|unconscious|overdose|suicid|fainted|passed out|"
-            r"collapsed|seizure|choking|struggling to breathe|(?:is|he's|she's) not breathing|breathing (?:badly|very badly)",
-        ),
-        (
-            "human",
-            r"(?:speak|talk) (?:to|with) (?:a |an |the )?(?:human|person|someone|somebody|receptionist|"
-            r"operator|staff|nurse|real)|real person|live person|somebody real|someone real|human\b|"
-            r"receptionist|operator|front desk|transfer me|agent|"
-            r"(?:speak|talk) (?:to|with) (?:the |a |my )?(?:doctor|dr\.?|nurse|dentist)\b.*?\b(?:directly|in person|personally|myself|it's personal)",
-        ),
-        (
-            "frustrated",
-            r"ridiculous|useless|stupid|not listening|don'?t understand me|not helping|this is crazy|"
-            r"waste of (?:my )?time|frustrat|annoying",
-        ),
-        (
-            "reschedule",
-            r"reschedul|re-schedul|move (?:my|the|it)|push (?:back )?(?:my|the|it)|change (?:my|the) (?:appointment|time)|"
-            r"(?:a )?different (?:day|time|date)|another (?:day|time|date)|(?:a )?(?:later|earlier) (?:time|slot|appointment)",
-        ),
-        (
-            "cancel",
-            r"cancel|call off|can'?t (?:make it|come|attend)|cannot (?:make it|come|attend)|won'?t (?:make it|be able to)|"
-            r"(?:drop|remove|delete|clear|scratch|scrap|ditch) (?:my|the|that|it|our)(?! (?:time|day|date|number|name))|"
-            r"get rid of (?:my|the|it|that)|take me off|not (?:be )?(?:able to )?(?:come|make it)|"
-            r"(?:don'?t|do not|no longer) need (?:my|the|that) (?:appointment|booking)",
-        ),
-        ("payment", r"pay(?:ment)?(?: link)?|settle (?:my|the) bill|invoice|pay online"),
-        ("order_status", r"order (?:status|number)|my order|where is my (?:order|package|parcel)|track"),
-        ("sms", r"text me|send me (?:a |an )?(?:text|sms|message with)|by text|by sms"),
-        ("callback", r"call (?:me )?back|callback|(?:ring|phone|call) me\b|get back to me"),
-        (
-            "message",
-            r"leave (?:a )?(?:message|word|note)|take (?:a )?message|pass (?:on )?(?:a )?(?:message|note|word)|"
-            r"give (?:him|her|them) a message|leave word|get (?:a )?(?:message|word) to|"
-            r"tell (?:dr\.?|doctor|the (?:doctor|nurse|dentist)|him|her|nurse)|"
-            r"let (?:dr\.?|doctor|nurse|the (?:doctor|nurse|dentist)|him|her|them) \w* ?know",
-        ),
-        (
-            "book",
-            r"\bbook|appointment|schedule|see (?:the |a )?(?:doctor|dentist|nurse|hygienist|somebody|someone)|"
-            r"check-?up|physical|cleaning|consultation|come in|get in\b|make a reservation|get an? (?:slot|visit)|"
-            r"openings\b|(?:any|an) opening\b|availability|fever|sick|cough|rash|infection|hurts",
-        ),
-        (
-            "lead",
-            r"quote|pricing|interested in|your services|proposal|estimate|partnership|demo|"
-            r"we(?:'re| are) looking for (?:a |an |someone)|we need (?:a |an |some |help)|we want (?:a |an )|"
-            r"(?:build|redo|redesign|refresh) (?:our|my|a) ",
-        ),
-        (
-            "goodbye",
-            r"\bbye\b|goodbye|that'?s all|that is all|nothing else|no thanks|have a (?:good|nice) day|"
-            r"(?:i think )?i'?m (?:all )?(?:done|set|good)(?: for (?:now|today))?$|that'?ll be all|that will be all|"
-            r"that'?s (?:it|everything)(?: for (?:now|today))?$|we'?re (?:done|good)$",
-        ),
-    ),
-    "fr": (
-        (
-            "emergency",
-            r"urgence|douleurs? (?:à la|a la|dans la) poitrine|douleur thoracique|(?:n'arrive|n'arrive) pas à respirer|"
-            r"ne respire plus|saigne beaucoup|crise cardiaque|avc|inconscient|suicid|malaise|respire (?:très |vraiment )?mal|"
-            r"perdu connaissance|évanoui|convulsion|s'étouffe",
-        ),
-        (
-            "human",
-            r"parler (?:à|a|avec) (?:quelqu'un|une personne|un humain|la secrétaire|la réception|un conseiller)|"
-            r"vraie personne|un humain|standard|parler (?:au|avec le|à la|avec la) (?:docteur|médecin|dentiste)\b.*?\b(?:directement|en personne|personnellement|c'est personnel)",
-        ),
-        ("frustrated", r"n'importe quoi|ridicule|vous ne comprenez|inutile|ça m'énerve|énervant"),
-        ("reschedule", r"déplacer|décaler|changer (?:mon|le) rendez-vous|reporter|un autre (?:jour|créneau|horaire)"),
-        (
-            "cancel",
-            r"annuler|annulation|(?:ne )?(?:pourrai|peux) pas venir|empêchement|supprimer (?:mon|le)|enlever (?:mon|le)",
-        ),
-        ("payment", r"payer|paiement|lien de paiement|régler"),
-        ("order_status", r"ma commande|commande numéro|suivi de commande|où en est"),
-        ("sms", r"par sms|par texto|envoyez-moi un (?:sms|texto)"),
-        ("callback", r"rappeler|rappelle|me rappeler|rappel|me recontacter"),
-        (
-            "message",
-            r"laisser un (?:message|mot)|prendre un message|transmettre (?:un message|au|à)|"
-            r"(?:dire|dites|prévenir|prévenez|informer) (?:au|à|le|la) (?:docteur|médecin|dentiste|infirmière)",
-        ),
-        (
-            "book",
-            r"rendez-vous|rdv|prendre (?:un )?rendez|consultation|voir (?:le|la) (?:docteur|médecin|dentiste)|réserver",
-        ),
-        (
-            "lead",
-            r"devis|tarifs?|intéressée? par|vos services|démonstration|nous avons besoin d'une? |on a besoin d'une? |"
-            r"nous cherchons (?:une? |quelqu'un)|refaire (?:notre|mon|le) ",
-        ),
-        (
-            "goodbye",
-            r"au revoir|c'est tout|rien d'autre|bonne journée|bonne soirée|ce sera tout|ça sera tout|c'est bon pour moi",
-        ),
-    ),
-    "es": (
-        (
-            "emergency",
-            r"emergencia|urgencia|dolor (?:en el|de) pecho|no puedo respirar|sangrando mucho|infarto|"
-            r"inconsciente|suicid|se desmay[óo]|desmayo|no respira|respira (?:muy )?mal|convulsi|se está ahogando",
-        ),
-        (
-            "human",
-            r"hablar con (?:alguien|una persona|un humano|la recepcionista|recepción|un agente)|persona real|"
-            r"un humano|operador",
-        ),
-        ("frustrated", r"ridículo|inútil|no me entiende|no me escucha|qué frustrante|esto es absurdo"),
-        ("reschedule", r"reprogramar|cambiar (?:mi|la) cita|mover (?:mi|la) cita|aplazar|otro día|otra hora"),
-        (
-            "cancel",
-            r"cancelar|anular|no (?:podré|puedo|voy a poder) ir|borrar (?:mi|la)|quitar (?:mi|la)|eliminar (?:mi|la)",
-        ),
-        ("payment", r"pagar|enlace de pago|link de pago|pago"),
-        ("order_status", r"mi pedido|estado del pedido|número de pedido|dónde está mi"),
-        ("sms", r"por sms|mándeme un (?:sms|mensaje de texto)|por mensaje de texto"),
-        (
-            "callback",
-            r"devolver (?:la|mi) llamada|devolverme la llamada|me llame|llamarme|que me llamen|"
-            r"me (?:pueden|puede|podrían|podría) llamar|llámenme|llameme|llámeme más tarde",
-        ),
-        (
-            "message",
-            r"dejar(?:le)? un (?:mensaje|recado)|tomar un (?:mensaje|recado)|"
-            r"(?:dígale|dígales|decirle|avise|avisar|avisarle) (?:al|a la) (?:doctor|doctora|médico|enfermera|dentista)",
-        ),
-        ("book", r"cita|reservar|consulta|ver al (?:doctor|médico|dentista)|pedir hora|turno"),
-        (
-            "lead",
-            r"presupuesto|cotización|precios|interesad[oa] en|sus servicios|necesitamos (?:un|una) |buscamos (?:un|una|a alguien) ",
-        ),
-        ("goodbye", r"adiós|adios|eso es todo|nada más|hasta luego|que tenga buen|es todo|ya está|ya estaría"),
-    ),
-}
+_INTENTS: dict[str, tuple[tuple[str, str], ...]] = {c: p.intents for c, p in PACKS.items()}
 _INTENT_RES = {
     lang: tuple((name, re.compile(rf"\b(?:{pattern})", re.IGNORECASE)) for name, pattern in items)
     for lang, items in _INTENTS.items()
 }
 
-_YES = {
-    "en": r"yes|yeah|yep|yup|sure|correct|right|that'?s right|ok|okay|please do|go ahead|sounds good|perfect|"
-    r"absolutely|of course|that works|fine|great|confirm|uh-? ?huh|mm-? ?hmm|book it|go for it|all good|"
-    r"exactly|definitely|lovely|brilliant|spot on",
-    "fr": r"oui|ouais|d'accord|d'acc|exactement|exact|c'est ça|c'est bien ça|parfait|bien sûr|volontiers|ça marche|"
-    r"entendu|tout à fait|je confirme|très bien|c'est bon|impeccable|ça me va|allez-y|nickel|absolument",
-    "es": r"sí|si|claro|vale|correcto|de acuerdo|perfecto|exacto|por supuesto|está bien|bueno|confirmo|eso es|"
-    r"adelante|me parece bien|ándale|órale|dale|genial|estupendo",
-}
-_NO = {
-    "en": r"no|nope|nah|not|wrong|incorrect|don'?t|actually|wait|change",
-    "fr": r"non|pas|faux|attendez|plutôt|changer",
-    "es": r"no|incorrecto|espere|mejor|cambiar",
-}
+_YES = {c: p.yes for c, p in PACKS.items()}
+_NO = {c: p.no for c, p in PACKS.items()}
 _YES_RES = {lang: re.compile(rf"(?:^|\b)(?:{p})(?:\b|$)", re.IGNORECASE) for lang, p in _YES.items()}
 _NO_RES = {lang: re.compile(rf"(?:^|\b)(?:{p})(?:\b|$)", re.IGNORECASE) for lang, p in _NO.items()}
 
-_WEEKDAYS = {
-    "en": ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
-    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
-}
-_MONTHS = {
-    "en": "january february march april may june july august september october november december",
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
-}
-_RELATIVE_DAYS = {
-    "en": ((r"day after tomorrow", 2), (r"tomorrow", 1), (r"today|this (?:morning|afternoon|evening)", 0)),
-    "fr": ((r"après-demain|apres-demain|après demain", 2), (r"demain", 1), (r"aujourd'hui|ce matin|cet après-midi", 0)),
-    "es": ((r"pasado mañana", 2), (r"(?<!la )(?<!por )mañana", 1), (r"hoy|esta tarde", 0)),
-}
-_NEXT_WEEK = {"en": r"next week", "fr": r"semaine prochaine", "es": r"(?:la )?(?:semana que viene|próxima semana)"}
-_PARTS = {
-    "en": (("morning", r"morning"), ("afternoon", r"afternoon"), ("evening", r"evening|after work")),
-    "fr": (("morning", r"matin(?:ée)?"), ("afternoon", r"après-midi|apres-midi"), ("evening", r"soir|soirée")),
-    "es": (("morning", r"(?:por|de|en) la mañana"), ("afternoon", r"tarde"), ("evening", r"noche")),
-}
+_WEEKDAYS = {c: p.weekdays for c, p in PACKS.items()}
+_MONTHS = {c: p.months for c, p in PACKS.items()}
+_RELATIVE_DAYS = {c: p.relative_days for c, p in PACKS.items()}
+_NEXT_WEEK = {c: p.next_week for c, p in PACKS.items()}
+_PARTS = {c: p.parts_of_day for c, p in PACKS.items()}
 # Lunch (12:00-13:00) is in neither the morning nor the afternoon: "l'après-midi" at a practice that
 # closes at 12:30 means after the break.
 PART_RANGES = {
@@ -244,34 +68,8 @@ _AFTERNOON_HINT = re.compile(
     r"\b(?:p\.?\s?m|afternoon|evening|tonight|après-midi|apres-midi|du soir|de la tarde|de la noche|por la tarde)\b",
     re.IGNORECASE,
 )
-_HALF = {
-    "en": (
-        (r"half past (\d{1,2})", 30, 0),
-        (r"quarter past (\d{1,2})", 15, 0),
-        (r"quarter to (\d{1,2})", 45, -1),
-        (r"\bhalf (\d{1,2})\b", 30, 0),  # British "half ten" is 10:30
-    ),
-    "fr": (
-        (r"(\d{1,2}) heures? et demie", 30, 0),
-        (r"(\d{1,2}) heures? et quart", 15, 0),
-        (r"(\d{1,2}) heures? moins le quart", 45, -1),
-    ),
-    "es": ((r"(\d{1,2}) y media", 30, 0), (r"(\d{1,2}) y cuarto", 15, 0), (r"(\d{1,2}) menos cuarto", 45, -1)),
-}
-_MINUTES = {
-    "en": (
-        (r"\b(?P<m>\d{1,2}) (?:minutes )?to (?P<h>\d{1,2})\b(?! ?(?:days?|weeks?|[ap]m))", True),
-        (r"\b(?P<m>\d{1,2}) (?:minutes )?past (?P<h>\d{1,2})\b", False),
-    ),
-    "fr": ((r"\b(?P<h>\d{1,2}) ?(?:heures?|h) moins (?P<m>\d{1,2})\b", True),),
-    "es": (
-        (r"\blas? (?P<h>\d{1,2}) menos (?P<m>\d{1,2})\b", True),
-        (
-            r"\blas? (?P<h>\d{1,2}) y (?P<m>\d{1,2})\b(?! de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre))",
-            False,
-        ),
-    ),
-}
+_HALF = {c: p.half_hours for c, p in PACKS.items()}
+_MINUTES = {c: p.minutes for c, p in PACKS.items()}
 _GREETINGS = re.compile(
     r"\b(?:good (?:morning|afternoon|evening)|buenas tardes|buenas noches|buenos días|buen día|bonsoir|bonne soirée|"
     r"bonne après-midi|bon après-midi|have a (?:good|nice) (?:day|evening|afternoon)|que tenga buena tarde)\b",
@@ -328,10 +126,7 @@ def normalize(text: str, language: str, lower: bool = True) -> str:
 
 _KEEP = "qqxq"  # glued to a word that text2num must leave alone (it ignores punctuation marks)
 # "un rendez-vous", "una cita": articles, not the number one ("à une heure", "a la una" stay numbers).
-_ARTICLES = {
-    "fr": re.compile(r"\b(une?)\b(?! heures?)", re.IGNORECASE),
-    "es": re.compile(r"(?<!la )\b(un[oa]?)\b(?! horas?)", re.IGNORECASE),
-}
+_ARTICLES = {c: p.articles for c, p in PACKS.items() if p.articles is not None}
 
 
 def _protect_articles(text: str, language: str) -> str:
@@ -429,18 +224,7 @@ def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bo
 
 
 # "the 10th of this month", "on the 8th", "le 8", "el día 10": a day of the month without its month.
-_DAY_OF_MONTH = {
-    "en": re.compile(
-        r"\b(?:the |on )(?P<d>\d{1,2})(?:st|nd|rd|th)\b(?: of (?:(?P<next>next)|this) month)?"
-        r"|\b(?P<d2>\d{1,2})(?:st|nd|rd|th) of (?:(?P<next2>next)|this) month"
-    ),
-    "fr": re.compile(
-        r"\ble (?P<d>\d{1,2})(?:er)?\b(?! ?(?:h\b|heures?|:|\d))(?: du mois (?:(?P<next>prochain)|en cours))?"
-    ),
-    "es": re.compile(
-        r"\b(?:el|del) (?:día )?(?P<d>\d{1,2})\b(?! ?(?:de la|horas?|:|\d))(?: del mes (?:(?P<next>que viene|próximo)))?"
-    ),
-}
+_DAY_OF_MONTH = {c: p.day_of_month for c, p in PACKS.items()}
 
 
 def _day_of_month(number: int, today: date, next_month: bool) -> date | None:
@@ -525,21 +309,8 @@ def format_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL).replace("-", " ")
 
 
-_RELATIVES = {
-    "en": r"(?:daughter|son|wife|husband|mother|mom|mum|father|dad|child|kid|partner|grandmother|grandfather|"
-    r"grandson|granddaughter|baby|brother|sister)",
-    "fr": r"(?:ma fille|mon fils|ma femme|mon mari|ma mère|mon père|mon enfant|mon épouse|mon époux|ma sœur|mon frère)",
-    "es": r"(?:mi hija|mi hijo|mi esposa|mi esposo|mi mujer|mi marido|mi madre|mi padre|mi niño|mi niña|mi hermana|mi hermano)",
-}
-_NAME_INTRO = {
-    "en": r"(?:my name is|my name's|name is|name's|this is|it's|it is|i am|i'm|the name is|under the name|patient is|"
-    rf"(?:it's |it is |that's )?for my {_RELATIVES['en']}|my {_RELATIVES['en']}(?:'s name)? is|my {_RELATIVES['en']}'s|"
-    rf"of my {_RELATIVES['en']})",
-    "fr": rf"(?:je m'appelle|je suis|mon nom est|c'est|moi c'est|au nom de|nom de|pour {_RELATIVES['fr']}|"
-    rf"{_RELATIVES['fr']} s'appelle|de {_RELATIVES['fr']})",
-    "es": rf"(?:me llamo|mi nombre es|soy|habla|a nombre de|para {_RELATIVES['es']}|{_RELATIVES['es']} se llama|"
-    rf"de {_RELATIVES['es']})",
-}
+_RELATIVES = {c: p.relatives for c, p in PACKS.items()}
+_NAME_INTRO = {c: p.name_intro for c, p in PACKS.items()}
 _NOT_NAMES_TEXT = (
     "a an the and but or so to i i'd i'm calling looking trying not sorry just here there is it that this "
     "your my yes no yeah okay ok please um uh hello hi well right sure wondering going about for me with "
@@ -765,11 +536,7 @@ def _stems(text: str) -> set[str]:
     return {re.sub(r"(?:ing|ed|es|s)$", "", w) if len(w) > 5 else w for w in re.findall(r"[\w'-]{4,}", text)}
 
 
-_ORDINALS = {
-    "en": ("first|1st|earliest|former", "second|2nd|latter|other one|last one"),
-    "fr": ("premier|première|1er|1ère|1re", "deuxième|second|seconde|2e|2ème|dernier|dernière"),
-    "es": ("primero|primera|1º|1ª|1o|1a", "segundo|segunda|2º|2ª|2o|2a|último|última"),
-}
+_ORDINALS = {c: p.ordinals for c, p in PACKS.items()}
 
 
 def parse_ordinal(text: str, language: str) -> int | None:

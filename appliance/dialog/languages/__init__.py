@@ -1,0 +1,57 @@
+"""Language packs: each supported language's words (what the receptionist understands and what it
+says) live in one module here; the readers in understand.py, entities.py, engine.py and replies.py
+only hold what is shared. A new language is one new module with a ``PACK``, listed in :data:`PACKS`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LanguagePack:
+    """One language's words; patterns are regular-expression sources unless compiled."""
+
+    code: str
+    common_words: str  # words common in this language and rarer in the others (language detection)
+    intents: tuple[tuple[str, str], ...]  # intent patterns in priority order: the first that matches leads
+    yes: str  # a yes
+    no: str  # a no
+    weekdays: tuple[str, ...]  # weekday names, Monday first
+    months: str  # month names, January first, space-separated
+    relative_days: tuple[tuple[str, int], ...]  # (pattern, days from today)
+    next_week: str  # next week
+    parts_of_day: tuple[tuple[str, str], ...]  # (part of day, pattern)
+    half_hours: tuple[tuple[str, int, int], ...]  # (pattern with the hour, minute, hour shift): half past, quarter to
+    minutes: tuple[tuple[str, bool], ...]  # (pattern with h and m, minutes before the hour?): twenty to twelve
+    articles: re.Pattern[str] | None  # articles that text2num would read as the number one
+    day_of_month: re.Pattern[str]  # a day of the month said without its month
+    relatives: str  # family members a caller books for
+    name_intro: str  # what comes before a name
+    ordinals: tuple[str, str]  # (the first, the second) of two offers
+    birth_cues: str  # what comes before a date of birth
+    corrections: str  # words that correct what was said
+    bare_hour_cues: str  # corrections followed by a bare hour: make it 11
+    negated_day: str  # a day ruled out: not Thursday
+    day_words: str  # weekdays and relative days, as one alternation
+    lead_need: str  # a prospect's need
+    lead_company: str  # a prospect's company (capitalised)
+    lead_timeline: str  # when a prospect wants to start
+    lead_decides: str  # a prospect who decides
+    lead_does_not_decide: str  # a prospect who does not decide
+    message_cues: re.Pattern[str]  # where a message said with the request begins
+    templates: dict[str, str]  # what the receptionist says
+    weekday_names: tuple[str, ...]  # weekday names as spoken in replies
+    month_names: list[str]  # month names as spoken in replies
+    range_to: str  # the word between the two ends of a range of days
+    question_words: str  # what a question opens with
+    faq_topics: dict[str, str]  # words that ask for the hours, the address, a price
+
+
+def _packs() -> dict[str, LanguagePack]:
+    from . import en, es, fr
+
+    return {pack.code: pack for pack in (en.PACK, fr.PACK, es.PACK)}
+
+
+PACKS: dict[str, LanguagePack] = _packs()

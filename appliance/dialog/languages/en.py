@@ -1,0 +1,230 @@
+"""English: every word the receptionist reads and says in English, in one place."""
+
+from __future__ import annotations
+
+import re
+
+from . import LanguagePack
+
+RELATIVES = (
+    r"(?:daughter|son|wife|husband|mother|mom|mum|father|dad|child|kid|partner|grandmother|grandfather|"
+    r"grandson|granddaughter|baby|brother|sister)"
+)
+
+PACK = LanguagePack(
+    code="en",
+    common_words="i i'd i'm want would like appointment the to my is yes please book tomorrow next can you it "
+    "need with and at on this what your hello hi thanks thank cancel message doctor of for",
+    intents=(
+        (
+            "emergency",
+            r"emergency|chest pains?|can'?t breathe|cannot breathe|trouble breathing|not breathing|"
+            r"bleeding (?:a lot|heavily|badly)|heart attack|stroke|unconscious|overdose|suicid|fainted|passed out|"
+            r"collapsed|seizure|choking|struggling to breathe|(?:is|he's|she's) not breathing|breathing (?:badly|very badly)",
+        ),
+        (
+            "human",
+            r"(?:speak|talk) (?:to|with) (?:a |an |the )?(?:human|person|someone|somebody|receptionist|"
+            r"operator|staff|nurse|real)|real person|live person|somebody real|someone real|human\b|"
+            r"receptionist|operator|front desk|transfer me|agent|"
+            r"(?:speak|talk) (?:to|with) (?:the |a |my )?(?:doctor|dr\.?|nurse|dentist)\b.*?\b(?:directly|in person|personally|myself|it's personal)",
+        ),
+        (
+            "frustrated",
+            r"ridiculous|useless|stupid|not listening|don'?t understand me|not helping|this is crazy|"
+            r"waste of (?:my )?time|frustrat|annoying",
+        ),
+        (
+            "reschedule",
+            r"reschedul|re-schedul|move (?:my|the|it)|push (?:back )?(?:my|the|it)|change (?:my|the) (?:appointment|time)|"
+            r"(?:a )?different (?:day|time|date)|another (?:day|time|date)|(?:a )?(?:later|earlier) (?:time|slot|appointment)",
+        ),
+        (
+            "cancel",
+            r"cancel|call off|can'?t (?:make it|come|attend)|cannot (?:make it|come|attend)|won'?t (?:make it|be able to)|"
+            r"(?:drop|remove|delete|clear|scratch|scrap|ditch) (?:my|the|that|it|our)(?! (?:time|day|date|number|name))|"
+            r"get rid of (?:my|the|it|that)|take me off|not (?:be )?(?:able to )?(?:come|make it)|"
+            r"(?:don'?t|do not|no longer) need (?:my|the|that) (?:appointment|booking)",
+        ),
+        ("payment", r"pay(?:ment)?(?: link)?|settle (?:my|the) bill|invoice|pay online"),
+        ("order_status", r"order (?:status|number)|my order|where is my (?:order|package|parcel)|track"),
+        ("sms", r"text me|send me (?:a |an )?(?:text|sms|message with)|by text|by sms"),
+        ("callback", r"call (?:me )?back|callback|(?:ring|phone|call) me\b|get back to me"),
+        (
+            "message",
+            r"leave (?:a )?(?:message|word|note)|take (?:a )?message|pass (?:on )?(?:a )?(?:message|note|word)|"
+            r"give (?:him|her|them) a message|leave word|get (?:a )?(?:message|word) to|"
+            r"tell (?:dr\.?|doctor|the (?:doctor|nurse|dentist)|him|her|nurse)|"
+            r"let (?:dr\.?|doctor|nurse|the (?:doctor|nurse|dentist)|him|her|them) \w* ?know",
+        ),
+        (
+            "book",
+            r"\bbook|appointment|schedule|see (?:the |a )?(?:doctor|dentist|nurse|hygienist|somebody|someone)|"
+            r"check-?up|physical|cleaning|consultation|come in|get in\b|make a reservation|get an? (?:slot|visit)|"
+            r"openings\b|(?:any|an) opening\b|availability|fever|sick|cough|rash|infection|hurts",
+        ),
+        (
+            "lead",
+            r"quote|pricing|interested in|your services|proposal|estimate|partnership|demo|"
+            r"we(?:'re| are) looking for (?:a |an |someone)|we need (?:a |an |some |help)|we want (?:a |an )|"
+            r"(?:build|redo|redesign|refresh) (?:our|my|a) ",
+        ),
+        (
+            "goodbye",
+            r"\bbye\b|goodbye|that'?s all|that is all|nothing else|no thanks|have a (?:good|nice) day|"
+            r"(?:i think )?i'?m (?:all )?(?:done|set|good)(?: for (?:now|today))?$|that'?ll be all|that will be all|"
+            r"that'?s (?:it|everything)(?: for (?:now|today))?$|we'?re (?:done|good)$",
+        ),
+    ),
+    yes=r"yes|yeah|yep|yup|sure|correct|right|that'?s right|ok|okay|please do|go ahead|sounds good|perfect|"
+    r"absolutely|of course|that works|fine|great|confirm|uh-? ?huh|mm-? ?hmm|book it|go for it|all good|"
+    r"exactly|definitely|lovely|brilliant|spot on",
+    no=r"no|nope|nah|not|wrong|incorrect|don'?t|actually|wait|change",
+    weekdays=("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+    months="january february march april may june july august september october november december",
+    relative_days=((r"day after tomorrow", 2), (r"tomorrow", 1), (r"today|this (?:morning|afternoon|evening)", 0)),
+    next_week=r"next week",
+    parts_of_day=(("morning", r"morning"), ("afternoon", r"afternoon"), ("evening", r"evening|after work")),
+    half_hours=(
+        (r"half past (\d{1,2})", 30, 0),
+        (r"quarter past (\d{1,2})", 15, 0),
+        (r"quarter to (\d{1,2})", 45, -1),
+        (r"\bhalf (\d{1,2})\b", 30, 0),  # British "half ten" is 10:30
+    ),
+    minutes=(
+        (r"\b(?P<m>\d{1,2}) (?:minutes )?to (?P<h>\d{1,2})\b(?! ?(?:days?|weeks?|[ap]m))", True),
+        (r"\b(?P<m>\d{1,2}) (?:minutes )?past (?P<h>\d{1,2})\b", False),
+    ),
+    articles=None,
+    day_of_month=re.compile(
+        r"\b(?:the |on )(?P<d>\d{1,2})(?:st|nd|rd|th)\b(?: of (?:(?P<next>next)|this) month)?"
+        r"|\b(?P<d2>\d{1,2})(?:st|nd|rd|th) of (?:(?P<next2>next)|this) month"
+    ),
+    relatives=RELATIVES,
+    name_intro=r"(?:my name is|my name's|name is|name's|this is|it's|it is|i am|i'm|the name is|under the name|patient is|"
+    rf"(?:it's |it is |that's )?for my {RELATIVES}|my {RELATIVES}(?:'s name)? is|my {RELATIVES}'s|"
+    rf"of my {RELATIVES})",
+    ordinals=("first|1st|earliest|former", "second|2nd|latter|other one|last one"),
+    birth_cues=r"born(?: on)?|date of birth|birth ?date|d\.? ?o\.? ?b\.?|birthday(?: is)?",
+    corrections=r"actually|instead|no wait|wait|sorry|i mean|make it|change (?:it|that)(?: to)?|rather|or rather|"
+    r"not (?:like )?that|scratch that",
+    bare_hour_cues=r"make it|change it to|change that to|move it to|how about|what about|rather|instead at",
+    negated_day=r"\bnot (?:on )?(?:the )?(?=[a-z])",
+    day_words="monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today",
+    lead_need=r"\b(?:we need|i need|we're looking for|we are looking for|looking for|we want|i want|we'd like|i'd like|"
+    r"quote for|estimate for|interested in|help with)\b",
+    lead_company=r"\b(?:from|at|with|of|company is|company's|business is|we're|we are|called|i run|i own)\s+"
+    r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|and|of|the|et|y|de))*)",
+    lead_timeline=r"\b(?:start|begin|launch|kick off|go live|ready|done)\b[^,.;]*",
+    lead_decides=r"\b(?:i'm the owner|i am the owner|i own|it's my call|it's my decision|i decide|i make the decisions?|"
+    r"i'm the decision maker|i'm the one who decides|i'm the (?:founder|ceo|boss|director|manager|president))\b",
+    lead_does_not_decide=r"\b(?:not the (?:decision maker|one who decides|owner)|my (?:boss|manager|partner) decides|"
+    r"(?:need|have) to (?:check|run it by)|not my (?:call|decision))\b",
+    message_cues=re.compile(r"\b(?:tell|let|message|word|note)\b.*?\b(?:that|know|saying|say|:)\s+(?P<m>.+)$", re.I),
+    templates={
+        "greeting": "Thank you for calling {business}. How can I help you today?",
+        "anything_else": "Is there anything else I can help you with?",
+        "not_understood": "Sorry, I didn't catch that. Could you say it another way?",
+        "transfer": "Let me put you through to a member of our team. Please hold.",
+        "transfer_frustrated": "I'm sorry about that. Let me put you through to a member of our team. Please hold.",
+        "transfer_confused": "I'm sorry, I'm having trouble understanding. Let me put you through to a member of our team.",
+        "emergency": "If this is a medical emergency, please hang up and dial {emergency} now. I'm also putting you through to our staff.",
+        "goodbye": "Thank you for calling {business}. Goodbye!",
+        "still_there": "Are you still there?",
+        "silence_goodbye": "I can't hear you, so I'll end the call now. Please call back any time. Goodbye.",
+        "time_limit": "I'm sorry, we have reached the time limit for this call. Please call back. Goodbye.",
+        "transfer_failed": "I'm sorry, no one is available right now. I can take a message. May I have your name?",
+        "ask_when": "When would you like to come in?",  # piper's "day and time" is heard as "day in time"
+        "offer": "{lead}I can offer {options}. Which would you prefer?",
+        "offer_one": "{lead}The nearest free time is {options}. Would that work?",
+        "lead_taken": "{requested} is already taken. ",
+        "lead_closed": "We're closed on {weekday}s. ",
+        "lead_outside": "We're not open then. ",
+        "lead_past": "That time has already passed. ",
+        "lead_too_far": "We only book up to {days} days ahead. ",
+        "lead_unknown_provider": "We don't have {provider} here; you can see {providers}. ",
+        "no_slots": "I'm sorry, I have no free time in the coming weeks. I can take a message for our staff. May I have your name?",
+        "ask_name": "May I have your full name, please?",
+        "ask_phone": "What's the best phone number to reach you?",
+        "ask_phone_caller_id": "Can we reach you on the number you're calling from?",
+        "phone_invalid": "Sorry, that number doesn't look complete. Could you say it again, digit by digit?",
+        "ask_dob": "And your date of birth, please?",
+        "confirm_booking": "So that's {what} on {when}, for {name}{details}. Shall I book it?",
+        "born": "date of birth {date}",
+        "reach": "reachable {to_phone}",
+        "booked": "You're booked {what} on {when}. Is there anything else I can help you with?",
+        "slot_gone": "Sorry, that time was just taken. ",
+        "ask_change": "No problem. What would you like to change?",
+        "ask_old_when": "Which day is your current appointment?",
+        "confirm_cancel": "I found the appointment for {name} on {when}. Shall I cancel it?",
+        "cancelled": "Your appointment on {when} is cancelled. Is there anything else I can help you with?",
+        "not_found": "I couldn't find an appointment for {name} on that day. Would you like to leave a message for our staff?",
+        "kept": "All right, I haven't changed anything. Is there anything else I can help you with?",
+        "ask_new_when": "When would you like to come in instead?",
+        "confirm_reschedule": "So I'll move the appointment for {name} from {old} to {new}. Is that right?",
+        "rescheduled": "Done. Your appointment is now on {new}. Is there anything else I can help you with?",
+        "ask_message": "What message would you like to leave?",
+        "message_taken": "Thank you, {name}. I'll pass your message on{recipient} and someone will get back to you. Is there anything else?",
+        "to_recipient": " to {recipient}",
+        "ask_callback_when": "When is a good time to call you back?",
+        "callback_scheduled": "Thank you, {name}. We'll call you back {when}. Is there anything else?",
+        "callback_asap": "as soon as we can",
+        "unknown_answer": "I'm sorry, I don't know that. I can take a message for our staff. Would you like that?",
+        "hours": "We're open {hours}.",
+        "closed_all": "We don't have opening hours on file; I can take a message for our staff.",
+        "address": "We're at {address}.",
+        "price": "{service} costs {price}.",
+        "confirm_sms": "I'll text {what} {to_phone}. Is that right?",
+        "confirm_contact": "Thank you, {name}. We'll reach you {to_phone}. Shall I pass it on?",
+        "confirm_message": "Thank you, {name}. I'll pass on{recipient}: \"{message}\", and we'll reach you {to_phone}. Shall I send it?",
+        "confirm_callback": "Thank you, {name}. We'll call you back {when} {to_phone}. Is that right?",
+        "from_company": "{name} from {company}",
+        "to_phone": "at {phone}",
+        "to_caller_id": "on the number you're calling from",
+        "sms_sent": "Done, it's on its way. Is there anything else?",
+        "sms_address": "our address",
+        "sms_hours": "our opening hours",
+        "ask_need": "Happy to help. What are you looking for?",
+        "ask_company": "What's the name of your company?",
+        "ask_budget": "Do you have a budget in mind?",
+        "ask_timeline": "When would you like to get started?",
+        "ask_authority": "Are you the one who makes the decision?",
+        "lead_done": "Thank you, {name}. Someone from our team will call you back shortly. Is there anything else?",
+        "ask_order": "What is your order number?",
+        "order_status": "Order {number} is {status}. Is there anything else?",
+        "order_unknown": "I can't find order {number}. Could you read me the number again?",
+        "confirm_payment": "I'll text a payment link{order}{amount} {to_phone}. Is that right?",
+        "for_order": " for order {number}",
+        "payment_sent": "Done, the payment link is on its way by text. Is there anything else?",
+        "with": "with {provider}",
+        "at_time": "{day} at {time}",
+        "or": " or ",
+        "hours_range": "{days} from {ranges}",
+        "time_range": "{start} to {end}",
+        "and_ranges": " and ",
+        "keys_hint": "To speak with someone, press 0. Or just tell me how I can help.",
+        "hours_join": ", and ",
+    },
+    weekday_names=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    month_names=[
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    range_to=" to ",
+    question_words=r"what|when|where|how|why|which|who|do you|does|can i|can you|could you|is there|is it|are you|are there",
+    faq_topics={
+        "hours": r"\b(?:open|opening|hours|close|closing)\b",
+        "address": r"\b(?:address|where are you|located|location|directions|get there|find you)\b",
+        "price": r"\b(?:how much|cost|costs|price|fee|charge)\b",
+    },
+)

@@ -1,0 +1,208 @@
+"""French: every word the receptionist reads and says in French, in one place."""
+
+from __future__ import annotations
+
+import re
+
+from . import LanguagePack
+
+RELATIVES = (
+    r"(?:ma fille|mon fils|ma femme|mon mari|ma mère|mon père|mon enfant|mon épouse|mon époux|ma sœur|mon frère)"
+)
+
+PACK = LanguagePack(
+    code="fr",
+    common_words="je j'ai voudrais veux rendez-vous bonjour oui non demain merci mon ma les des est pour avec s'il "
+    "vous c'est à prendre annuler votre quel quelle heures docteur madame monsieur rappeler nom appelle "
+    "matin après-midi prochain semaine pouvez est-ce prenez avez êtes où quand comment combien y a-t-il "
+    "au du une le et dois peux",
+    intents=(
+        (
+            "emergency",
+            r"urgence|douleurs? (?:à la|a la|dans la) poitrine|douleur thoracique|(?:n'arrive|n'arrive) pas à respirer|"
+            r"ne respire plus|saigne beaucoup|crise cardiaque|avc|inconscient|suicid|malaise|respire (?:très |vraiment )?mal|"
+            r"perdu connaissance|évanoui|convulsion|s'étouffe",
+        ),
+        (
+            "human",
+            r"parler (?:à|a|avec) (?:quelqu'un|une personne|un humain|la secrétaire|la réception|un conseiller)|"
+            r"vraie personne|un humain|standard|parler (?:au|avec le|à la|avec la) (?:docteur|médecin|dentiste)\b.*?\b(?:directement|en personne|personnellement|c'est personnel)",
+        ),
+        ("frustrated", r"n'importe quoi|ridicule|vous ne comprenez|inutile|ça m'énerve|énervant"),
+        ("reschedule", r"déplacer|décaler|changer (?:mon|le) rendez-vous|reporter|un autre (?:jour|créneau|horaire)"),
+        (
+            "cancel",
+            r"annuler|annulation|(?:ne )?(?:pourrai|peux) pas venir|empêchement|supprimer (?:mon|le)|enlever (?:mon|le)",
+        ),
+        ("payment", r"payer|paiement|lien de paiement|régler"),
+        ("order_status", r"ma commande|commande numéro|suivi de commande|où en est"),
+        ("sms", r"par sms|par texto|envoyez-moi un (?:sms|texto)"),
+        ("callback", r"rappeler|rappelle|me rappeler|rappel|me recontacter"),
+        (
+            "message",
+            r"laisser un (?:message|mot)|prendre un message|transmettre (?:un message|au|à)|"
+            r"(?:dire|dites|prévenir|prévenez|informer) (?:au|à|le|la) (?:docteur|médecin|dentiste|infirmière)",
+        ),
+        (
+            "book",
+            r"rendez-vous|rdv|prendre (?:un )?rendez|consultation|voir (?:le|la) (?:docteur|médecin|dentiste)|réserver",
+        ),
+        (
+            "lead",
+            r"devis|tarifs?|intéressée? par|vos services|démonstration|nous avons besoin d'une? |on a besoin d'une? |"
+            r"nous cherchons (?:une? |quelqu'un)|refaire (?:notre|mon|le) ",
+        ),
+        (
+            "goodbye",
+            r"au revoir|c'est tout|rien d'autre|bonne journée|bonne soirée|ce sera tout|ça sera tout|c'est bon pour moi",
+        ),
+    ),
+    yes=r"oui|ouais|d'accord|d'acc|exactement|exact|c'est ça|c'est bien ça|parfait|bien sûr|volontiers|ça marche|"
+    r"entendu|tout à fait|je confirme|très bien|c'est bon|impeccable|ça me va|allez-y|nickel|absolument",
+    no=r"non|pas|faux|attendez|plutôt|changer",
+    weekdays=("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    months="janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    relative_days=(
+        (r"après-demain|apres-demain|après demain", 2),
+        (r"demain", 1),
+        (r"aujourd'hui|ce matin|cet après-midi", 0),
+    ),
+    next_week=r"semaine prochaine",
+    parts_of_day=(("morning", r"matin(?:ée)?"), ("afternoon", r"après-midi|apres-midi"), ("evening", r"soir|soirée")),
+    half_hours=(
+        (r"(\d{1,2}) heures? et demie", 30, 0),
+        (r"(\d{1,2}) heures? et quart", 15, 0),
+        (r"(\d{1,2}) heures? moins le quart", 45, -1),
+    ),
+    minutes=((r"\b(?P<h>\d{1,2}) ?(?:heures?|h) moins (?P<m>\d{1,2})\b", True),),
+    articles=re.compile(r"\b(une?)\b(?! heures?)", re.IGNORECASE),
+    day_of_month=re.compile(
+        r"\ble (?P<d>\d{1,2})(?:er)?\b(?! ?(?:h\b|heures?|:|\d))(?: du mois (?:(?P<next>prochain)|en cours))?"
+    ),
+    relatives=RELATIVES,
+    name_intro=rf"(?:je m'appelle|je suis|mon nom est|c'est|moi c'est|au nom de|nom de|pour {RELATIVES}|"
+    rf"{RELATIVES} s'appelle|de {RELATIVES})",
+    ordinals=("premier|première|1er|1ère|1re", "deuxième|second|seconde|2e|2ème|dernier|dernière"),
+    birth_cues=r"née? le|née?|date de naissance(?: est)?|naissance",
+    corrections=r"en fait|plutôt|finalement|non attendez|attendez|pardon|je veux dire|mettez|changez",
+    bare_hour_cues=r"plutôt|mettez|disons",
+    negated_day=r"\bpas (?:le |ce )?(?=[a-zé])",
+    day_words="lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|demain",
+    lead_need=r"\b(?:nous avons besoin|on a besoin|j'ai besoin|besoin d'|besoin de|nous cherchons|on cherche|je cherche|"
+    r"nous voudrions|je voudrais|un devis pour|intéressé par|intéressée par)",
+    lead_company=r"\b(?:de la société|de l'entreprise|la société|l'entreprise|chez|de chez|société|entreprise|pour)\s+"
+    r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|et|de|du|des))*)",
+    lead_timeline=r"\b(?:commencer|démarrer|lancer|débuter|prêt|prête|livré)\b[^,.;]*",
+    lead_decides=r"\b(?:je suis (?:le|la) (?:gérante?|patron|patronne|propriétaire|directeur|directrice|fondateur|fondatrice)|"
+    r"c'est moi qui décide|je décide|c'est ma décision)\b",
+    lead_does_not_decide=r"\b(?:ce n'est pas moi qui décide|pas moi qui décide|mon patron décide|je dois en parler)\b",
+    message_cues=re.compile(
+        r"\b(?:dire|dites|prévenir|prévenez|informer|message|mot|transmettre)\b.*?\bque\s+(?P<m>.+)$", re.I
+    ),
+    templates={
+        "greeting": "{business}, bonjour. Comment puis-je vous aider ?",
+        "anything_else": "Puis-je faire autre chose pour vous ?",
+        "not_understood": "Pardon, je n'ai pas bien compris. Pouvez-vous le dire autrement ?",
+        "transfer": "Je vous mets en relation avec un membre de l'équipe. Ne quittez pas.",
+        "transfer_frustrated": "Je suis désolée. Je vous mets en relation avec un membre de l'équipe. Ne quittez pas.",
+        "transfer_confused": "Je suis désolée, j'ai du mal à comprendre. Je vous mets en relation avec un membre de l'équipe.",
+        "emergency": "S'il s'agit d'une urgence médicale, raccrochez et composez le {emergency} immédiatement. Je vous mets aussi en relation avec l'équipe.",
+        "goodbye": "Merci d'avoir appelé {business}. Au revoir !",
+        "still_there": "Vous êtes toujours là ?",
+        "silence_goodbye": "Je ne vous entends plus, je vais raccrocher. N'hésitez pas à rappeler. Au revoir.",
+        "time_limit": "Désolée, nous avons atteint la durée maximale de l'appel. Merci de rappeler. Au revoir.",
+        "transfer_failed": "Désolée, personne n'est disponible pour le moment. Je peux prendre un message. Quel est votre nom ?",
+        "ask_when": "Quel jour et quelle heure vous conviendraient ?",
+        "offer": "{lead}Je peux vous proposer {options}. Que préférez-vous ?",
+        "offer_one": "{lead}Le premier créneau libre est {options}. Cela vous convient ?",
+        "lead_taken": "{requested} est déjà pris. ",
+        "lead_closed": "Nous sommes fermés le {weekday}. ",
+        "lead_outside": "Nous ne sommes pas ouverts à cette heure-là. ",
+        "lead_past": "Ce moment est déjà passé. ",
+        "lead_too_far": "Nous prenons les rendez-vous jusqu'à {days} jours à l'avance. ",
+        "lead_unknown_provider": "Nous n'avons pas de {provider} ici ; vous pouvez voir {providers}. ",
+        "no_slots": "Désolée, je n'ai aucun créneau libre dans les semaines à venir. Je peux prendre un message. Quel est votre nom ?",
+        "ask_name": "Quel est votre nom complet, s'il vous plaît ?",
+        "ask_phone": "À quel numéro pouvons-nous vous joindre ?",
+        "ask_phone_caller_id": "Pouvons-nous vous joindre au numéro depuis lequel vous appelez ?",
+        "phone_invalid": "Pardon, ce numéro ne semble pas complet. Pouvez-vous le redire, chiffre par chiffre ?",
+        "ask_dob": "Et votre date de naissance ?",
+        "confirm_booking": "Donc {what} le {when}, au nom de {name}{details}. Je confirme ?",
+        "born": "date de naissance {date}",
+        "reach": "joignable {to_phone}",
+        "booked": "C'est noté : rendez-vous {what} le {when}. Puis-je faire autre chose pour vous ?",
+        "slot_gone": "Désolée, ce créneau vient d'être pris. ",
+        "ask_change": "Pas de problème. Que souhaitez-vous changer ?",
+        "ask_old_when": "Quel jour est votre rendez-vous actuel ?",
+        "confirm_cancel": "J'ai trouvé le rendez-vous de {name} du {when}. Je l'annule ?",
+        "cancelled": "Votre rendez-vous du {when} est annulé. Puis-je faire autre chose pour vous ?",
+        "not_found": "Je ne trouve pas de rendez-vous au nom de {name} ce jour-là. Voulez-vous laisser un message à l'équipe ?",
+        "kept": "Très bien, je n'ai rien changé. Puis-je faire autre chose pour vous ?",
+        "ask_new_when": "Quel nouveau jour et quelle heure vous conviendraient ?",
+        "confirm_reschedule": "Je déplace donc le rendez-vous de {name} du {old} au {new}. C'est bien ça ?",
+        "rescheduled": "C'est fait. Votre rendez-vous est maintenant le {new}. Puis-je faire autre chose pour vous ?",
+        "ask_message": "Quel message souhaitez-vous laisser ?",
+        "message_taken": "Merci, {name}. Je transmets votre message{recipient} et on vous recontactera. Autre chose ?",
+        "to_recipient": " à {recipient}",
+        "ask_callback_when": "Quand pouvons-nous vous rappeler ?",
+        "callback_scheduled": "Merci, {name}. Nous vous rappellerons {when}. Autre chose ?",
+        "callback_asap": "dès que possible",
+        "unknown_answer": "Désolée, je ne sais pas. Je peux prendre un message pour l'équipe. Voulez-vous ?",
+        "hours": "Nous sommes ouverts {hours}.",
+        "closed_all": "Je n'ai pas nos horaires ; je peux prendre un message pour l'équipe.",
+        "address": "Nous sommes au {address}.",
+        "price": "{service} coûte {price}.",
+        "confirm_sms": "Je vous envoie {what} par SMS {to_phone}. C'est bien ça ?",
+        "confirm_contact": "Merci, {name}. Nous vous joindrons {to_phone}. Je transmets ?",
+        "confirm_message": "Merci, {name}. Je transmets{recipient} : « {message} », et nous vous joindrons {to_phone}. Je l'envoie ?",
+        "confirm_callback": "Merci, {name}. Nous vous rappellerons {when} {to_phone}. C'est bien ça ?",
+        "from_company": "{name} de {company}",
+        "to_phone": "au {phone}",
+        "to_caller_id": "au numéro depuis lequel vous appelez",
+        "sms_sent": "C'est envoyé. Autre chose ?",
+        "sms_address": "notre adresse",
+        "sms_hours": "nos horaires",
+        "ask_need": "Avec plaisir. Que recherchez-vous ?",
+        "ask_company": "Quel est le nom de votre entreprise ?",
+        "ask_budget": "Avez-vous un budget en tête ?",
+        "ask_timeline": "Quand souhaitez-vous commencer ?",
+        "ask_authority": "C'est vous qui prenez la décision ?",
+        "lead_done": "Merci, {name}. Quelqu'un de l'équipe vous rappellera rapidement. Autre chose ?",
+        "ask_order": "Quel est votre numéro de commande ?",
+        "order_status": "La commande {number} est {status}. Autre chose ?",
+        "order_unknown": "Je ne trouve pas la commande {number}. Pouvez-vous me redonner le numéro ?",
+        "confirm_payment": "Je vous envoie un lien de paiement{order}{amount} par SMS {to_phone}. C'est bien ça ?",
+        "for_order": " pour la commande {number}",
+        "payment_sent": "C'est envoyé, vous allez recevoir le lien par SMS. Autre chose ?",
+        "with": "avec {provider}",
+        "at_time": "{day} à {time}",
+        "or": " ou ",
+        "hours_range": "{days} de {ranges}",
+        "time_range": "{start} à {end}",
+        "and_ranges": " et de ",
+        "keys_hint": "Pour parler à quelqu'un, tapez 0. Ou dites-moi simplement comment vous aider.",
+        "hours_join": ", et ",
+    },
+    weekday_names=("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    month_names=[
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
+    range_to=" au ",
+    question_words=r"est-ce|quel|quelle|quand|où|comment|combien|pourquoi|pouvez|avez-vous|y a-t-il|faut-il",
+    faq_topics={
+        "hours": r"\b(?:ouvert|ouverts|horaires?|fermez|fermé|ouvrez)\b",
+        "address": r"\b(?:adresse|où êtes-vous|où vous trouvez|où se trouve|situés)\b",
+        "price": r"\b(?:combien|coûte|prix|tarif)\b",
+    },
+)
