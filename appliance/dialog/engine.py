@@ -36,6 +36,7 @@ from .replies import Phrasebook
 from .responder import Reply
 from .tools import Action
 from .understand import (
+    _NOT_NAMES,
     When,
     detect_language,
     format_phone,
@@ -344,7 +345,10 @@ class DialogueEngine:
     def _unknown_provider(self, text: str) -> str | None:
         """A doctor the caller named who does not work here ("Dr. Jones")."""
         found = re.search(r"\b(?:dr\.?|doctor|docteur|doctora?)\s+([a-zà-ÿ'-]{3,})", text)
-        if found and self._provider(found.group(0)) is None and found.group(1) not in ("please", "today", "tomorrow"):
+        common = {"this", "next", "that", "about", "today", "tomorrow", "please", "who", "and", "for", "on", "at", "in"}
+        if found and (found.group(1) in common or found.group(1) in _NOT_NAMES):
+            return None  # "see a doctor this week" names no doctor
+        if found and self._provider(found.group(0)) is None:
             return found.group(0).title().replace("Dr ", "Dr. ")
         return None
 
@@ -444,11 +448,15 @@ class DialogueEngine:
         service = flow.slots.get("service")
         provider = flow.slots.get("provider")
         if flow.awaiting == "choice" and flow.offers:
-            pick = parse_ordinal(text, self.language)
+            # "February first" is a date, not the first offer
+            months = PACKS[self.language].months.replace(" ", "|")
+            pick = parse_ordinal(text, self.language) if not re.search(rf"\b(?:{months})\b", text) else None
+            if pick is None and when is None:
+                pick = _offer_by_hour(text, flow.offers)  # "nine thirty would be fine", "the 3 one"
             if pick is None and when and when.at:
                 pick = next((i for i, s in enumerate(flow.offers) if s.start.time() == when.at), None)
-            if pick is None and when is None and yes_no(text, self.language) is True:
-                pick = 0
+            if pick is None and when is None and yes_no(text, self.language) is True and not re.search(r"\d", text):
+                pick = 0  # a plain yes takes the first offer; a number not understood takes nothing
             if pick is not None and pick < len(flow.offers):
                 flow.slots[key] = flow.offers[pick]
                 flow.offers = []
@@ -673,6 +681,13 @@ class DialogueEngine:
 
     def _flow_cancel(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         answer = self._confirmed(flow, text)
+        moved = self._heard.when
+        if flow.awaiting == "confirm" and answer is not True and moved is not None and (moved.day or moved.at):
+            # "Shall I cancel it?" - "Thursday at twelve": the caller wants it moved, not cancelled
+            booking = flow.slots["booking"]
+            slots = {**flow.slots, "provider": booking["provider"] or None, "service": booking["service"] or None}
+            self._flow = _Flow("reschedule", slots=slots, awaiting="new_when")
+            return self._flow_reschedule(self._flow, text, raw)
         if answer is True:
             self.business.calendar.cancel(self.call_id, flow.slots["booking"])
             return self._done("cancelled", when=self._booking_moment(flow))
@@ -905,7 +920,14 @@ class DialogueEngine:
         if awaiting == "need":
             slots["need"] = raw.strip()
         elif awaiting == "company":
-            slots["company"] = raw.strip().rstrip(".").removeprefix("It's ").removeprefix("We're ")[:120]
+            company = re.sub(
+                r"^\W*(?:it'?s|it is|we'?re|we are|the company is|the company's|it'?s called|we'?re called|called|"
+                r"c'est|ça s'appelle|elle s'appelle|la société|es|se llama|somos)\b\s*(?:called\s+)?",
+                "",
+                raw.strip(),
+                flags=re.IGNORECASE,
+            )
+            slots["company"] = company.strip().rstrip(".")[:120] or raw.strip()[:120]
         elif awaiting == "budget":
             amount = parse_amount(text, last=self._heard.correction)
             slots["budget"] = amount if amount is not None else 0.0
@@ -1015,6 +1037,19 @@ class DialogueEngine:
     def _record(self, action: Action) -> None:
         self.business.outbox.record(self.call_id, action)
         _LOGGER.info("call %s: action %s recorded", self.call_id, action.tool)
+
+
+def _offer_by_hour(text: str, offers: list[Slot]) -> int | None:
+    """The offer whose time the caller names without "at": "9 30", "nine thirty", "the 3 o'clock"."""
+    found = re.search(r"\b(\d{1,2})(?:[ :h](\d{2}))?\b", text)
+    if found is None:
+        return None
+    hour, minute = int(found.group(1)), int(found.group(2) or 0)
+    for index, offer in enumerate(offers):
+        at = offer.start.time()
+        if at.minute == minute and hour in (at.hour, at.hour - 12, at.hour % 12 or 12):
+            return index
+    return None
 
 
 def _split_change(text: str, language: str, now: datetime) -> tuple[str, str | None]:

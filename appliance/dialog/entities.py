@@ -67,7 +67,7 @@ class Heard:
 
     def without_taken(self, text: str) -> str:
         """``text`` with the phone numbers and dates of birth blanked (for readers of what is left)."""
-        for taken in self.blanks:
+        for taken in sorted(self.blanks, key=len, reverse=True):  # a blank may hold another
             text = text.replace(taken, " ")
         return re.sub(r"\s+", " ", text).strip()
 
@@ -149,7 +149,7 @@ def _spoken_digits(text: str) -> str:
     text = re.sub(r"\b(double|triple) (?:oh|o)\b", lambda m: pad(m, "0" * (2 if m.group(1) == "double" else 3)), text)
     text = re.sub(r"\bdouble (\d)", lambda m: pad(m, m.group(1) * 2), text)
     text = re.sub(r"\btriple (\d)", lambda m: pad(m, m.group(1) * 3), text)
-    return re.sub(r"\bplus\s*(?=\d)", lambda m: pad(m, "+"), text)
+    return re.sub(r"\bplus\s*(?=\d)", lambda m: "+".rjust(len(m.group())), text)  # "+" next to its digits
 
 
 def _valid_subrun(groups: list[tuple[int, int, str]], regions: tuple[str, ...]) -> tuple[int, int, str] | None:

@@ -39,7 +39,8 @@ FLOWS: dict[str, FlowSpec] = {
         FlowSpec("sms", _ALL, "send_sms", ("phone",)),
         FlowSpec("callback", _ALL, "schedule_callback", ("name", "phone", "callback_when")),
         FlowSpec("message", _ALL, "take_message", ("name", "phone", "message")),
-        FlowSpec("book", _CALENDAR, "create_booking", ("when", "name", "phone", "dob")),
+        # "Can you change that to 3 pm?" while booking changes the booking being made.
+        FlowSpec("book", _CALENDAR, "create_booking", ("when", "name", "phone", "dob"), frozenset({"reschedule"})),
         # A prospect asks about meetings and calls back while qualifying: that is part of the lead.
         FlowSpec(
             "lead",

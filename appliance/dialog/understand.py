@@ -213,6 +213,9 @@ def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bo
             # "next Tuesday" said on a Tuesday means in a week, as does a bare "Tuesday".
             if ahead == 0 and not re.search(r"\b(?:today|aujourd'hui|hoy)\b", text):
                 ahead = 7
+            if re.search(_NEXT_WEEK[language], text):
+                # "the Friday of next week", "end of next week, the Friday": that weekday in next week
+                return today + timedelta(days=7 - today.weekday() + index), False
             if re.search(
                 rf"\b(?:week after next|dans deux semaines|en dos semanas|a week from {name}|{name} week|"
                 rf"{name} en (?:huit|8)|de {name} en (?:ocho|8))\b",
@@ -327,6 +330,8 @@ _NOT_NAMES_TEXT = (
     "calling call surname last first family spelled spell spelling apellido apellidos prénom nombre nom "
     "nope yep yup nah yeah mhm mm mmm hmm "
     "mon ma mes mi mis mine thanks thank merci gracias d'accord vale bueno actually instead wait "
+    "that's it's what's there's that better worse instead "
+    "her his him she he they them their our your called named visiting staying holiday vacation vacaciones "
     "s'il plait plaît favor please bye goodbye adiós adios hi hey ça ca bien exact exactement correct "
     "right done all set good ready back still also only calling perfect parfait perfecto claro vrai "
     # function words that follow a name in one breath ("Marcus Webb can someone...", "c'est possible")
@@ -342,6 +347,8 @@ _NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 def parse_name(text: str, language: str, expecting: bool) -> str | None:
     """A person's name: after "my name is" and the like, spelled out letter by letter, or the whole
     answer when the caller was just asked for it (``expecting``)."""
+    if language == "fr":
+        text = re.sub(r"\b(au nom|nom) d'(?=\w)", r"\1 de ", text, flags=re.IGNORECASE)  # "au nom d'Inès"
     # A pause written as punctuation ends a name ("Jennifer Lawson, oh sorry..."); dots between
     # spelled letters ("G. O. F. F.") do not.
     text = re.sub(r"[,;!?]|\.(?!\s?[A-Za-z]\b)", " | ", text)
@@ -351,15 +358,19 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
         return split
     spelled = _spelled(clean.replace("|", " "))
     intros = list(
-        re.finditer(rf"\b{_NAME_INTRO[language]}(?:\s*\|)?\s+([\w'-]+(?:\s+[\w'-]+){{0,4}})", clean, re.IGNORECASE)
+        re.finditer(
+            rf"\b({_NAME_INTRO[language]})(?:\s*\|)?\s+(?=([\w'-]+(?:\s+[\w'-]+){{0,4}}))", clean, re.IGNORECASE
+        )
     )
     words: list[str] = []
     for found in reversed(intros):  # the last thing said about the name wins ("I'm Ann... no, it's for Bob")
-        words = _name_words(found.group(1).split())
-        if words:
+        words = _name_words(found.group(2).split())
+        # "I'm visiting", "c'est possible": after a weak cue only a first and a last name are a name
+        if words and (len(words) >= 2 or expecting or not re.fullmatch(_WEAK_INTRO, found.group(1), re.IGNORECASE)):
             break
+        words = []
     if not words:  # "Jean Martin à l'appareil", "Paul Newman speaking": the name comes before its cue
-        after = re.search(r"^(.*?)\s+(?:à l'appareil|speaking|here|al habla|al teléfono)\b", clean, re.IGNORECASE)
+        after = re.search(r"^(.*?)\s+(?:à l'appareil|speaking|al habla|al teléfono)\b", clean, re.IGNORECASE)
         if after:
             before = after.group(1).split()
             tail: list[str] = []
@@ -382,7 +393,7 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
 
 _FIRST = r"(?:my )?first name(?: is|'s)?|(?:mon )?prénom(?: est|,)?|(?:mi )?nombre(?: es)?"
 _LAST = (
-    r"(?:my )?(?:last name|surname|family name)(?: is|'s)?|(?:mon )?nom de famille(?: est)?|(?:mon )?nom(?: est)?|"
+    r"(?:my )?(?:last name|surname|family name)(?: is|'s)?|(?:mon )?nom de famille(?: est)?|mon nom(?: est)?|"
     r"(?:mi |mis )?apellidos?(?: es| son)?"
 )
 
@@ -411,6 +422,7 @@ def _first_and_last(text: str) -> str | None:
     return " ".join(w[:1].upper() + w[1:] for w in parts)
 
 
+_WEAK_INTRO = r"this is|it's|it is|i am|i'm|c'est|je suis|moi c'est|soy|habla"
 _FILLERS = {
     "|",
     "bueno",
@@ -502,7 +514,7 @@ def _is_name_word(lowered: str, token: str) -> bool:
 
 
 def _spelled(text: str) -> str | None:
-    letters = re.search(r"\b(?:[A-Za-z][\s.-]+){2,}[A-Za-z]\b", text)
+    letters = re.search(r"(?<!['’])\b(?:[A-Za-z][\s.-]+){2,}[A-Za-z]\b", text)
     if not letters:
         return None
     chars = re.findall(r"[A-Za-z]", letters.group(0))

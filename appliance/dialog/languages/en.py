@@ -37,7 +37,8 @@ PACK = LanguagePack(
         (
             "reschedule",
             r"reschedul|re-schedul|move (?:my|the|it)|push (?:back )?(?:my|the|it)|change (?:my|the) (?:appointment|time)|"
-            r"(?:a )?different (?:day|time|date)|another (?:day|time|date)|(?:a )?(?:later|earlier) (?:time|slot|appointment)",
+            r"(?:a )?different (?:day|time|date)|another (?:day|time|date)|(?:a )?(?:later|earlier) (?:time|slot|appointment)|"
+            r"(?:can|could) (?:we|you|i) (?:change|move|switch) (?:it|that)",
         ),
         (
             "cancel",
@@ -49,7 +50,10 @@ PACK = LanguagePack(
         ("payment", r"pay(?:ment)?(?: link)?|settle (?:my|the) bill|invoice|pay online"),
         ("order_status", r"order (?:status|number)|my order|where is my (?:order|package|parcel)|track"),
         ("sms", r"text me|send me (?:a |an )?(?:text|sms|message with)|by text|by sms"),
-        ("callback", r"call (?:me )?back|callback|(?:ring|phone|call) me\b|get back to me"),
+        (
+            "callback",
+            r"call (?:me )?back|callback|(?:ring|phone) me\b|(?<!you can )(?<!you could )call me\b(?! (?:at|on)\b)|get back to me",
+        ),
         (
             "message",
             r"leave (?:a )?(?:message|word|note)|take (?:a )?message|pass (?:on )?(?:a )?(?:message|note|word)|"
@@ -97,7 +101,7 @@ PACK = LanguagePack(
     ),
     articles=None,
     day_of_month=re.compile(
-        r"\b(?:the |on )(?P<d>\d{1,2})(?:st|nd|rd|th)\b(?: of (?:(?P<next>next)|this) month)?"
+        r"\b(?:the |on )(?P<d>\d{1,2})(?:st|nd|rd|th)\b(?! (?:1|one|option|time|slot|choice)\b)(?: of (?:(?P<next>next)|this) month)?"
         r"|\b(?P<d2>\d{1,2})(?:st|nd|rd|th) of (?:(?P<next2>next)|this) month"
     ),
     relatives=RELATIVES,

@@ -25,7 +25,12 @@ PACK = LanguagePack(
             r"un humano|operador",
         ),
         ("frustrated", r"ridículo|inútil|no me entiende|no me escucha|qué frustrante|esto es absurdo"),
-        ("reschedule", r"reprogramar|cambiar (?:mi|la) cita|mover (?:mi|la) cita|aplazar|otro día|otra hora"),
+        (
+            "reschedule",
+            r"reprogramar|cambiar (?:mi|la) cita|mover (?:mi|la) cita|aplazar|otro día|otra hora|"
+            r"(?:la|lo) (?:podemos|puede|podría|podrían|pueden) (?:cambiar|mover|pasar)|cambiarla|moverla|pasarla|"
+            r"pasar (?:mi|la) cita|cambiar(?:la)? (?:para|al)",
+        ),
         (
             "cancel",
             r"cancelar|anular|no (?:podré|puedo|voy a poder) ir|borrar (?:mi|la)|quitar (?:mi|la)|eliminar (?:mi|la)",
