@@ -141,6 +141,7 @@ class DialogueEngine:
         self._regions = (country,) if region in (None, country) else (country, str(region))
         self._heard = Heard("")
         self._heard_language = False  # whether the caller's words have set the language yet
+        self._asked_about: str | None = None  # the service whose price was just asked
 
     @property
     def task(self) -> str | None:
@@ -282,6 +283,9 @@ class DialogueEngine:
         self._flow = _Flow(name)
         if name == "message" and self._caller_name:
             self._flow.slots["name"] = self._caller_name
+        if name == "book" and self._asked_about and self._service(text) is None:
+            self._flow.slots["service"] = self._asked_about  # read back, so the caller hears which
+        self._asked_about = None
         reply = self._continue(self._flow, text, raw)
         return reply if reply is not None else Reply(self._ask(self._flow))
 
@@ -318,6 +322,7 @@ class DialogueEngine:
         if "price" in topics:  # "how much is a check-up?" names a service: precise enough even when strict
             service = self._service(text)
             if service is not None and service.price is not None:
+                self._asked_about = service.name  # "how much is a blood test?" ... "I'd like one Tuesday"
                 price = f"{service.price:g} {self.profile.currency}"
                 said = self._text("price", service=service.name, price=price)
                 return Reply(f"{said[:1].upper()}{said[1:]} {follow_up}")

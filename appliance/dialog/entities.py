@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import dateparser
 import phonenumbers
@@ -149,7 +149,7 @@ def _spoken_digits(text: str) -> str:
     text = re.sub(r"\b(double|triple) (?:oh|o)\b", lambda m: pad(m, "0" * (2 if m.group(1) == "double" else 3)), text)
     text = re.sub(r"\bdouble (\d)", lambda m: pad(m, m.group(1) * 2), text)
     text = re.sub(r"\btriple (\d)", lambda m: pad(m, m.group(1) * 3), text)
-    return re.sub(r"\bplus\s*(?=\d)", lambda m: "+".rjust(len(m.group())), text)  # "+" next to its digits
+    return re.sub(r"\b(?:plus|más|mas)\s*(?=\d)", lambda m: "+".rjust(len(m.group())), text)  # "+" next to its digits
 
 
 def _valid_subrun(groups: list[tuple[int, int, str]], regions: tuple[str, ...]) -> tuple[int, int, str] | None:
@@ -291,7 +291,10 @@ def appointment_when(text: str, language: str, now: datetime) -> When | None:
             and not _in_part(merged.at, found.part)
         ):
             at = None  # "at 9... no, in the afternoon": the earlier time is not what they want
-        merged = When(found.day or merged.day, at, part, found.week_of if found.day else merged.week_of)
+        day = found.day or merged.day
+        if found.day and merged.week_of and merged.day and found.day < merged.day:
+            day = found.day + timedelta(days=7)  # "end of next week, the Friday": that Friday of next week
+        merged = When(day, at, part, found.week_of if found.day else merged.week_of)
     if merged is None:
         return None
     whole = parse_when(text, language, now)

@@ -331,6 +331,7 @@ _NOT_NAMES_TEXT = (
     "nope yep yup nah yeah mhm mm mmm hmm "
     "mon ma mes mi mis mine thanks thank merci gracias d'accord vale bueno actually instead wait "
     "that's it's what's there's that better worse instead "
+    "perdón perdon perdone disculpe pardon moi toi lui nous vous yo usted "
     "her his him she he they them their our your called named visiting staying holiday vacation vacaciones "
     "s'il plait plaît favor please bye goodbye adiós adios hi hey ça ca bien exact exactement correct "
     "right done all set good ready back still also only calling perfect parfait perfecto claro vrai "
@@ -514,13 +515,17 @@ def _is_name_word(lowered: str, token: str) -> bool:
 
 
 def _spelled(text: str) -> str | None:
-    letters = re.search(r"(?<!['’])\b(?:[A-Za-z][\s.-]+){2,}[A-Za-z]\b", text)
+    """A name spelled letter by letter ("S M Y T H E", "b r e n n a n dash d w y e r")."""
+    text = re.sub(
+        r"(?<=\b[A-Za-z]) (?:dash|hyphen|tiret|trait d'union|guion|guión) (?=[A-Za-z]\b)", " - ", text, flags=re.I
+    )
+    letters = re.search(r"(?<!['’])\b(?:[A-Za-z](?:\s+-\s+|[\s.-]+)){2,}[A-Za-z]\b", text)
     if not letters:
         return None
-    chars = re.findall(r"[A-Za-z]", letters.group(0))
-    if any(len(t) > 1 for t in re.split(r"[\s.-]+", letters.group(0)) if t):
+    if any(len(t) > 1 for t in re.split(r"[\s.]+|(?<=\s)-(?=\s)", letters.group(0)) if t and t != "-"):
         return None
-    return "".join(chars).capitalize()
+    parts = re.split(r"\s+-\s+", letters.group(0))
+    return "-".join("".join(re.findall(r"[A-Za-z]", part)).capitalize() for part in parts)
 
 
 def match_choice(text: str, choices: dict[str, tuple[str, ...]], cutoff: float = 85) -> str | None:

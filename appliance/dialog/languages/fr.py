@@ -93,7 +93,7 @@ PACK = LanguagePack(
     lead_company=r"\b(?:de la société|de l'entreprise|la société|l'entreprise|chez|de chez|société|entreprise|pour)\s+"
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|et|de|du|des))*)",
     lead_timeline=r"\b(?:commencer|démarrer|lancer|débuter|prêt|prête|livré)\b[^,.;]*",
-    lead_decides=r"\b(?:je suis (?:le|la) (?:gérante?|patron|patronne|propriétaire|directeur|directrice|fondateur|fondatrice)|"
+    lead_decides=r"\b(?:(?:je suis|c'est moi) (?:le|la) (?:gérante?|patron|patronne|propriétaire|directeur|directrice|fondateur|fondatrice|responsable)|"
     r"c'est moi qui décide|je décide|c'est ma décision)\b",
     lead_does_not_decide=r"\b(?:ce n'est pas moi qui décide|pas moi qui décide|mon patron décide|je dois en parler)\b",
     message_cues=re.compile(
