@@ -332,6 +332,7 @@ _NOT_NAMES_TEXT = (
     "mon ma mes mi mis mine thanks thank merci gracias d'accord vale bueno actually instead wait "
     "that's it's what's there's that better worse instead "
     "perdón perdon perdone disculpe pardon moi toi lui nous vous yo usted "
+    "name names nom nombre under "
     "her his him she he they them their our your called named visiting staying holiday vacation vacaciones "
     "s'il plait plaît favor please bye goodbye adiós adios hi hey ça ca bien exact exactement correct "
     "right done all set good ready back still also only calling perfect parfait perfecto claro vrai "
@@ -350,6 +351,7 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     answer when the caller was just asked for it (``expecting``)."""
     if language == "fr":
         text = re.sub(r"\b(au nom|nom) d'(?=\w)", r"\1 de ", text, flags=re.IGNORECASE)  # "au nom d'Inès"
+    text = _TITLES.sub(" ", text)  # "Mrs. Patel", "madame Lefebvre", "Señora Díaz": the name without its title
     # A pause written as punctuation ends a name ("Jennifer Lawson, oh sorry..."); dots between
     # spelled letters ("G. O. F. F.") do not.
     text = re.sub(r"[,;!?]|\.(?!\s?[A-Za-z]\b)", " | ", text)
@@ -358,14 +360,15 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     if split:
         return split
     spelled = _spelled(clean.replace("|", " "))
+    # every cue, overlapping ("a nombre de mi hijo, Mateo Ruiz" holds two)
     intros = list(
         re.finditer(
-            rf"\b({_NAME_INTRO[language]})(?:\s*\|)?\s+(?=([\w'-]+(?:\s+[\w'-]+){{0,4}}))", clean, re.IGNORECASE
+            rf"(?=\b({_NAME_INTRO[language]})(?:\s*\|)?\s+([\w'-]+(?:\s+[\w'-]+){{0,4}}))", clean, re.IGNORECASE
         )
     )
     words: list[str] = []
     for found in reversed(intros):  # the last thing said about the name wins ("I'm Ann... no, it's for Bob")
-        words = _name_words(found.group(2).split())
+        words = _restated(_name_words(found.group(2).split()), clean[found.end(1) :])
         # "I'm visiting", "c'est possible": after a weak cue only a first and a last name are a name
         if words and (len(words) >= 2 or expecting or not re.fullmatch(_WEAK_INTRO, found.group(1), re.IGNORECASE)):
             break
@@ -381,15 +384,32 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
                 tail.insert(0, token)
             words = tail
     if not intros and not words and expecting:
-        words = _name_words(clean.split())
+        words = _restated(_name_words(clean.split()), clean)
     if spelled:
         if words and fuzz.ratio(words[-1].lower(), spelled.lower()) >= 50:
             words[-1] = spelled
         elif spelled.lower() not in (w.lower() for w in words):
             words.append(spelled)
-    if not words or len([w for w in words if w.lower() not in _PARTICLES]) > 4:
+    if not words or len([w for w in words if w.lower() not in _PARTICLES]) > 5:
         return None
     return " ".join(w if w.lower() in _PARTICLES and i else w[:1].upper() + w[1:] for i, w in enumerate(words))
+
+
+_TITLES = re.compile(
+    r"\b(?:mr|mrs|ms|miss|mister|missus|monsieur|madame|mademoiselle|mme|mlle|señor|señora|señorita|sr|sra|srta)\b\.?",
+    re.IGNORECASE,
+)
+
+
+def _restated(words: list[str], after: str) -> list[str]:
+    """ "Jacob, Jacob Liu", "Juan, Juan Pérez": a name said again in full right after is the name."""
+    if not words:
+        return words
+    for clause in after.split("|")[1:3]:
+        again = _name_words(clause.split())
+        if len(again) > len(words) and again[0].lower() == words[0].lower():
+            return again
+    return words
 
 
 _FIRST = r"(?:my )?first name(?: is|'s)?|(?:mon )?prénom(?: est|,)?|(?:mi )?nombre(?: es)?"
@@ -477,7 +497,7 @@ def _name_words(tokens: list[str]) -> list[str]:
     while words and words[-1].lower() in _PARTICLES:
         words.pop()
     named = [w for w in words if w.lower() not in _PARTICLES]
-    return words if len(named) <= 3 else words[: words.index(named[3])]
+    return words if len(named) <= 4 else words[: words.index(named[4])]
 
 
 _PARTICLES = frozenset(
