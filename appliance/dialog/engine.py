@@ -925,25 +925,28 @@ class DialogueEngine:
         if awaiting == "need":
             slots["need"] = raw.strip()
         elif awaiting == "company":
-            company = re.sub(
-                r"^\W*(?:it'?s|it is|we'?re|we are|the company is|the company's|it'?s called|we'?re called|called|"
-                r"c'est|ça s'appelle|elle s'appelle|la société|es|se llama|somos)\b\s*(?:called\s+)?",
-                "",
-                raw.strip(),
-                flags=re.IGNORECASE,
-            )
-            slots["company"] = company.strip().rstrip(".")[:120] or raw.strip()[:120]
+            slots["company"] = _company_answer(raw)
         elif awaiting == "budget":
             amount = parse_amount(text, last=self._heard.correction)
-            slots["budget"] = amount if amount is not None else 0.0
+            if amount is not None:
+                slots["budget"] = amount
+            else:
+                slots["budget_unclear"] = True  # "not sure yet": no budget is written rather than a guessed one
         elif awaiting == "timeline":
             slots["timeline"] = raw.strip()
             slots["timeline_words"] = text
         elif awaiting == "authority":
-            slots["authority"] = bool(yes_no(text, self.language))
+            decides = lead_facts(raw, self.language).get("authority")
+            decides = yes_no(text, self.language) if decides is None else decides
+            if decides is not None:
+                slots["authority"] = bool(decides)
+            else:
+                slots["authority_unclear"] = True  # "it's me and my co-founder": not written either way
         self._name(flow, raw)
         self._phone(flow, text)
         for key in FLOWS["lead"].slots:
+            if slots.get(f"{key}_unclear"):
+                continue
             if key not in slots and key not in ("name", "phone"):  # contact details come last, below
                 flow.awaiting = key
                 return self._say(QUESTIONS[key])
@@ -1042,6 +1045,29 @@ class DialogueEngine:
     def _record(self, action: Action) -> None:
         self.business.outbox.record(self.call_id, action)
         _LOGGER.info("call %s: action %s recorded", self.call_id, action.tool)
+
+
+def _company_answer(raw: str) -> str:
+    """The company's name from the answer to "what's the name of your company?": the words after
+    "it's called", "la société s'appelle", "se llama"..., or after "for my bakery," when a pause
+    sets the name apart."""
+    said = raw.strip().rstrip(".")
+    named = re.search(
+        r"\b(?:called|named|name is|name's|s'appelle|se llama|nom est|nombre es)\s+(.+)$", said, flags=re.IGNORECASE
+    )
+    if named:
+        said = named.group(1)
+    else:
+        said = re.sub(
+            r"^\W*(?:it'?s|it is|we'?re|we are|the company is|the company's|c'est|la société|l'entreprise|es|somos)\b\s*",
+            "",
+            said,
+            flags=re.IGNORECASE,
+        )
+        parts = [p.strip() for p in said.split(",") if p.strip()]
+        if len(parts) > 1 and re.match(r"(?:for|pour|para|de|of)\b", parts[0], re.IGNORECASE):
+            said = parts[-1]  # "for my bakery, Sweet Rolls"
+    return said.strip(" ,.")[:120] or raw.strip()[:120]
 
 
 def _offer_by_hour(text: str, offers: list[Slot]) -> int | None:

@@ -320,6 +320,12 @@ _AUTHORITY_YES = {c: p.lead_decides for c, p in PACKS.items()}
 _AUTHORITY_NO = {c: p.lead_does_not_decide for c, p in PACKS.items()}
 
 
+_INTRODUCED_COMPANY = (
+    r"\b(?:this is|i'm|it's|my name is|je suis|c'est|soy|me llamo) [\w'-]+(?: [\w'-]+)? "
+    r"(?:from|at|de chez|de la société|chez|de la empresa|de) (?P<c>[\w&'-]+(?: [\w&'-]+){0,4})$"
+)
+
+
 def lead_facts(said: str, language: str) -> dict[str, object]:
     """The project facts in one utterance (``said`` keeps its capitals): need, company, budget,
     timeline, authority; only what was said."""
@@ -338,8 +344,13 @@ def lead_facts(said: str, language: str) -> dict[str, object]:
             facts["need"] = clause
         if "company" not in facts:
             company = re.search(_COMPANY[language], clause)
-            if company and not re.fullmatch(r"[\d\s]+", company.group("c")):
+            introduced = re.search(
+                _INTRODUCED_COMPANY, clause, re.IGNORECASE
+            )  # "this is raj malhotra from lakeside dental"
+            if company and not re.fullmatch(r"[\d\s]+", company.group("c")) and not company.group("c").isupper():
                 facts["company"] = company.group("c").strip()[:120]
+            elif introduced:
+                facts["company"] = introduced.group("c").strip()[:120]
         if "budget" not in facts and re.search(_BUDGET_CUE, lowered):
             amount = parse_amount(lowered)
             if amount is not None and amount >= 100:

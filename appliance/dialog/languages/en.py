@@ -71,7 +71,8 @@ PACK = LanguagePack(
             "lead",
             r"quote|pricing|interested in|your services|proposal|estimate|partnership|demo|"
             r"we(?:'re| are) looking for (?:a |an |someone)|we need (?:a |an |some |help)|we want (?:a |an )|"
-            r"(?:build|redo|redesign|refresh) (?:our|my|a) ",
+            r"(?:build|redo|redesign|refresh) (?:our|my|a) |looking for help|need help with|help with (?:our|my)|"
+            r"(?:our|my|a new) (?:website|web site|online store|app|logo|brand|marketing|seo|ads)\b",
         ),
         (
             "goodbye",
@@ -117,7 +118,7 @@ PACK = LanguagePack(
     day_words="monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today",
     lead_need=r"\b(?:we need|i need|we're looking for|we are looking for|looking for|we want|i want|we'd like|i'd like|"
     r"quote for|estimate for|interested in|help with)\b",
-    lead_company=r"\b(?:from|at|with|of|company is|company's|business is|we're|we are|called|i run|i own)\s+"
+    lead_company=r"\b(?:from|at|company is|company's|business is|we're|we are|called|i run|i own)\s+"
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|and|of|the|et|y|de))*)",
     lead_timeline=r"\b(?:start|begin|launch|kick off|go live|ready|done)\b[^,.;]*",
     lead_decides=r"\b(?:i'm the owner|i am the owner|i own|it's my call|it's my decision|i decide|i make the decisions?|"

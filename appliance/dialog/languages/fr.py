@@ -50,7 +50,7 @@ PACK = LanguagePack(
         (
             "lead",
             r"devis|tarifs?|intéressée? par|vos services|démonstration|nous avons besoin d'une? |on a besoin d'une? |"
-            r"nous cherchons (?:une? |quelqu'un)|refaire (?:notre|mon|le) ",
+            r"nous cherchons (?:une? |quelqu'un)|refaire (?:notre|mon|le) |(?:notre|mon|un nouveau) (?:site|application|logo)\b",
         ),
         (
             "goodbye",
