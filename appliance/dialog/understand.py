@@ -605,13 +605,19 @@ def parse_amount(text: str, last: bool = False) -> float | None:
     }
     amounts: list[tuple[float, float | None]] = []
     for found in re.finditer(r"(\d[\d,. ]*\d|\d)\s*(k|grand|thousand|mille|mil|million|millions|millones)?\b", text):
+        digits = re.sub(r"\.(?=\d{3}\b)", "", found.group(1))  # "3.000 euros": a thousands point
         try:
-            value = float(re.sub(r"[,\s]", "", found.group(1)))
+            value = float(re.sub(r"[,\s]", "", digits))
         except ValueError:
             continue
         amounts.append((value, scale.get(found.group(2) or "")))
     if not amounts:
         return None
+    ranged = re.search(r"\d\s*(?:to|and|-|à|et|a|y)\s*\d", text)
+    if len(amounts) == 2 and ranged and amounts[0][1] is None and amounts[1][1] is not None:
+        amounts[0] = (amounts[0][0], amounts[1][1])  # "5 to 10 thousand": the lower end, in thousands
+    elif len(amounts) == 2 and ranged and amounts[0][0] < 1000 <= amounts[1][0] and amounts[0][0] * 1000 <= amounts[1][0]:
+        amounts[0] = (amounts[0][0] * 1000, None)  # "between five and ten thousand" (text2num joined the second)
     if not last or len(amounts) == 1:
         value, factor = amounts[0]
         return value * (factor or 1.0)

@@ -71,7 +71,7 @@ PACK = LanguagePack(
             False,
         ),
     ),
-    articles=re.compile(r"(?<!la )\b(un[oa]?)\b(?! horas?)", re.IGNORECASE),
+    articles=re.compile(r"(?<!la )\b(un[oa]?s?)\b(?! horas?)", re.IGNORECASE),
     day_of_month=re.compile(
         r"\b(?:el|del) (?:día )?(?P<d>\d{1,2})\b(?! ?(?:de la|horas?|:|\d))(?: del mes (?:(?P<next>que viene|próximo)))?"
     ),
