@@ -352,6 +352,8 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     if language == "fr":
         text = re.sub(r"\b(au nom|nom) d'(?=\w)", r"\1 de ", text, flags=re.IGNORECASE)  # "au nom d'Inès"
     text = _TITLES.sub(" ", text)  # "Mrs. Patel", "madame Lefebvre", "Señora Díaz": the name without its title
+    if expecting:
+        text = re.sub(r"\b(?:dr|doctor|docteur|doctora?)\b\.?\s+(?=[A-ZÀ-Ý])", " ", text)  # "this is Dr. Anna Scott"
     # A pause written as punctuation ends a name ("Jennifer Lawson, oh sorry..."); dots between
     # spelled letters ("G. O. F. F.") do not.
     text = re.sub(r"[,;!?]|\.(?!\s?[A-Za-z]\b)", " | ", text)
@@ -384,7 +386,18 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
                 tail.insert(0, token)
             words = tail
     if not intros and not words and expecting:
-        words = _restated(_name_words(clean.split()), clean)
+        # the first clause that holds a name ("sí, claro, Lucía Méndez"), the rest of a spelled one
+        # ("it's Dana, D A N A, Whitfield"), and a first name said after ("Hughes, ..., first name Megan")
+        clauses = clean.split("|")
+        for index, clause in enumerate(clauses):
+            words = _name_words(clause.split())
+            if words:
+                words = _restated(words, "|".join(clauses[index:]))
+                break
+            if not all(t.lower() in _FILLERS or t.lower() in _AGREEING for t in clause.split()):
+                break  # "no wait, quarter to five": not a name, and what follows is not either
+    if expecting and len(words) == 1:
+        words = _name_continued(words, clean)
     if spelled:
         if words and fuzz.ratio(words[-1].lower(), spelled.lower()) >= 50:
             words[-1] = spelled
@@ -396,23 +409,46 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
 
 
 _TITLES = re.compile(
-    r"\b(?:mr|mrs|ms|miss|mister|missus|monsieur|madame|mademoiselle|mme|mlle|señor|señora|señorita|sr|sra|srta)\b\.?",
+    r"\b(?:(?:la|el|le|the) )?(?:mr|mrs|ms|miss|mister|missus|monsieur|madame|mademoiselle|mme|mlle|señor|señora|señorita|"
+    r"sr|sra|srta)\b\.?",
     re.IGNORECASE,
 )
+
+
+def _name_continued(words: list[str], clean: str) -> list[str]:
+    """A one-word name completed later in the answer: past its spelling ("Dana, D A N A, Whitfield")
+    or by a first name given after the surname ("Hughes, H U G H E S, first name Megan")."""
+    first = re.search(rf"\b(?:{_FIRST})\s+([\w'-]+)", clean, re.IGNORECASE)
+    if first and first.group(1).lower() != words[0].lower() and _is_name_word(first.group(1).lower(), first.group(1)):
+        return [first.group(1), words[0]]
+    clauses = [c.strip() for c in clean.split("|")]
+    start = next((i for i, c in enumerate(clauses) if words[0] in c.split()), None)
+    if start is None:
+        return words
+    for clause in clauses[start + 1 : start + 3]:
+        letters = _spelled(clause)
+        if letters and letters.lower() == words[0].lower():
+            continue  # the spelling of the word already held
+        more = _name_words(clause.split())
+        if more and not letters and len(more) <= 2:
+            return words + more
+        break
+    return words
 
 
 def _restated(words: list[str], after: str) -> list[str]:
     """ "Jacob, Jacob Liu", "Juan, Juan Pérez": a name said again in full right after is the name."""
     if not words:
         return words
+    said = {w.lower() for w in words}
     for clause in after.split("|")[1:3]:
         again = _name_words(clause.split())
-        if len(again) > len(words) and again[0].lower() == words[0].lower():
-            return again
+        if len(again) > len(words) and said <= {w.lower() for w in again}:
+            return again  # "Baker. Tom Baker.", "Dupont, Marie Dupont"
     return words
 
 
-_FIRST = r"(?:my )?first name(?: is|'s)?|(?:mon )?prénom(?: est|,)?|(?:mi )?nombre(?: es)?"
+_FIRST = r"(?:my )?(?:first|1st) name(?: is|'s)?|(?:mon )?prénom(?: est|,)?|(?:mi )?nombre(?: es)?"
 _LAST = (
     r"(?:my )?(?:last name|surname|family name)(?: is|'s)?|(?:mon )?nom de famille(?: est)?|mon nom(?: est)?|"
     r"(?:mi |mis )?apellidos?(?: es| son)?"
@@ -482,6 +518,16 @@ def _name_words(tokens: list[str]) -> list[str]:
         tokens = tokens[1:]
     words: list[str] = []
     for index, token in enumerate(tokens):
+        following_token = tokens[index + 1] if index + 1 < len(tokens) else ""
+        if (
+            not words
+            and token.lower() in _NAME_LIKE
+            and token[:1].isupper()
+            and following_token[:1].isupper()
+            and _is_name_word(following_token.lower(), following_token)
+        ):
+            words.append(token)  # "Will Turner", "May Chen": a first name, not a verb or a month
+            continue
         rest = [t for t in tokens[index + 1 :] if t.lower() not in _PARTICLES][:1]
         following = (
             rest[0]
@@ -500,6 +546,34 @@ def _name_words(tokens: list[str]) -> list[str]:
     return words if len(named) <= 4 else words[: words.index(named[4])]
 
 
+_AGREEING = frozenset(
+    [
+        "claro",
+        "vale",
+        "bueno",
+        "sure",
+        "okay",
+        "ok",
+        "yes",
+        "yeah",
+        "yep",
+        "oui",
+        "sí",
+        "si",
+        "bien",
+        "sûr",
+        "of",
+        "course",
+        "absolutely",
+        "certainly",
+        "por",
+        "supuesto",
+        "d'accord",
+    ]
+)
+_NAME_LIKE = frozenset(
+    {"will", "may", "june", "april", "august", "grace", "hope", "faith", "joy", "bill", "frank", "mark"}
+)
 _PARTICLES = frozenset(
     [
         "le",
@@ -616,7 +690,9 @@ def parse_amount(text: str, last: bool = False) -> float | None:
     ranged = re.search(r"\d\s*(?:to|and|-|à|et|a|y)\s*\d", text)
     if len(amounts) == 2 and ranged and amounts[0][1] is None and amounts[1][1] is not None:
         amounts[0] = (amounts[0][0], amounts[1][1])  # "5 to 10 thousand": the lower end, in thousands
-    elif len(amounts) == 2 and ranged and amounts[0][0] < 1000 <= amounts[1][0] and amounts[0][0] * 1000 <= amounts[1][0]:
+    elif (
+        len(amounts) == 2 and ranged and amounts[0][0] < 1000 <= amounts[1][0] and amounts[0][0] * 1000 <= amounts[1][0]
+    ):
         amounts[0] = (amounts[0][0] * 1000, None)  # "between five and ten thousand" (text2num joined the second)
     if not last or len(amounts) == 1:
         value, factor = amounts[0]
