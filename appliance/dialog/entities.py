@@ -339,7 +339,8 @@ def lead_facts(said: str, language: str) -> dict[str, object]:
     ]
     for clause in clauses:
         lowered = clause.lower()
-        generic = re.search(r"\b(?:your services|vos services|sus servicios)\b", lowered)  # interest, not a need
+        # "I'm interested in your services" is interest, not a need ("... for a new website" is one)
+        generic = re.search(r"\b(?:your services|vos services|sus servicios)\W*$", lowered)
         if "need" not in facts and re.search(_NEED[language], lowered) and len(clause.split()) >= 3 and not generic:
             facts["need"] = clause
         if "company" not in facts:

@@ -117,7 +117,9 @@ PACK = LanguagePack(
     negated_day=r"\bnot (?:on )?(?:the )?(?=[a-z])",
     day_words="monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today",
     lead_need=r"\b(?:we need|i need|we're looking for|we are looking for|looking for|we want|i want|we'd like|i'd like|"
-    r"quote for|estimate for|interested in|help with)\b",
+    r"quote for|estimate for|interested in|help with|calling about|calling regarding|thinking (?:about|of)|"
+    r"planning (?:a|an|to)|(?:can|could) you (?:build|make|design|do|help|create|run|manage)|do you (?:do|build|make)|"
+    r"we'?re after|would love|we want to|i want to|looking to|about (?:a|an|getting|building|redoing))\b",
     lead_company=r"\b(?:from|at|company is|company's|business is|we're|we are|called|i run|i own)\s+"
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|and|of|the|et|y|de))*)",
     lead_timeline=r"\b(?:start|begin|launch|kick off|go live|ready|done)\b[^,.;]*",

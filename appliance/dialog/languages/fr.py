@@ -89,7 +89,9 @@ PACK = LanguagePack(
     negated_day=r"\bpas (?:le |ce )?(?=[a-zé])",
     day_words="lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|demain",
     lead_need=r"\b(?:nous avons besoin|on a besoin|j'ai besoin|besoin d'|besoin de|nous cherchons|on cherche|je cherche|"
-    r"nous voudrions|je voudrais|un devis pour|intéressé par|intéressée par)",
+    r"nous voudrions|je voudrais|on voudrait|j'aimerais|nous aimerions|un devis pour|intéressé par|intéressée par|"
+    r"on aurait besoin|nous aurions besoin|j'appelle pour|je vous appelle pour|pouvez-vous (?:faire|créer|refaire|gérer)|"
+    r"vous faites)",
     lead_company=r"\b(?:de la société|de l'entreprise|la société|l'entreprise|chez|de chez|société|entreprise|pour)\s+"
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|et|de|du|des))*)",
     lead_timeline=r"\b(?:commencer|démarrer|lancer|débuter|prêt|prête|livré)\b[^,.;]*",
