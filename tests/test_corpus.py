@@ -15,7 +15,7 @@ from appliance.dialog.scenarios import ScenarioResult, load_scenarios, run_scena
 from .conftest import ROOT
 
 CORPUS = ROOT / "tests" / "corpus"
-SETS = {name: load_scenarios(CORPUS / name) for name in ("dev", "locked") if (CORPUS / name).is_dir()}
+SETS = {name: load_scenarios(CORPUS / name) for name in ("dev", "dev2", "locked") if (CORPUS / name).is_dir()}
 
 
 def _run(name: str) -> list[ScenarioResult]:
@@ -29,15 +29,16 @@ def test_every_value_written_was_read_back_before_the_yes(name: str) -> None:
     assert not unread, f"written without being said in the read-back: {unread}"
 
 
-def test_the_development_set_passes_its_floor_without_a_wrong_write() -> None:
-    results = _run("dev")
+# The floors are what the rules reach today (dev 93 %, dev2 82 %), less a little, so a change that loses
+# callers fails here; the goal (95 %) and the locked set's figures are in benchmarks/RESULTS.md.
+@pytest.mark.parametrize(("name", "floor"), [("dev", 0.90), ("dev2", 0.80)])
+def test_a_development_set_passes_its_floor_without_a_wrong_write(name: str, floor: float) -> None:
+    results = _run(name)
     assert len(results) >= 150
     wrong = [f"{r.name}: {r.failures}" for r in results if r.wrong_writes]
     assert not wrong, "\n".join(wrong)
     passed = sum(r.passed for r in results)
-    # The floor is what the rules reach today (91 %), so a change that loses callers fails here; the
-    # issue's goal (95 %) and the locked set's figures are in benchmarks/RESULTS.md.
-    assert passed / len(results) >= 0.90, [r.name for r in results if not r.passed]
+    assert passed / len(results) >= floor, [r.name for r in results if not r.passed]
 
 
 def test_the_sets_cover_three_languages_and_every_kind_of_business() -> None:
