@@ -481,6 +481,16 @@ class DialogueEngine:
         if when is None:
             return None
         held: Slot | None = flow.slots.get(key)
+        if when.same_time and not when.at:
+            # "same time", "a la misma hora": the time held, else the one asked before, else the booking's
+            booking = flow.slots.get("booking")
+            earlier = held.start.time() if held is not None else flow.slots.get("asked_at")
+            if earlier is None and booking and key == "new_slot":
+                earlier = datetime.fromisoformat(booking["start"]).time()
+            if earlier is not None:
+                when = When(when.day or (held.start.date() if held else None), earlier, when.part)
+        if when.at:
+            flow.slots["asked_at"] = when.at
         if when.at and not when.day and held is not None:
             when = When(held.start.date(), when.at, when.part)
         elif when.day and not when.at and not when.part and held is not None and self._changing(flow):

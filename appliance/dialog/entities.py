@@ -294,7 +294,9 @@ def appointment_when(text: str, language: str, now: datetime) -> When | None:
         day = found.day or merged.day
         if found.day and merged.week_of and merged.day and found.day < merged.day:
             day = found.day + timedelta(days=7)  # "end of next week, the Friday": that Friday of next week
-        merged = When(day, at, part, found.week_of if found.day else merged.week_of)
+        merged = When(
+            day, at, part, found.week_of if found.day else merged.week_of, found.same_time or merged.same_time
+        )
     if merged is None:
         return None
     whole = parse_when(text, language, now)

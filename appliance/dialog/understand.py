@@ -92,6 +92,7 @@ class When:
     at: time | None = None
     part: str | None = None  # morning | afternoon | evening
     week_of: bool = False  # "next week": any day from ``day`` on
+    same_time: bool = False  # "same time", "a la misma hora": the time held or said before
 
 
 def normalize(text: str, language: str, lower: bool = True) -> str:
@@ -174,9 +175,10 @@ def parse_when(text: str, language: str, now: datetime) -> When | None:
     part = next((name for name, p in _PARTS[language] if re.search(p, text)), None)
     if at is not None and at.hour < 12 and part in ("afternoon", "evening") and at.hour >= 1:
         at = at.replace(hour=at.hour + 12)
-    if day is None and at is None and part is None:
+    same = bool(re.search(r"\b(?:same time|à la même heure|même heure|a la misma hora|misma hora)\b", text))
+    if day is None and at is None and part is None and not same:
         return None
-    return When(day, at, part, week_of)
+    return When(day, at, part, week_of, same)
 
 
 def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bool]:
@@ -331,7 +333,9 @@ _NOT_NAMES_TEXT = (
     "nope yep yup nah yeah mhm mm mmm hmm "
     "mon ma mes mi mis mine thanks thank merci gracias d'accord vale bueno actually instead wait "
     "that's it's what's there's that better worse instead "
-    "perdón perdon perdone disculpe pardon moi toi lui nous vous yo usted "
+    "perdón perdon perdone disculpe pardon moi toi lui nous vous yo usted ay oh ah "
+    "lundi mardi mercredi jeudi vendredi samedi dimanche lunes martes miércoles jueves viernes sábado domingo "
+    "prochain prochaine demain mañana hoy aujourd'hui "
     "name names nom nombre under "
     "her his him she he they them their our your called named visiting staying holiday vacation vacaciones "
     "s'il plait plaît favor please bye goodbye adiós adios hi hey ça ca bien exact exactement correct "

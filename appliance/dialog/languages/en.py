@@ -26,7 +26,8 @@ PACK = LanguagePack(
             "human",
             r"(?:speak|talk) (?:to|with) (?:a |an |the )?(?:human|person|someone|somebody|receptionist|"
             r"operator|staff|nurse|real)|real person|live person|somebody real|someone real|human\b|"
-            r"receptionist|operator|front desk|transfer me|agent|"
+            r"receptionist|operator|front desk|transfer me|agent|put me through|"
+            r"(?:speak|talk) (?:to|with) (?:a |an |the )?(?:manager|practice manager|office manager|supervisor|billing)|"
             r"(?:speak|talk) (?:to|with) (?:the |a |my )?(?:doctor|dr\.?|nurse|dentist)\b.*?\b(?:directly|in person|personally|myself|it's personal)",
         ),
         (

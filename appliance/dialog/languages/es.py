@@ -22,7 +22,8 @@ PACK = LanguagePack(
         (
             "human",
             r"hablar con (?:alguien|una persona|un humano|la recepcionista|recepción|un agente)|persona real|"
-            r"un humano|operador",
+            r"un humano|operador|(?:me )?(?:puede|podría|pueden) pasar con|pasarme con|"
+            r"hablar con (?:el|la) (?:encargad[oa]|gerente|responsable|director|directora)",
         ),
         ("frustrated", r"ridículo|inútil|no me entiende|no me escucha|qué frustrante|esto es absurdo"),
         (

@@ -26,7 +26,8 @@ PACK = LanguagePack(
         (
             "human",
             r"parler (?:à|a|avec) (?:quelqu'un|une personne|un humain|la secrétaire|la réception|un conseiller)|"
-            r"vraie personne|un humain|standard|parler (?:au|avec le|à la|avec la) (?:docteur|médecin|dentiste)\b.*?\b(?:directement|en personne|personnellement|c'est personnel)",
+            r"vraie personne|un humain|standard|(?:me )?passer (?:quelqu'un|le |la |l')|"
+            r"parler (?:au|à la|avec le|avec la) (?:responsable|directeur|directrice|gérante?|secrétariat)|parler (?:au|avec le|à la|avec la) (?:docteur|médecin|dentiste)\b.*?\b(?:directement|en personne|personnellement|c'est personnel)",
         ),
         ("frustrated", r"n'importe quoi|ridicule|vous ne comprenez|inutile|ça m'énerve|énervant"),
         ("reschedule", r"déplacer|décaler|changer (?:mon|le) rendez-vous|reporter|un autre (?:jour|créneau|horaire)"),
