@@ -232,6 +232,8 @@ class DialogueEngine:
                 return self._say("anything_else")
         started = next((i for i in found if i in _FLOW_INTENTS and self._offered(i)), None)
         question = bool(_QUESTION.search(raw) or _QUESTION.search(text))
+        if started is None and _MESSAGE_CUES[self.language].search(raw) and self._provider(text):
+            started = "message"  # "can you tell Alex the signed contract is in his inbox"
         if started is None and not question and self._offered("book") and self._about_booking(text):
             started = "book"  # "I need a blood test Wednesday at 1:30" is a booking, not a question about tests
         # A question the knowledge answers squarely wins over flow words in it ("can I walk in without
@@ -804,7 +806,8 @@ class DialogueEngine:
         found = _MESSAGE_CUES[self.language].search(said)
         if found is None:
             return None
-        clauses = re.split(r"(?<=[,.;])\s+", found.group("m"))
+        groups = found.groupdict()
+        clauses = re.split(r"(?<=[,.;])\s+", groups.get("m") or groups.get("m2") or "")
         kept = []
         for clause in clauses:
             lowered = clause.lower()
@@ -1109,8 +1112,9 @@ def _date_of_birth(text: str, language: str, country: str) -> str | None:
     text = re.sub(r"\b(?:oh|o)\b", "0", text)
     text = re.sub(r"\b(19|20) (\d{2})\b", r"\1\2", text)
     century = date.today().year % 100
+    text = re.sub(r"^\W*(?:it'?s|it is|c'est|es|el|le)\b\s*", "", text.strip())
     text = re.sub(
-        r"(\b(?:de|del|d')\s*|')(\d{2})\s*$|(?<=[a-zé]) (\d{2})\s*$",
+        r"(\b(?:de|del|d')\s*|')(\d{2})\s*$|(?<=[a-zé]),? (\d{2})\s*$",
         lambda m: " " + ("20" if int(m.group(2) or m.group(3)) <= century else "19") + (m.group(2) or m.group(3)),
         text.strip(),
     )

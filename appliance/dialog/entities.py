@@ -238,9 +238,7 @@ def _take_birth_fix(heard: Heard, text: str, language: str) -> str:
     if cue is None:
         return text
     months = _MONTHS[language].split()
-    clause_end = re.search(r"[,.;]|$", text[cue.end() :])
-    end = cue.end() + (clause_end.start() if clause_end else 0)
-    tail = text[cue.end() : end]
+    tail = text[cue.end() :]  # "the birthday is wrong, it's March 13th not 31st": the date may come later
     month = next((i + 1 for i, m in enumerate(months) if re.search(rf"\b{m}\b", tail)), None)
     day = re.search(r"\b(\d{1,2})(?:st|nd|rd|th|er|º)?\b", tail)
     if day is None or not 1 <= int(day.group(1)) <= 31:

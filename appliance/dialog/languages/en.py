@@ -109,7 +109,7 @@ PACK = LanguagePack(
     relatives=RELATIVES,
     name_intro=r"(?:my name is|my name's|name is|name's|this is|it's|it is|i am|i'm|the name is|under the name|patient is|"
     rf"(?:it's |it is |that's )?for my {RELATIVES}|my {RELATIVES}(?:'s name)? is|my {RELATIVES}'s|"
-    rf"of my {RELATIVES}|under (?:my |the |his |her )?(?:{RELATIVES}'s )?name(?: of)?)",
+    rf"of my {RELATIVES}|same name|under (?:my |the |his |her )?(?:{RELATIVES}'s )?name(?: of)?)",
     ordinals=("first|1st|earliest|former", "second|2nd|latter|other one|last one"),
     birth_cues=r"born(?: on)?|date of birth|birth ?date|d\.? ?o\.? ?b\.?|birthday(?: is)?",
     corrections=r"actually|instead|no wait|wait|sorry|i mean|make it|change (?:it|that)(?: to)?|rather|or rather|"
@@ -128,7 +128,11 @@ PACK = LanguagePack(
     r"i'm the decision maker|i'm the one who decides|i'm the (?:founder|ceo|boss|director|manager|president))\b",
     lead_does_not_decide=r"\b(?:not the (?:decision maker|one who decides|owner)|my (?:boss|manager|partner) decides|"
     r"(?:need|have) to (?:check|run it by)|not my (?:call|decision))\b",
-    message_cues=re.compile(r"\b(?:tell|let|message|word|note)\b.*?\b(?:that|know|saying|say|:)\s+(?P<m>.+)$", re.I),
+    message_cues=re.compile(
+        r"\b(?:tell|let|message|word|note)\b.*?\b(?:that|know|saying|say|:)\s+(?P<m>.+)$"
+        r"|\btell (?:him|her|them|the (?:doctor|nurse|dentist)|dr\.? \w+|doctor \w+|nurse \w+|\w+)\s+(?P<m2>.+)$",
+        re.I,
+    ),
     templates={
         "greeting": "Thank you for calling {business}. How can I help you today?",
         "anything_else": "Is there anything else I can help you with?",

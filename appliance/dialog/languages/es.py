@@ -78,7 +78,7 @@ PACK = LanguagePack(
     ),
     relatives=RELATIVES,
     name_intro=rf"(?:me llamo|mi nombre es|soy|habla|a nombre de|para {RELATIVES}|{RELATIVES} se llama|"
-    rf"de {RELATIVES})",
+    rf"de {RELATIVES}|mismo nombre)",
     ordinals=("primero|primera|1º|1ª|1o|1a", "segundo|segunda|2º|2ª|2o|2a|último|última"),
     birth_cues=r"nac[ií](?: el)?|nacid[oa](?: el)?|fecha de nacimiento(?: es)?|naci el",
     corrections=r"en realidad|mejor|perdón|perdona|espere|quiero decir|cámbielo|cambie|mejor dicho",

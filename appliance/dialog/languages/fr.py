@@ -82,7 +82,7 @@ PACK = LanguagePack(
     ),
     relatives=RELATIVES,
     name_intro=rf"(?:je m'appelle|je suis|mon nom est|c'est|moi c'est|au nom de|nom de|pour {RELATIVES}|"
-    rf"{RELATIVES} s'appelle|de {RELATIVES})",
+    rf"{RELATIVES} s'appelle|de {RELATIVES}|même nom)",
     ordinals=("premier|première|1er|1ère|1re", "deuxième|second|seconde|2e|2ème|dernier|dernière"),
     birth_cues=r"née? le|née?|date de naissance(?: est)?|naissance",
     corrections=r"en fait|plutôt|finalement|non attendez|attendez|pardon|je veux dire|mettez|changez",
