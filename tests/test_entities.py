@@ -122,3 +122,52 @@ def test_an_invalid_number_is_asked_again_never_written(demo_business: Business)
     assert engine.respond("sorry, 415 555 0134").text == "What message would you like to leave?"
     assert "we'll reach you at +1 415 555 0134" in engine.respond("please call me about my results").text
     assert demo_business.calendar.store.actions("short") == []
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "name"),
+    [
+        ("en", "Mrs. Patel", "Patel"),
+        ("en", "I'd like to book for my son Jacob, Jacob Liu", "Jacob Liu"),
+        ("en", "it's under my daughter's name, Emily Novak", "Emily Novak"),
+        ("en", "the name is Hughes, H U G H E S, first name Megan", "Megan Hughes"),
+        (
+            "en",
+            "first name's aoife, a o i f e, last name brennan-dwyer, b r e n n a n dash d w y e r",
+            "Aoife Brennan-Dwyer",
+        ),
+        ("es", "a nombre de mi hijo, Mateo Ruiz", "Mateo Ruiz"),
+        ("es", "sí, claro, Lucía Méndez", "Lucía Méndez"),
+        ("fr", "Gaël Le Goff, Le Goff en deux mots, G O F F", "Gaël Le Goff"),
+    ],
+)
+def test_names_as_callers_give_them(language: str, text: str, name: str) -> None:
+    assert parse_name(normalize(text, language, lower=False), language, expecting=True) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "expecting"),
+    [
+        ("hello, i'm visiting from manchester", False),
+        ("bonjour, c'est possible ?", False),
+        ("no wait, quarter to five", True),
+    ],
+)
+def test_words_after_a_weak_cue_are_not_taken_for_a_name(text: str, expecting: bool) -> None:
+    language = "fr" if "bonjour" in text else "en"
+    assert parse_name(normalize(text, language, lower=False), language, expecting=expecting) is None
+
+
+def test_an_international_number_keeps_its_plus_and_a_named_country_comes_first() -> None:
+    assert heard("plus one two one two five five five zero one four seven", regions=("FR",)).phone == "+12125550147"
+    said = "llámeme a mi móvil español, seis cinco cinco, doce, treinta y cuatro, cincuenta y seis"
+    assert heard(said, "es", regions=("MA", "ES"), country="MA").phone == "+34655123456"
+
+
+def test_same_time_keeps_the_time_already_held(demo_business: Business) -> None:
+    engine = demo_business.engine("same", "+14155550142")
+    engine.respond("I'd like a consultation on Tuesday at 10 am")
+    engine.respond("Ann Lee")
+    engine.respond("yes")
+    corrected = engine.respond("actually Wednesday, same time")
+    assert "Wednesday, November 25 at 10 AM, for Ann Lee" in corrected.text
