@@ -149,7 +149,7 @@ def _stack(config: ApplianceConfig) -> tuple[Engines, Store, Business]:
     profile = load_profile(config.profile_path)
     store = Store.configured(config)
     proposer = IntentProposer.configured(config.models, config.model_cache)
-    return Engines.load(config), store, Business(profile, store, proposer=proposer)
+    return Engines.load(config, profile.languages), store, Business(profile, store, proposer=proposer)
 
 
 def _simulate(config: ApplianceConfig, args: argparse.Namespace) -> int:
@@ -268,7 +268,9 @@ def _call(config: ApplianceConfig, args: argparse.Namespace) -> int:
         speech = np.concatenate(list(voice.sentences(args.say)))
     else:
         speech = read_audio(args.play, PIPELINE_RATE, config.call.max_duration_s)
-    transcriber = Transcriber(registry.resolve("stt", m.stt), m.stt_threads, config.business.language)
+    transcriber = Transcriber(
+        registry.resolve("stt", m.stt), m.stt_threads, config.business.language or ("en", "fr", "es")
+    )
     caller = np.concatenate([np.zeros(int(args.wait * PIPELINE_RATE), dtype=np.int16), speech])
     recording = asyncio.run(place_call(config.sip, args.uri, caller, args.listen))
     if args.record:

@@ -27,7 +27,9 @@ class BusinessConfig:
     """Who the appliance answers for: a business profile file (hours, providers, services, FAQ)."""
 
     profile: str = ""  # "" = the shipped demo clinic
-    language: str = "en"  # the language Whisper listens for
+    # "" = each call in the caller's language, among the profile's languages; a code ("fr") = every call
+    # in that one language
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,13 @@ class ModelsConfig:
     cache_dir: str = ""
     stt_threads: int = 2
     stt_beam_size: int = 1
-    # Context that primes Whisper with the words callers use. Measured on espeak-ng utterances at 8 kHz:
+    # Context that primes Whisper with the words callers use, per language ([models.stt_prompts] en = "...");
+    # a language not listed gets its language pack's prompt. Measured on espeak-ng utterances at 8 kHz (en):
     # WER 16 % -> 8 % on 14 of them, 21 % -> 19 % on 24.
-    stt_prompt: str = (
-        "A phone call to the receptionist of a clinic about appointments with the doctor, nurse or dentist."
-    )
+    stt_prompts: dict[str, str] = field(default_factory=dict)
+    # The voice of each language other than the default ``tts`` one ([models.voices] fr = "kokoro-ff-siwis"):
+    # a bundled voice's name or a path. A language not listed gets its bundled default.
+    voices: dict[str, str] = field(default_factory=dict)
     stt_fit_window: bool = True
     tts_threads: int = 1
     llm_threads: int = 1
@@ -237,12 +241,24 @@ def _build(cls: type[Any], raw: Mapping[str, Any], source: str, section: str) ->
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: {key} must be a [{key}] table, not {value!r}")
             values[key] = _build(typing.cast(type[Any], hint), value, source, key)
+        elif typing.get_origin(hint) is dict:
+            values[key] = _check_table(value, source, f"{section}.{key}")
         else:
             values[key] = _check_scalar(hint, value, source, where)
     return cls(**values)
 
 
 _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _check_table(value: Any, source: str, table: str) -> dict[str, str]:
+    """A table of strings keyed by language code, such as ``[models.voices]``."""
+    if not isinstance(value, dict):
+        raise ConfigError(f'{source}: {table} must be a [{table}] table of strings, e.g. fr = "..."')
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise ConfigError(f"{source}: [{table}] {key} = {item!r} must be a string")
+    return dict(value)
 
 
 def _check_scalar(hint: Any, value: Any, source: str, where: str) -> Any:
@@ -273,6 +289,8 @@ def _apply_env(config: ApplianceConfig, env: Mapping[str, str]) -> ApplianceConf
         hints = typing.get_type_hints(type(current))
         if key not in hints:
             raise ConfigError(f"environment: {name} names no key of [{section}]; valid: {', '.join(sorted(hints))}")
+        if typing.get_origin(hints[key]) is dict:
+            raise ConfigError(f"environment: {name}: [{section}.{key}] is a table; set it in the config file")
         value = _parse_env(hints[key], text, name)
         config = dataclasses.replace(config, **{section: dataclasses.replace(current, **{key: value})})
     return config

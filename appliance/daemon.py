@@ -71,7 +71,7 @@ async def serve(config: ApplianceConfig) -> None:
         sock = _bind(config.web.host, config.web.port)
         cleanup.callback(sock.close)
         connectors = load_connectors(config.integrations_path)
-        engines = await asyncio.to_thread(Engines.load, config)
+        engines = await asyncio.to_thread(Engines.load, config, profile.languages)
         cleanup.callback(engines.close)
         # Last of the checks: a start refused for a model or a connector leaves no new database or key behind.
         store = await asyncio.to_thread(Store.configured, config)

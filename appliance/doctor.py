@@ -63,7 +63,7 @@ def _models(config: ApplianceConfig) -> list[Check]:
     registry = ModelRegistry(config.model_cache)
     m = config.models
     loaders: dict[str, Callable[[], object]] = {
-        "stt": lambda: Transcriber(registry.resolve("stt", m.stt), m.stt_threads, config.business.language),
+        "stt": lambda: Transcriber(registry.resolve("stt", m.stt), m.stt_threads, config.business.language or "en"),
         "tts": lambda: Synthesizer(registry.resolve("tts", m.tts), m.tts_threads, PIPELINE_RATE),
         "vad": lambda: SileroVad(registry.resolve("vad", m.vad).path),
     }

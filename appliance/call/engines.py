@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..audio.frames import PIPELINE_RATE
 from ..audio.vad import SileroVad
 from ..config import ApplianceConfig, ListenConfig
+from ..dialog.languages import PACKS
 from ..models.registry import ModelRegistry
 from ..models.stt import Transcriber
 from ..models.tts import Synthesizer
@@ -21,30 +23,38 @@ class Engines:
     """
 
     transcriber: Transcriber
-    synthesizer: Synthesizer
+    synthesizer: Synthesizer  # the first language's voice, and any language without one of its own
     vad: SileroVad
     listen: ListenConfig
-    language: str
+    language: str  # a call's language until the caller is heard
+    voices: dict[str, Synthesizer] = field(default_factory=dict)  # the other languages' voices
     stt_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "stt"))
     tts_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "tts"))
     vad_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "vad"))
     misc_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, "misc"))
 
     @classmethod
-    def load(cls, config: ApplianceConfig) -> Engines:
-        """Resolve and load every model a call needs. Blocking; raises ModelError."""
+    def load(cls, config: ApplianceConfig, languages: Sequence[str] = ("en",)) -> Engines:
+        """Resolve and load every model a call needs, for the business's ``languages`` (the first is the
+        default) unless ``[business] language`` fixes one. Blocking; raises ModelError."""
         registry = ModelRegistry(config.model_cache)
         m = config.models
-        language = config.business.language
+        languages = (config.business.language,) if config.business.language else tuple(languages)
+        prompts = {lang: m.stt_prompts.get(lang, PACKS[lang].stt_prompt if lang in PACKS else "") for lang in languages}
+        transcriber = Transcriber(
+            registry.resolve("stt", m.stt), m.stt_threads, languages, m.stt_beam_size, prompts, m.stt_fit_window
+        )
         return cls(
-            transcriber=Transcriber(
-                registry.resolve("stt", m.stt), m.stt_threads, language, m.stt_beam_size, m.stt_prompt, m.stt_fit_window
-            ),
+            transcriber=transcriber,
             synthesizer=Synthesizer(registry.resolve("tts", m.tts), m.tts_threads, PIPELINE_RATE),
             vad=SileroVad(registry.resolve("vad", m.vad).path),
             listen=config.listen,
-            language=language,
+            language=transcriber.language,
         )
+
+    def voice(self, language: str | None) -> Synthesizer:
+        """The voice that speaks ``language``."""
+        return self.voices.get(language or self.language, self.synthesizer)
 
     def close(self) -> None:
         """Stop the executors."""

@@ -101,6 +101,7 @@ class CallSession:
         self._silence_prompts = 0
         self._time_up = False
         self._detector = TurnDetector(engines.listen, engines.language)
+        self.language: str | None = None  # the caller's language, once heard (speech recognition keeps it)
         self._vad = engines.vad.stream()
         self._preroll: deque[np.ndarray] = deque(maxlen=PREROLL_FRAMES)
         self._utterance: list[np.ndarray] = []
@@ -250,7 +251,7 @@ class CallSession:
     def _transcribe(self, audio: np.ndarray) -> _Speculation:
         cancelled = threading.Event()
         future = asyncio.get_running_loop().run_in_executor(
-            self._engines.stt_pool, self._engines.transcriber.transcribe, audio, cancelled
+            self._engines.stt_pool, self._engines.transcriber.transcribe, audio, cancelled, self.language
         )
         return _Speculation(future, cancelled)
 
@@ -306,7 +307,7 @@ class CallSession:
         if not result.text.strip():
             _LOGGER.debug("turn %d: empty transcript, no reply", turn.idx)
             return
-        reply = await self._blocking(self._engines.misc_pool, self._responder.respond, result.text)
+        reply = await self._blocking(self._engines.misc_pool, self._responder.respond, result.text, result.language)
         turn.reply_ready_s = self.now()
         if self._time_up:  # the goodbye comes first now; this reply is never heard
             await self._record(turn)
@@ -316,7 +317,9 @@ class CallSession:
     def _note_transcript(self, turn: TurnRecord, result: Transcript) -> None:
         if not turn.stt_done_s:
             turn.stt_done_s = self.now()
-        turn.stt_s, turn.caller_text = result.seconds, result.text
+        turn.stt_s, turn.caller_text, turn.language = result.seconds, result.text, result.language
+        if result.text.strip():  # the call's language is what the caller last spoke (with hysteresis)
+            self.language = self._detector.language = result.language
 
     async def _answer_key(self, turn: TurnRecord) -> None:
         reply = self._responder.on_dtmf(turn.caller_text)
@@ -342,7 +345,7 @@ class CallSession:
 
     async def _speak(self, turn: TurnRecord | None, reply: Reply) -> None:
         """Synthesize sentence by sentence into the playout; end or hand over the call once it is heard."""
-        sentences = iter(self._engines.synthesizer.sentences(reply.text))
+        sentences = iter(self._engines.voice(reply.language).sentences(reply.text))
         while True:
             audio = await self._blocking(self._engines.tts_pool, next, sentences, None)
             if audio is None:

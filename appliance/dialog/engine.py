@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import logging
 import re
 from collections.abc import Callable
@@ -154,10 +155,16 @@ class DialogueEngine:
         """The opening line."""
         return self._say("greeting")
 
-    def respond(self, transcript: str) -> Reply:
-        """The reply to what the caller said."""
-        raw = transcript.strip()
-        if not self._fixed_language and raw:
+    def respond(self, transcript: str, language: str | None = None) -> Reply:
+        """The reply to what the caller said, in the language it was said in: the one speech recognition
+        heard (``language``) or, from text alone, the one its words show."""
+        reply = self._respond(transcript.strip(), language)
+        return dataclasses.replace(reply, language=self.language)
+
+    def _respond(self, raw: str, heard: str | None) -> Reply:
+        if not self._fixed_language and heard in self.profile.languages:
+            self.language, self._heard_language = str(heard), True
+        elif not self._fixed_language and raw:
             current = self.language if self._heard_language else None
             detected = detect_language(raw, self.profile.languages, current)
             if detected is not None:
@@ -298,7 +305,7 @@ class DialogueEngine:
     # -- replies --------------------------------------------------------------------------------
 
     def _say(self, key: str, end_call: bool = False, transfer: bool = False, **fields: object) -> Reply:
-        return Reply(self._text(key, **fields), end_call=end_call, transfer=transfer)
+        return Reply(self._text(key, **fields), end_call=end_call, transfer=transfer, language=self.language)
 
     def _text(self, key: str, **fields: object) -> str:
         base = {"business": self.profile.name, "emergency": self.profile.emergency_number}

@@ -13,6 +13,7 @@ class Reply:
     text: str
     end_call: bool = False
     transfer: bool = False
+    language: str | None = None  # the language it is in (None: the call's default); its voice follows
 
 
 class Responder(Protocol):
@@ -22,8 +23,9 @@ class Responder(Protocol):
         """What the caller hears when the call is answered."""
         ...
 
-    def respond(self, transcript: str) -> Reply:
-        """The reply to what the caller just said. Blocking work is allowed: it runs in an executor."""
+    def respond(self, transcript: str, language: str | None = None) -> Reply:
+        """The reply to what the caller just said, in ``language`` when speech recognition heard one.
+        Blocking work is allowed: it runs in an executor."""
         ...
 
     def on_dtmf(self, digit: str) -> Reply | None:

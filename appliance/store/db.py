@@ -62,6 +62,7 @@ class TurnRecord:
     first_frame_s: float | None = None
     stt_s: float = 0.0
     barged_in: bool = False
+    language: str = ""  # the language speech recognition heard it in
 
 
 def _now() -> str:

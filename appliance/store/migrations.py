@@ -90,4 +90,8 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 5: the language each turn was heard and answered in.
+    """
+    ALTER TABLE turns ADD COLUMN language TEXT NOT NULL DEFAULT '';
+    """,
 )

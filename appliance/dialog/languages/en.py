@@ -239,4 +239,5 @@ PACK = LanguagePack(
         "address": r"\b(?:address|where are you|located|location|directions|get there|find you)\b",
         "price": r"\b(?:how much|cost|costs|price|fee|charge)\b",
     },
+    stt_prompt="A phone call to the receptionist of a clinic about appointments with the doctor, nurse or dentist.",
 )

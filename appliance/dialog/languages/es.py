@@ -201,4 +201,5 @@ PACK = LanguagePack(
         "address": r"\b(?:dirección|dónde están|dónde se encuentra|ubicados|cómo llego)\b",
         "price": r"\b(?:cuánto|cuesta|precio|tarifa)\b",
     },
+    stt_prompt="Una llamada telefónica a la recepción de una clínica para pedir, cambiar o cancelar una cita con el médico, la enfermera o el dentista.",
 )

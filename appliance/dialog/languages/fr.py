@@ -208,4 +208,5 @@ PACK = LanguagePack(
         "address": r"\b(?:adresse|où êtes-vous|où vous trouvez|où se trouve|situés)\b",
         "price": r"\b(?:combien|coûte|prix|tarif)\b",
     },
+    stt_prompt="Un appel téléphonique au secrétariat d'un cabinet médical, pour prendre, déplacer ou annuler un rendez-vous avec le médecin, l'infirmière ou le dentiste.",
 )
