@@ -282,17 +282,25 @@ def _call(config: ApplianceConfig, args: argparse.Namespace) -> int:
 
 
 def _models(config: ApplianceConfig, args: argparse.Namespace) -> int:
-    from .models.registry import ModelRegistry, Stage
+    from .dialog.profile import load_profile
+    from .models.registry import DEFAULT_VOICES, ModelRegistry, Stage
 
     registry = ModelRegistry(config.model_cache)
     m = config.models
     specs: dict[Stage, str] = {"stt": m.stt, "vad": m.vad, "tts": m.tts, "llm": m.llm}
-    resolved = [registry.resolve(stage, spec) for stage, spec in specs.items()]
+    rows = [(r.stage, r.name, r.path) for r in (registry.resolve(stage, spec) for stage, spec in specs.items())]
+    # each language of the business other than English speaks with its own voice
+    languages = (config.business.language,) if config.business.language else load_profile(config.profile_path).languages
+    for language in languages:
+        spec = m.voices.get(language) or DEFAULT_VOICES.get(language)
+        if spec is not None:
+            voice = registry.resolve_voice(spec)
+            rows.append((f"tts:{language}", voice.model.name, voice.model.path))
     if args.json:
-        print(json.dumps([{"stage": r.stage, "name": r.name, "path": str(r.path)} for r in resolved], indent=2))
+        print(json.dumps([{"stage": stage, "name": name, "path": str(path)} for stage, name, path in rows], indent=2))
     else:
-        for r in resolved:
-            print(f"{r.stage:4} {r.name:20} {r.path}")
+        for stage, name, path in rows:
+            print(f"{stage:6} {name:20} {path}")
     return 0
 
 

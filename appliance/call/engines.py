@@ -10,9 +10,10 @@ from ..audio.frames import PIPELINE_RATE
 from ..audio.vad import SileroVad
 from ..config import ApplianceConfig, ListenConfig
 from ..dialog.languages import PACKS
-from ..models.registry import ModelRegistry
+from ..errors import ModelError
+from ..models.registry import DEFAULT_VOICES, ModelRegistry, ResolvedVoice
 from ..models.stt import Transcriber
-from ..models.tts import Synthesizer
+from ..models.tts import Synthesizer, Voice, load_voices
 
 
 @dataclass
@@ -23,11 +24,11 @@ class Engines:
     """
 
     transcriber: Transcriber
-    synthesizer: Synthesizer  # the first language's voice, and any language without one of its own
+    synthesizer: Synthesizer  # [models] tts: the English voice, and any language without one of its own
     vad: SileroVad
     listen: ListenConfig
     language: str  # a call's language until the caller is heard
-    voices: dict[str, Synthesizer] = field(default_factory=dict)  # the other languages' voices
+    voices: dict[str, Voice] = field(default_factory=dict)  # the other languages' voices
     stt_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "stt"))
     tts_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "tts"))
     vad_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "vad"))
@@ -44,15 +45,28 @@ class Engines:
         transcriber = Transcriber(
             registry.resolve("stt", m.stt), m.stt_threads, languages, m.stt_beam_size, prompts, m.stt_fit_window
         )
+        synthesizer = Synthesizer(registry.resolve("tts", m.tts), m.tts_threads, PIPELINE_RATE)
+        specs: dict[str, ResolvedVoice] = {}
+        for lang in transcriber.languages:
+            spec = m.voices.get(lang) or DEFAULT_VOICES.get(lang)
+            if spec is None and lang != "en":
+                raise ModelError(
+                    f"no voice speaks {lang!r} (a language of the business); set [models.voices] {lang} = "
+                    "the path of a piper voice for it"
+                )
+            if spec is not None:
+                specs[lang] = registry.resolve_voice(spec)
+        voices = load_voices(specs, m.tts_threads, PIPELINE_RATE)
         return cls(
             transcriber=transcriber,
-            synthesizer=Synthesizer(registry.resolve("tts", m.tts), m.tts_threads, PIPELINE_RATE),
+            synthesizer=synthesizer,
             vad=SileroVad(registry.resolve("vad", m.vad).path),
             listen=config.listen,
             language=transcriber.language,
+            voices=voices,
         )
 
-    def voice(self, language: str | None) -> Synthesizer:
+    def voice(self, language: str | None) -> Voice:
         """The voice that speaks ``language``."""
         return self.voices.get(language or self.language, self.synthesizer)
 

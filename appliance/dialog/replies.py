@@ -45,7 +45,7 @@ class Phrasebook:
 
     @staticmethod
     def clock(language: str, at: time) -> str:
-        """A time as spoken: "2:30 PM", "noon" / "14 h 30" / "14:30"."""
+        """A time as spoken: "2:30 PM", "noon" / "14 h 30" / "14 y media"."""
         if language == "en":
             if at == time(12, 0):
                 return "noon"
@@ -54,6 +54,11 @@ class Phrasebook:
             return f"{hour}{minutes} {'PM' if at.hour >= 12 else 'AM'}"
         if language == "fr":
             return f"{at.hour} h {at.minute:02d}" if at.minute else f"{at.hour} h"
+        if language == "es":  # as said, not as written: a voice reads "8:00" as "8, 0, 0"
+            if at.minute == 45:
+                return f"{(at.hour + 1) % 24} menos cuarto"
+            spoken = {0: "", 15: " y cuarto", 30: " y media"}.get(at.minute, f" y {at.minute}")
+            return f"{at.hour}{spoken}"
         return f"{at.hour}:{at.minute:02d}"
 
     @staticmethod

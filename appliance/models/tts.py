@@ -1,9 +1,13 @@
-"""Text to speech with piper (ONNX), one chunk per sentence, resampled to the pipeline rate."""
+"""Text to speech, resampled to the pipeline rate: piper (ONNX) one chunk per sentence, and Kokoro-82M
+(kokoro-onnx) one chunk per clause, for the languages piper's bundled voice does not speak."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import onnxruntime
@@ -12,7 +16,7 @@ from piper.config import PiperConfig
 
 from ..audio.resample import resample
 from ..errors import ModelError
-from .registry import ResolvedModel
+from .registry import ResolvedModel, ResolvedVoice
 
 
 class Synthesizer:
@@ -40,3 +44,100 @@ class Synthesizer:
         """Yield int16 audio at ``rate``, one array per sentence. Blocking: iterate in an executor."""
         for chunk in self._voice.synthesize(text):
             yield resample(chunk.audio_int16_array, chunk.sample_rate, self.rate)
+
+    def warm(self, texts: Iterable[str]) -> None:
+        """Nothing to prepare: piper is fast enough sentence by sentence."""
+
+
+# Kokoro's language codes for espeak-ng (kokoro-onnx phonemizes with the espeak-ng it bundles).
+KOKORO_LANGUAGES = {"en": "en-us", "fr": "fr-fr", "es": "es", "it": "it", "pt": "pt-br", "hi": "hi", "ja": "ja"}
+KOKORO_RATE = 24000
+# A clause is synthesized on its own, so the first one plays while the next is made: a 3 s sentence whole
+# takes 1.3-1.6 s to its first sample on 2 cores; its first clause alone, about half that.
+_CLAUSES = re.compile(r"(?<=[.?!;:])\s+|(?<=,)\s+(?=\S{2,})")
+_PAUSE_S = {",": 0.12, ".": 0.28, "?": 0.28, "!": 0.28, ";": 0.2, ":": 0.2}
+CACHE_CLAUSES = 512  # fixed phrases (greeting, questions, "is there anything else") come back every call
+
+
+class KokoroSynthesizer:
+    """Kokoro-82M (kokoro-onnx) speaking one language with one voice, clause by clause, at ``rate``.
+
+    Clauses already spoken are kept (up to :data:`CACHE_CLAUSES`): the fixed parts of the replies are
+    synthesized once per daemon, and :meth:`warm` makes them before the first call.
+    """
+
+    def __init__(self, voice: ResolvedVoice, language: str, threads: int, rate: int, model: Any = None) -> None:
+        """``model``: a loaded kokoro-onnx model another language's voice already uses (they share it)."""
+        if language not in KOKORO_LANGUAGES:
+            raise ModelError(f"Kokoro cannot speak {language!r}; give [models.voices] {language} a piper voice")
+        self._kokoro = model if model is not None else _load_kokoro(voice, threads)
+        self._voice = voice.kokoro_voice
+        self._lang = KOKORO_LANGUAGES[language]
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self.name = voice.model.name
+        self.rate = rate
+
+    def sentences(self, text: str) -> Iterator[np.ndarray]:
+        """Yield int16 audio at ``rate``, one array per clause, each ending with its pause. Blocking."""
+        for clause in _CLAUSES.split(text.strip()):
+            if clause.strip():
+                yield self._clause(clause.strip())
+
+    def warm(self, texts: Iterable[str]) -> None:
+        """Synthesize these replies' clauses now, so that the first caller does not wait for them."""
+        for text in texts:
+            for _ in self.sentences(text):
+                pass
+
+    def _clause(self, clause: str) -> np.ndarray:
+        with self._lock:
+            cached = self._cache.get(clause)
+        if cached is not None:
+            return cached
+        samples, rate = self._kokoro.create(clause, voice=self._voice, lang=self._lang, trim=True)
+        pcm = (np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * 32767).astype(np.int16)
+        pause = np.zeros(int(_PAUSE_S.get(clause[-1], 0.2) * rate), dtype=np.int16)
+        audio = resample(np.concatenate([pcm, pause]), rate, self.rate)
+        with self._lock:
+            if len(self._cache) >= CACHE_CLAUSES:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[clause] = audio
+        return audio
+
+    @property
+    def model(self) -> Any:
+        """The kokoro-onnx model, for another language's voice to share."""
+        return self._kokoro
+
+
+def _load_kokoro(voice: ResolvedVoice, threads: int) -> Any:
+    from kokoro_onnx import Kokoro  # imported here: only boxes with a Kokoro voice load it
+
+    opts = onnxruntime.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    opts.enable_cpu_mem_arena = False  # as for piper: memory goes back after each clause
+    try:
+        session = onnxruntime.InferenceSession(str(voice.model.path), opts, providers=["CPUExecutionProvider"])
+        return Kokoro.from_session(session, str(voice.kokoro_voices))
+    except Exception as err:  # onnxruntime and kokoro-onnx raise many unrelated types for a bad file
+        raise ModelError(f"Kokoro voice {voice.model.name} cannot be loaded ({err}); run scripts/setup") from None
+
+
+Voice = Synthesizer | KokoroSynthesizer
+
+
+def load_voices(specs: dict[str, ResolvedVoice], threads: int, rate: int) -> dict[str, Voice]:
+    """Each language's synthesizer (Kokoro or piper); the Kokoro voices share one loaded model."""
+    voices: dict[str, Voice] = {}
+    kokoro: Any = None
+    for language, voice in specs.items():
+        if voice.kokoro_voice:
+            synthesizer = KokoroSynthesizer(voice, language, threads, rate, kokoro)
+            kokoro = synthesizer.model
+            voices[language] = synthesizer
+        else:
+            voices[language] = Synthesizer(voice.model, threads, rate)
+    return voices

@@ -1,0 +1,120 @@
+"""Callers in French and Spanish are heard and answered in their language, in its voice (issue #14).
+
+The box runs its default models (whisper base, piper for English, Kokoro-82M for French and Spanish) and
+the demo clinic, whose callers may speak English, French or Spanish. Callers are espeak-ng voices, not
+the appliance's own where one exists (espeak-ng's French is too poor for Whisper base; the French caller
+uses Kokoro's only French voice, the Spanish one Kokoro's male voice): what the caller hears back is
+transcribed by a separate Whisper.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from faster_whisper import WhisperModel
+
+from appliance.audio.frames import PIPELINE_RATE
+from appliance.call import CallSession, Engines, RecordingLine, run_call
+from appliance.config import ApplianceConfig
+from appliance.dialog.engine import Business
+from appliance.dialog.languages import PACKS
+from appliance.dialog.profile import load_profile
+from appliance.models.registry import ModelRegistry
+from appliance.models.tts import KokoroSynthesizer
+from tests.test_stt import espeak
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
+    """The default model set for the demo clinic's three languages."""
+    config = ApplianceConfig(state_dir=str(tmp_path_factory.mktemp("state")))
+    loaded = Engines.load(config, load_profile().languages)
+    yield loaded
+    loaded.close()
+
+
+@pytest.fixture(scope="module")
+def callers(engines: Engines, tmp_path_factory: pytest.TempPathFactory) -> dict[str, KokoroSynthesizer]:
+    registry = ModelRegistry(tmp_path_factory.mktemp("cache"))
+    model = engines.voice("fr").model  # type: ignore[union-attr]
+    return {
+        lang: KokoroSynthesizer(registry.resolve_voice(spec), lang, 1, PIPELINE_RATE, model)
+        for lang, spec in (("fr", "kokoro-ff-siwis"), ("es", "kokoro-em-alex"))
+    }
+
+
+def caller(tmp_path: Path, callers: dict[str, KokoroSynthesizer], *parts: tuple[str, str, float]) -> np.ndarray:
+    """(language, text, silence after it in s) one after the other, at 16 kHz: English from espeak-ng."""
+    chunks = [np.zeros(PIPELINE_RATE // 2, dtype=np.int16)]
+    for i, (lang, text, gap) in enumerate(parts):
+        workdir = tmp_path / str(i)
+        workdir.mkdir()
+        speech = espeak(text, "en-us", workdir) if lang == "en" else np.concatenate(list(callers[lang].sentences(text)))
+        chunks += [speech, np.zeros(int(gap * PIPELINE_RATE), dtype=np.int16)]
+    return np.concatenate(chunks)
+
+
+def heard_back(listener: WhisperModel, audio: np.ndarray, language: str) -> str:
+    segments, info = listener.transcribe(audio.astype(np.float32) / 32768, language=None, vad_filter=True)
+    text = " ".join(s.text for s in segments).lower()
+    assert info.language == language, (info.language, text)
+    return text
+
+
+def test_each_language_has_its_voice(engines: Engines) -> None:
+    assert engines.transcriber.languages == ("en", "fr", "es")
+    assert isinstance(engines.voice("fr"), KokoroSynthesizer) and isinstance(engines.voice("es"), KokoroSynthesizer)
+    assert engines.voice("en") is engines.synthesizer  # piper
+    assert engines.voice("fr").model is engines.voice("es").model, "one Kokoro model for both languages"
+
+
+@pytest.mark.parametrize(
+    ("voice", "question", "answer_words"),
+    [
+        ("fr", "Bonjour, quels sont vos horaires d'ouverture ?", {"vendredi", "samedi"}),
+        ("es", "Hola, ¿cuál es su horario de apertura?", {"lunes", "sábado"}),
+    ],
+)
+async def test_a_caller_is_answered_in_their_language_by_its_voice(
+    engines: Engines,
+    demo_business: Business,
+    listener: WhisperModel,
+    tmp_path: Path,
+    callers: dict[str, KokoroSynthesizer],
+    voice: str,
+    question: str,
+    answer_words: set[str],
+) -> None:
+    audio = caller(tmp_path, callers, (voice, question, 12.0))
+    session = CallSession(engines, demo_business.engine(None), greet=False)
+    line = RecordingLine(audio)
+    result = await run_call(session, line)
+    (turn,) = result.turns
+    assert turn.language == voice, result.turns
+    hours = PACKS[voice].templates["hours"].split("{")[0]
+    assert turn.reply_text.startswith(hours), turn.reply_text
+    said = heard_back(listener, line.heard, voice)
+    assert answer_words <= set(re.findall(r"\w+", said)), said
+
+
+async def test_a_caller_who_switches_language_is_followed(
+    engines: Engines, demo_business: Business, callers: dict[str, KokoroSynthesizer], tmp_path: Path
+) -> None:
+    audio = caller(
+        tmp_path,
+        callers,
+        ("en", "Hello, where are you located?", 9.0),
+        ("es", "Perdone, ¿cuál es su horario de apertura?", 12.0),
+    )
+    session = CallSession(engines, demo_business.engine(None), greet=False)
+    result = await run_call(session, RecordingLine(audio))
+    first, second = result.turns  # two utterances, two turns
+    assert (first.language, second.language) == ("en", "es"), result.turns
+    assert first.reply_text.startswith("We're at 12 Main Street"), first.reply_text
+    assert second.reply_text.startswith("Abrimos"), second.reply_text
