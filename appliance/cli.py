@@ -288,7 +288,9 @@ def _models(config: ApplianceConfig, args: argparse.Namespace) -> int:
     registry = ModelRegistry(config.model_cache)
     m = config.models
     specs: dict[Stage, str] = {"stt": m.stt, "vad": m.vad, "tts": m.tts, "llm": m.llm}
-    rows = [(r.stage, r.name, r.path) for r in (registry.resolve(stage, spec) for stage, spec in specs.items())]
+    rows: list[tuple[str, str, Path]] = [
+        (r.stage, r.name, r.path) for r in (registry.resolve(stage, spec) for stage, spec in specs.items())
+    ]
     # each language of the business other than English speaks with its own voice
     languages = (config.business.language,) if config.business.language else load_profile(config.profile_path).languages
     for language in languages:

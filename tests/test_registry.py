@@ -119,7 +119,7 @@ def test_cli_lists_every_resolved_model(env: dict[str, str]) -> None:
     result = run_appliance(["models", "--json"], env)
     assert result.returncode == 0, result.stderr
     stages = {m["stage"]: m for m in json.loads(result.stdout)}
-    assert set(stages) == {"stt", "vad", "tts", "llm"}
+    assert set(stages) == {"stt", "vad", "tts", "llm", "tts:fr", "tts:es"}  # the demo clinic speaks en, fr, es
     assert all(Path(m["path"]).exists() for m in stages.values())
 
 
