@@ -147,12 +147,18 @@ async def serve(config: ApplianceConfig) -> None:
 
         announcing = asyncio.create_task(announce())
         retention = asyncio.create_task(_retention(store, config.store))
+        warming = asyncio.create_task(
+            engines.warm(
+                lambda language, key: business.phrases.say(language, key, business=profile.name), lambda: bool(calls)
+            )
+        )
         try:
             await server.serve(sockets=[sock])
         finally:
             notifier.notify("STOPPING=1")
             announcing.cancel()
             retention.cancel()
+            warming.cancel()
             for task in calls:
                 task.cancel()
             await asyncio.gather(*calls, return_exceptions=True)

@@ -9,6 +9,7 @@ transcribed by a separate Whisper.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +20,11 @@ from faster_whisper import WhisperModel
 
 from appliance.audio.frames import PIPELINE_RATE
 from appliance.call import CallSession, Engines, RecordingLine, run_call
-from appliance.config import ApplianceConfig
+from appliance.config import ApplianceConfig, ModelsConfig
 from appliance.dialog.engine import Business
 from appliance.dialog.languages import PACKS
 from appliance.dialog.profile import load_profile
+from appliance.errors import ModelError
 from appliance.models.registry import ModelRegistry
 from appliance.models.tts import KokoroSynthesizer
 from tests.test_stt import espeak
@@ -118,3 +120,42 @@ async def test_a_caller_who_switches_language_is_followed(
     assert (first.language, second.language) == ("en", "es"), result.turns
     assert first.reply_text.startswith("We're at 12 Main Street"), first.reply_text
     assert second.reply_text.startswith("Abrimos"), second.reply_text
+
+
+async def test_the_fixed_phrases_are_said_once_at_start_while_no_call_is_up(engines: Engines) -> None:
+    calls = {"up": True}
+    said: list[tuple[str, str]] = []
+
+    def phrase(language: str, key: str) -> str:
+        said.append((language, key))
+        return PACKS[language].templates[key].format(business="Demo Clinic")
+
+    prompt = PACKS["es"].templates["still_there"]
+    assert not engines.voice("es").cached(prompt)  # type: ignore[union-attr]
+    warming = asyncio.create_task(engines.warm(phrase, lambda: calls["up"]))
+    await asyncio.sleep(1.0)
+    assert said == [], "nothing is synthesized while a call is up"
+    calls["up"] = False
+    await asyncio.wait_for(warming, 120)
+    assert {lang for lang, _ in said} == {"fr", "es"}  # English is piper: fast enough without
+    assert engines.voice("es").cached(prompt), "'are you still there?' is ready before a caller needs it"  # type: ignore[union-attr]
+    assert engines.voice("fr").cached(phrase("fr", "greeting"))  # type: ignore[union-attr]
+
+
+def test_a_language_can_take_any_piper_voice_by_path(tmp_path: Path) -> None:
+    """The path another language (Arabic, say) takes: a configured voice file, no code."""
+    piper = ModelRegistry(tmp_path / "cache").resolve("tts", "piper-joe-medium").path
+    config = ApplianceConfig(state_dir=str(tmp_path), models=ModelsConfig(voices={"fr": str(piper)}))
+    loaded = Engines.load(config, ("en", "fr"))
+    try:
+        assert not isinstance(loaded.voice("fr"), KokoroSynthesizer)
+        assert loaded.voice("fr").name == str(piper)
+        assert len(np.concatenate(list(loaded.voice("fr").sentences("Bonjour.")))) > PIPELINE_RATE // 4
+    finally:
+        loaded.close()
+
+
+def test_a_language_without_a_voice_stops_the_start_with_the_fix(tmp_path: Path) -> None:
+    config = ApplianceConfig(state_dir=str(tmp_path))
+    with pytest.raises(ModelError, match=r"no voice speaks 'de'.*\[models.voices\] de"):
+        Engines.load(config, ("en", "de"))

@@ -60,7 +60,9 @@ async def test_starttls_verifies_the_server_and_delivers(tmp_path: Path) -> None
         outbox.record("call-1", Action("take_message", message))
         await deliver(outbox, connectors, until=1.5)
         (row,) = outbox.rows()
-        assert row.state == "pending" and "CERTIFICATE_VERIFY_FAILED" in (row.last_error or ""), row
+        # Waiting for its retry, or stopped mid-retry (its lease then runs out and it is tried again).
+        assert row.state in ("pending", "in_flight") and row.attempts >= 1, row
+        assert "CERTIFICATE_VERIFY_FAILED" in (row.last_error or ""), row
         assert mailbox.messages == []
         store.close()
         # With the private CA named, the same mail goes through encrypted.

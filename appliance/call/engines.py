@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -13,7 +16,23 @@ from ..dialog.languages import PACKS
 from ..errors import ModelError
 from ..models.registry import DEFAULT_VOICES, ModelRegistry, ResolvedVoice
 from ..models.stt import Transcriber
-from ..models.tts import Synthesizer, Voice, load_voices
+from ..models.tts import KokoroSynthesizer, Synthesizer, Voice, load_voices
+
+_LOGGER = logging.getLogger(__name__)
+# What every call hears, whatever it is about: said once per voice when the daemon starts.
+FIXED_PHRASES = (
+    "greeting",
+    "anything_else",
+    "ask_name",
+    "ask_when",
+    "ask_phone_caller_id",
+    "ask_phone",
+    "ask_dob",
+    "not_understood",
+    "still_there",
+    "goodbye",
+    "transfer",
+)
 
 
 @dataclass
@@ -65,6 +84,22 @@ class Engines:
             language=transcriber.language,
             voices=voices,
         )
+
+    async def warm(self, phrases: Callable[[str, str], str], busy: Callable[[], bool]) -> None:
+        """Say the fixed phrases once in each language with a voice that keeps them (Kokoro), so that no
+        caller waits for them. Only while no call is up (``busy``), one phrase at a time, off the TTS
+        thread: a call never queues behind it. ``phrases(language, key)`` renders a template."""
+        for language, voice in self.voices.items():
+            if not isinstance(voice, KokoroSynthesizer):
+                continue
+            started = time.perf_counter()
+            for key in FIXED_PHRASES:
+                while busy():  # noqa: ASYNC110 - the daemon keeps its calls as a set of tasks, not an event
+                    await asyncio.sleep(0.5)
+                await asyncio.to_thread(voice.warm, [phrases(language, key)])
+            _LOGGER.info(
+                "voice %s (%s): fixed phrases ready in %.1f s", voice.name, language, time.perf_counter() - started
+            )
 
     def voice(self, language: str | None) -> Voice:
         """The voice that speaks ``language``."""

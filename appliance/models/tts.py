@@ -84,6 +84,11 @@ class KokoroSynthesizer:
             if clause.strip():
                 yield self._clause(clause.strip())
 
+    def cached(self, text: str) -> bool:
+        """Whether every clause of ``text`` is kept, ready to play."""
+        with self._lock:
+            return all(c.strip() in self._cache for c in _CLAUSES.split(text.strip()) if c.strip())
+
     def warm(self, texts: Iterable[str]) -> None:
         """Synthesize these replies' clauses now, so that the first caller does not wait for them."""
         for text in texts:
