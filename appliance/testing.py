@@ -64,20 +64,30 @@ module_app menu.so
 """
 
 
-def baresip_setup(workdir: Path, source: Path, codec: str = "PCMU/8000/1", extra: str = "", params: str = "") -> Path:
-    """A baresip config dir that plays ``source`` and records what it hears in ``workdir/rec``."""
+def baresip_setup(
+    workdir: Path, source: Path, codec: str = "PCMU/8000/1", extra: str = "", params: str = "", user: str = "caller"
+) -> Path:
+    """A baresip config dir that plays ``source`` and records what it hears in ``workdir/rec``; it calls as
+    ``sip:<user>@127.0.0.1`` (a number there is the caller ID the appliance sees)."""
     recordings = workdir / "rec"
     recordings.mkdir(parents=True, exist_ok=True)
     (workdir / "config").write_text(BARESIP_CONFIG.format(source=source, recordings=recordings) + extra)
-    (workdir / "accounts").write_text(f"<sip:caller@127.0.0.1>;regint=0;audio_codecs={codec}{params}\n")
+    (workdir / "accounts").write_text(f"<sip:{user}@127.0.0.1>;regint=0;audio_codecs={codec}{params}\n")
     return workdir
 
 
 def baresip(
-    workdir: Path, target: str, source: Path, codec: str, seconds: int, extra: str = "", params: str = ""
+    workdir: Path,
+    target: str,
+    source: Path,
+    codec: str,
+    seconds: int,
+    extra: str = "",
+    params: str = "",
+    user: str = "caller",
 ) -> tuple[Path | None, str]:
     """Call ``target`` playing ``source`` (baresip hangs up when it ends); returns what it heard and its log."""
-    baresip_setup(workdir, source, codec, extra, params)
+    baresip_setup(workdir, source, codec, extra, params, user)
     result = subprocess.run(
         ["baresip", "-f", str(workdir), "-e", f"/dial {target}", "-t", str(seconds)],
         capture_output=True,

@@ -83,8 +83,9 @@ def test_a_call_takes_the_likeliest_language_then_moves_only_on_a_clear_win() ->
     assert choose_language([("en", 0.3), ("fr", 0.6), ("es", 0.1)], None) == "fr"
     # An English caller's "okay" or a Spanish name heard as 60 % Spanish does not flip the call...
     assert choose_language([("en", 0.35), ("es", 0.6), ("fr", 0.05)], "en") == "en"
-    # ...a Spanish sentence does.
-    assert choose_language([("en", 0.02), ("es", 0.97), ("fr", 0.01)], "en") == "es"
+    # ...a Spanish sentence does; a short "Sí" heard as English "see" does not.
+    assert choose_language([("en", 0.02), ("es", 0.97), ("fr", 0.01)], "en", seconds=2.5) == "es"
+    assert choose_language([("en", 0.9), ("es", 0.1), ("fr", 0.0)], "es", seconds=0.8) == "es"
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,7 @@ class CallSession:
         self._time_up = False
         self._detector = TurnDetector(engines.listen, engines.language)
         self.language: str | None = None  # the caller's language, once heard (speech recognition keeps it)
+        self._last_said = ""  # the appliance's last reply: the question the caller is answering
         self._vad = engines.vad.stream()
         self._preroll: deque[np.ndarray] = deque(maxlen=PREROLL_FRAMES)
         self._utterance: list[np.ndarray] = []
@@ -251,7 +252,12 @@ class CallSession:
     def _transcribe(self, audio: np.ndarray) -> _Speculation:
         cancelled = threading.Event()
         future = asyncio.get_running_loop().run_in_executor(
-            self._engines.stt_pool, self._engines.transcriber.transcribe, audio, cancelled, self.language
+            self._engines.stt_pool,
+            self._engines.transcriber.transcribe,
+            audio,
+            cancelled,
+            self.language,
+            self._last_said,
         )
         return _Speculation(future, cancelled)
 
@@ -345,6 +351,7 @@ class CallSession:
 
     async def _speak(self, turn: TurnRecord | None, reply: Reply) -> None:
         """Synthesize sentence by sentence into the playout; end or hand over the call once it is heard."""
+        self._last_said = reply.text if reply.language in (None, self.language) else ""
         sentences = iter(self._engines.voice(reply.language).sentences(reply.text))
         while True:
             audio = await self._blocking(self._engines.tts_pool, next, sentences, None)

@@ -51,6 +51,9 @@ MIN_REPEAT_TOKENS = 3
 # the probability Whisper gives the business's languages on one utterance (the first utterance just
 # takes the likeliest one). Chosen from benchmarks/stt_languages.py: real fr/es/en speech at 8 kHz.
 SWITCH_SHARE = 0.85
+# ...and only on an utterance this long (s, as cut by the turn detector): Whisper takes a short "Sí" for
+# English "see" and "Oui, c'est ça" for anything; a caller who changes language says a sentence.
+SWITCH_MIN_S = 2.0
 
 
 Shares = tuple[tuple[str, float], ...]  # each of the business's languages with its share of the probability
@@ -68,12 +71,12 @@ class Transcript:
     language_shares: Shares = ()
 
 
-def choose_language(shares: Sequence[tuple[str, float]], current: str | None) -> str:
-    """The language an utterance is taken in: the likeliest of ``shares`` (language, share of the
-    allowed languages' probability) on a call's first utterance; later, ``current`` unless another
-    language takes :data:`SWITCH_SHARE` of it."""
+def choose_language(shares: Sequence[tuple[str, float]], current: str | None, seconds: float = 60.0) -> str:
+    """The language an utterance of ``seconds`` is taken in: the likeliest of ``shares`` (language, share
+    of the allowed languages' probability) on a call's first utterance; later, ``current`` unless another
+    language takes :data:`SWITCH_SHARE` of it on an utterance of :data:`SWITCH_MIN_S` or more."""
     best, share = max(shares, key=lambda pair: pair[1])
-    if current is None or best == current or share >= SWITCH_SHARE:
+    if current is None or best == current or (share >= SWITCH_SHARE and seconds >= SWITCH_MIN_S):
         return best
     return current
 
@@ -122,20 +125,26 @@ class Transcriber:
         }
         self._prompt_tokens = {lang: self._prompt_for(lang) for lang in languages}
 
-    def _prompt_for(self, language: str) -> list[int]:
-        tokenizer, prompt = self._tokenizers[language], self._prompts.get(language, "").strip()
+    def _prompt_for(self, language: str, context: str = "") -> list[int]:
+        tokenizer = self._tokenizers[language]
+        prompt = f"{self._prompts.get(language, '').strip()} {context.strip()}".strip()
         previous = tokenizer.encode(" " + prompt) if prompt else []
         return list(self._model.get_prompt(tokenizer, previous, without_timestamps=True))
 
     def transcribe(
-        self, samples: np.ndarray, cancelled: threading.Event | None = None, current: str | None = None
+        self,
+        samples: np.ndarray,
+        cancelled: threading.Event | None = None,
+        current: str | None = None,
+        context: str = "",
     ) -> Transcript:
         """Transcribe 16 kHz int16 audio. Blocking: run it in an executor.
 
         ``current`` is the call's language so far (None on its first utterance): with several languages
         the utterance is taken in the one :func:`choose_language` picks. ``cancelled`` set (the caller
         went on speaking) stops the work after the encoder, before the decoder, and gives an empty
-        transcript.
+        transcript. ``context`` (what the appliance just asked) follows the prompt: a short answer ("Oui",
+        "Sí") is heard as the answer to that question rather than as any word.
         """
         started = time.perf_counter()
         cancelled = cancelled or threading.Event()
@@ -145,7 +154,7 @@ class Transcriber:
         if cancelled.is_set():
             text = ""
         elif self._fit_window and seconds + TRAILING_SILENCE_S <= FULL_WINDOW_S:
-            text, language, shares = self._decode_fitted(audio, seconds, cancelled, current)
+            text, language, shares = self._decode_fitted(audio, seconds, cancelled, current, context)
         else:
             text, language, shares = self._decode_reference(audio, current)
         return Transcript(text, language, time.perf_counter() - started, shares)
@@ -159,7 +168,7 @@ class Transcriber:
         return tuple((lang, p / total) for lang, p in kept)
 
     def _decode_fitted(
-        self, audio: np.ndarray, seconds: float, cancelled: threading.Event, current: str | None
+        self, audio: np.ndarray, seconds: float, cancelled: threading.Event, current: str | None, context: str = ""
     ) -> tuple[str, str, Shares]:
         window_s = min(FULL_WINDOW_S, WINDOW_STEP_S * math.ceil((seconds + TRAILING_SILENCE_S) / WINDOW_STEP_S))
         padded = np.zeros(window_s * PIPELINE_RATE, dtype=np.float32)
@@ -170,10 +179,12 @@ class Transcriber:
         language, shares = (current if current in self.languages else self.language), Shares()
         if len(self.languages) > 1:  # one decoder step on the encoder output already computed
             shares = self._shares(self._model.model.detect_language(encoded)[0])
-            language = choose_language(shares, current)
+            language = choose_language(shares, current, seconds)
         if cancelled.is_set():
             return "", language, shares
         prompt, tokenizer = self._prompt_tokens[language], self._tokenizers[language]
+        if context.strip():
+            prompt = self._prompt_for(language, context)
         # max_length counts the prompt too
         budget = min(self._model.max_length - len(prompt), MIN_TOKENS + int(TOKENS_PER_SECOND * seconds))
         result = self._model.model.generate(
@@ -193,14 +204,15 @@ class Transcriber:
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_PROB and avg_logprob < LOW_LOGPROB:
             return "", language, shares  # noise, a cough, a line click: Whisper would invent "Thank you."
-        return without_prompt(str(tokenizer.decode(tokens)), self._prompts.get(language, "")), language, shares
+        echoes = f"{self._prompts.get(language, '')} {context}"
+        return without_prompt(str(tokenizer.decode(tokens)), echoes), language, shares
 
     def _decode_reference(self, audio: np.ndarray, current: str | None) -> tuple[str, str, Shares]:
         language, shares = (current if current in self.languages else self.language), Shares()
         if len(self.languages) > 1:
             _, _, probabilities = self._model.detect_language(audio)
             shares = self._shares([(f"<|{lang}|>", p) for lang, p in probabilities])
-            language = choose_language(shares, current)
+            language = choose_language(shares, current, len(audio) / PIPELINE_RATE)
         segments, _ = self._model.transcribe(
             audio,
             language=language,

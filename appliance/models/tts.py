@@ -56,6 +56,14 @@ KOKORO_RATE = 24000
 # takes 1.3-1.6 s to its first sample on 2 cores; its first clause alone, about half that.
 _CLAUSES = re.compile(r"(?<=[.?!;:])\s+|(?<=,)\s+(?=\S{2,})")
 _PAUSE_S = {",": 0.12, ".": 0.28, "?": 0.28, "!": 0.28, ";": 0.2, ":": 0.2}
+# What espeak-ng (Kokoro's phonemizer) would read letter by letter, as said: "10 h 30" is "dix heures trente".
+_SPEAKABLE = {
+    "fr": (
+        (re.compile(r"\b(\d{1,2}) ?h ?(\d{2})\b"), r"\1 heures \2"),
+        (re.compile(r"\b(\d{1,2}) ?h\b"), r"\1 heures"),
+    ),
+    "es": ((re.compile(r"\b(\d{1,2}):00\b"), r"\1"), (re.compile(r"\b(\d{1,2}):(\d{2})\b"), r"\1 y \2")),
+}
 CACHE_CLAUSES = 512  # fixed phrases (greeting, questions, "is there anything else") come back every call
 
 
@@ -73,6 +81,7 @@ class KokoroSynthesizer:
         self._kokoro = model if model is not None else _load_kokoro(voice, threads)
         self._voice = voice.kokoro_voice
         self._lang = KOKORO_LANGUAGES[language]
+        self._speakable = _SPEAKABLE.get(language, ())
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self.name = voice.model.name
@@ -100,7 +109,10 @@ class KokoroSynthesizer:
             cached = self._cache.get(clause)
         if cached is not None:
             return cached
-        samples, rate = self._kokoro.create(clause, voice=self._voice, lang=self._lang, trim=True)
+        spoken = clause
+        for pattern, said in self._speakable:
+            spoken = pattern.sub(said, spoken)
+        samples, rate = self._kokoro.create(spoken, voice=self._voice, lang=self._lang, trim=True)
         pcm = (np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * 32767).astype(np.int16)
         pause = np.zeros(int(_PAUSE_S.get(clause[-1], 0.2) * rate), dtype=np.int16)
         audio = resample(np.concatenate([pcm, pause]), rate, self.rate)
