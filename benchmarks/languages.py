@@ -11,7 +11,8 @@ Two tables:
    first time a reply is said (nothing cached) and again (the clause cache), p50/p95 over the replies
    below, and the real-time factor.
 
-    .venv/bin/python benchmarks/languages.py --manifest /path/to/manifest.tsv
+    benchmarks/real_speech.sh /tmp/speech   # real recordings from Debian packages (Asterisk prompts, LibriVox)
+    .venv/bin/python benchmarks/languages.py --manifest /tmp/speech/manifest.tsv --forced
     .venv/bin/python benchmarks/languages.py --speak-only
 
 Without a manifest only the second table is printed. The recordings should be real people: TTS speech
@@ -71,35 +72,38 @@ def phone_line(samples: np.ndarray) -> np.ndarray:
     return resample(resample(samples, PIPELINE_RATE, 8000), 8000, PIPELINE_RATE)
 
 
-def hearing(engines: Engines, manifest: Path, forced: bool) -> None:
+def hearing(engines: Engines, manifest: Path, forced: bool, rates: list[int]) -> None:
     rows = list(csv.DictReader(manifest.open(encoding="utf-8"), delimiter="\t"))
     transcriber = engines.transcriber
     print(f"\nHearing: {len(rows)} recordings from {manifest}, whisper {transcriber.name}, {cpu_name()}")
-    print("| rate | language | utterances | WER | language right | WER, language given | decode p50 / p95 ms |")
-    print("|---|---|---|---|---|---|---|")
-    for rate in (8000, PIPELINE_RATE):
+    print("| rate | language | what | utterances | WER | language right | WER, language given | decode p50 / p95 ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for rate in rates:
         for language in LANGUAGES:
-            mine = [r for r in rows if r["language"] == language]
-            if not mine:
-                continue
-            refs, hyps, given, right, times = [], [], [], 0, []
-            for row in mine:
+            results = []
+            for row in (r for r in rows if r["language"] == language):
                 audio = read_audio(manifest.parent / row["file"], PIPELINE_RATE, 60)
                 if rate == 8000:
                     audio = phone_line(audio)
                 heard = transcriber.transcribe(audio)  # a call's first utterance: no language yet
-                refs.append(words(row["transcript"]))
-                hyps.append(words(heard.text))
-                right += heard.language == language
-                times.append(heard.seconds * 1000)
-                if forced:
-                    given.append(words(transcriber.transcribe(audio, current=language).text))
-            wer = jiwer.wer(refs, hyps)
-            wer_given = f"{jiwer.wer(refs, given):.1%}" if forced else "-"
-            print(
-                f"| {rate // 1000} kHz | {language} | {len(mine)} | {wer:.1%} | {right}/{len(mine)} | {wer_given} | "
-                f"{statistics.median(times):.0f} / {pct(times, 0.95):.0f} |"
-            )
+                given = words(transcriber.transcribe(audio, current=language).text) if forced else ""
+                results.append((words(row["transcript"]), words(heard.text), heard.language == language, heard, given))
+            kinds = {
+                "all": results,
+                "sentences": [r for r in results if len(r[0].split()) > 1],
+                "single words": [r for r in results if len(r[0].split()) == 1],
+            }
+            for kind, mine in kinds.items():
+                if not mine:
+                    continue
+                refs, hyps = [r[0] for r in mine], [r[1] for r in mine]
+                times = [r[3].seconds * 1000 for r in mine]
+                wer_given = f"{jiwer.wer(refs, [r[4] for r in mine]):.1%}" if forced else "-"
+                print(
+                    f"| {rate // 1000} kHz | {language} | {kind} | {len(mine)} | {jiwer.wer(refs, hyps):.1%} | "
+                    f"{sum(r[2] for r in mine)}/{len(mine)} | {wer_given} | "
+                    f"{statistics.median(times):.0f} / {pct(times, 0.95):.0f} |"
+                )
 
 
 def speaking(engines: Engines) -> None:
@@ -133,6 +137,7 @@ def main() -> None:
     parser.add_argument("--manifest", type=Path, help="recordings to transcribe (file, language, transcript TSV)")
     parser.add_argument("--forced", action="store_true", help="also decode with the language given")
     parser.add_argument("--speak-only", action="store_true", help="only the voices")
+    parser.add_argument("--rates", default="8000,16000", help="line rates to hear the recordings at (Hz)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state:
         started = time.perf_counter()
@@ -140,7 +145,7 @@ def main() -> None:
         print(f"models loaded in {time.perf_counter() - started:.1f} s")
         try:
             if args.manifest and not args.speak_only:
-                hearing(engines, args.manifest, args.forced)
+                hearing(engines, args.manifest, args.forced, [int(r) for r in args.rates.split(",")])
             speaking(engines)
         finally:
             engines.close()
