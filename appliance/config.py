@@ -20,6 +20,8 @@ from .errors import ConfigError
 
 ENV_PREFIX = "VOCALIA_"
 SECRET_PREFIX = "VOCALIA_SECRET_"  # connector secrets (named by *_env keys), not config keys
+# Read by the scripts (scripts/setup, install-service), not configuration: they pass through the daemon.
+SCRIPT_VARIABLES = frozenset({"VOCALIA_CONFIG", "VOCALIA_VENV", "VOCALIA_WHEEL_CACHE", "VOCALIA_ROOT"})
 
 
 @dataclass(frozen=True)
@@ -275,7 +277,7 @@ def _check_scalar(hint: Any, value: Any, source: str, where: str) -> Any:
 def _apply_env(config: ApplianceConfig, env: Mapping[str, str]) -> ApplianceConfig:
     sections = {f.name for f in dataclasses.fields(config) if dataclasses.is_dataclass(getattr(config, f.name))}
     for name, text in sorted(env.items()):
-        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG" or name.startswith(SECRET_PREFIX):
+        if not name.startswith(ENV_PREFIX) or name in SCRIPT_VARIABLES or name.startswith(SECRET_PREFIX):
             continue
         rest = name[len(ENV_PREFIX) :].lower()
         if rest == "state_dir":

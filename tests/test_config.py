@@ -66,6 +66,26 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     assert config.models.stt_fit_window is False
 
 
+def test_the_scripts_own_variables_pass_through(tmp_path: Path) -> None:
+    """scripts/setup --dev with VOCALIA_VENV set runs `appliance models`: its variables are not config."""
+    env = {"VOCALIA_VENV": str(tmp_path / "venv"), "VOCALIA_WHEEL_CACHE": str(tmp_path), "VOCALIA_ROOT": "/"}
+    assert load_config(None, env=env) == load_config(None, env={})
+
+
+def test_a_table_of_strings_per_language(tmp_path: Path) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text('[models.voices]\nfr = "kokoro-ff-siwis"\n[models.stt_prompts]\nes = "Una clínica dental."\n')
+    config = load_config(path, env={})
+    assert config.models.voices == {"fr": "kokoro-ff-siwis"} and config.models.stt_prompts == {
+        "es": "Una clínica dental."
+    }
+    path.write_text("[models.voices]\nfr = 3\n")
+    with pytest.raises(ConfigError, match=r"\[models.voices\] fr = 3 must be a string"):
+        load_config(path, env={})
+    with pytest.raises(ConfigError, match=r"\[models.voices\] is a table; set it in the config file"):
+        load_config(None, env={"VOCALIA_MODELS_VOICES": "fr=x"})
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
