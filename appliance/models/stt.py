@@ -49,7 +49,7 @@ MIN_TOKENS = 10
 MIN_REPEAT_TOKENS = 3
 # A call moves to another of the business's languages when that language takes at least this share of
 # the probability Whisper gives the business's languages on one utterance (the first utterance just
-# takes the likeliest one). Chosen from benchmarks/stt_languages.py: real fr/es/en speech at 8 kHz.
+# takes the likeliest one). A judgement, not a fit: benchmarks/languages.py measures what it gives.
 SWITCH_SHARE = 0.85
 # ...and only on an utterance this long (s, as cut by the turn detector): Whisper takes a short "Sí" for
 # English "see" and "Oui, c'est ça" for anything; a caller who changes language says a sentence.
@@ -150,14 +150,23 @@ class Transcriber:
         cancelled = cancelled or threading.Event()
         audio = to_float(samples)
         seconds = len(audio) / PIPELINE_RATE
-        language, shares = (current if current in self.languages else self.language), Shares()
         if cancelled.is_set():
-            text = ""
+            text, (language, shares) = "", self._language(current)
         elif self._fit_window and seconds + TRAILING_SILENCE_S <= FULL_WINDOW_S:
             text, language, shares = self._decode_fitted(audio, seconds, cancelled, current, context)
         else:
             text, language, shares = self._decode_reference(audio, current)
         return Transcript(text, language, time.perf_counter() - started, shares)
+
+    def _language(
+        self, current: str | None, probabilities: Sequence[tuple[str, float]] | None = None, seconds: float = 0.0
+    ) -> tuple[str, Shares]:
+        """The language to decode in and the shares it was chosen from: without Whisper's
+        ``probabilities`` (one language, or none computed), the call's language so far."""
+        if probabilities is None:
+            return (current if current in self.languages else self.language), Shares()
+        shares = self._shares(probabilities)
+        return choose_language(shares, current, seconds), shares
 
     def _shares(self, probabilities: Sequence[tuple[str, float]]) -> Shares:
         """Whisper's language probabilities, kept to the business's languages and scaled to sum to 1."""
@@ -176,10 +185,9 @@ class Transcriber:
         extractor = self._model.feature_extractor
         features = extractor(padded)[:, : window_s * PIPELINE_RATE // extractor.hop_length]
         encoded = self._model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])))
-        language, shares = (current if current in self.languages else self.language), Shares()
-        if len(self.languages) > 1:  # one decoder step on the encoder output already computed
-            shares = self._shares(self._model.model.detect_language(encoded)[0])
-            language = choose_language(shares, current, seconds)
+        # one decoder step on the encoder output already computed
+        probabilities = self._model.model.detect_language(encoded)[0] if len(self.languages) > 1 else None
+        language, shares = self._language(current, probabilities, seconds)
         if cancelled.is_set():
             return "", language, shares
         prompt, tokenizer = self._prompt_tokens[language], self._tokenizers[language]
@@ -208,11 +216,10 @@ class Transcriber:
         return without_prompt(str(tokenizer.decode(tokens)), echoes), language, shares
 
     def _decode_reference(self, audio: np.ndarray, current: str | None) -> tuple[str, str, Shares]:
-        language, shares = (current if current in self.languages else self.language), Shares()
+        probabilities = None
         if len(self.languages) > 1:
-            _, _, probabilities = self._model.detect_language(audio)
-            shares = self._shares([(f"<|{lang}|>", p) for lang, p in probabilities])
-            language = choose_language(shares, current, len(audio) / PIPELINE_RATE)
+            probabilities = [(f"<|{lang}|>", p) for lang, p in self._model.detect_language(audio)[2]]
+        language, shares = self._language(current, probabilities, len(audio) / PIPELINE_RATE)
         segments, _ = self._model.transcribe(
             audio,
             language=language,
