@@ -136,15 +136,16 @@ async def test_the_fixed_phrases_are_said_once_at_start_while_no_call_is_up(engi
         return PACKS[language].templates[key].format(business="Demo Clinic")
 
     prompt = PACKS["es"].templates["still_there"]
-    assert not engines.voice("es").cached(prompt)  # type: ignore[union-attr]
+    assert not engines.voice("es").cached(prompt)
     warming = asyncio.create_task(engines.warm(phrase, lambda: calls["up"]))
     await asyncio.sleep(1.0)
     assert said == [], "nothing is synthesized while a call is up"
     calls["up"] = False
     await asyncio.wait_for(warming, 120)
-    assert {lang for lang, _ in said} == {"fr", "es"}  # English is piper: fast enough without
-    assert engines.voice("es").cached(prompt), "'are you still there?' is ready before a caller needs it"  # type: ignore[union-attr]
-    assert engines.voice("fr").cached(phrase("fr", "greeting"))  # type: ignore[union-attr]
+    assert {lang for lang, _ in said} == {"en", "fr", "es"}
+    assert engines.voice("es").cached(prompt), "'are you still there?' is ready before a caller needs it"
+    assert engines.voice("fr").cached(phrase("fr", "greeting"))
+    assert engines.voice("en").cached(phrase("en", "greeting"))  # piper keeps its clauses too
 
 
 def test_a_language_can_take_any_piper_voice_by_path(tmp_path: Path) -> None:
@@ -229,7 +230,10 @@ def test_a_french_or_spanish_caller_books_through_a_sip_call(
         store = daemon_store(daemon.state)
         (call,) = store.db.table("calls").rows
         said = store.turns(call["id"])
-        assert [t["language"] for t in said] == [language] * len(turns), said
+        # A caller's pause at a comma may end a turn ("Oui, c'est bien ça" | "merci"): how many turns the
+        # call took is turn-taking's business; that each was heard in the caller's language is this test's
+        assert len(said) >= len(turns), said
+        assert {t["language"] for t in said} == {language}, said
         bookings = list(store.db.table("bookings").rows)
         # "Dupont" and "du Pont" sound the same: spelling is beyond a voice channel, the name is not
         assert [(b["patient_name"].replace(" ", "").lower(), b["phone"]) for b in bookings] == [
