@@ -16,7 +16,7 @@ from ..dialog.languages import PACKS
 from ..errors import ModelError
 from ..models.registry import DEFAULT_VOICES, ModelRegistry, ResolvedVoice
 from ..models.stt import Transcriber
-from ..models.tts import KokoroSynthesizer, Synthesizer, Voice, load_voices
+from ..models.tts import Synthesizer, Voice, load_voices
 
 _LOGGER = logging.getLogger(__name__)
 # What every call hears, whatever it is about: said once per voice when the daemon starts.
@@ -86,12 +86,11 @@ class Engines:
         )
 
     async def warm(self, phrases: Callable[[str, str], str], busy: Callable[[], bool]) -> None:
-        """Say the fixed phrases once in each language with a voice that keeps them (Kokoro), so that no
-        caller waits for them. Only while no call is up (``busy``), one phrase at a time, off the TTS
+        """Say the fixed phrases once in each language, so that no caller waits for them (every voice
+        keeps the clauses it spoke). Only while no call is up (``busy``), one phrase at a time, off the TTS
         thread: a call never queues behind it. ``phrases(language, key)`` renders a template."""
-        for language, voice in self.voices.items():
-            if not isinstance(voice, KokoroSynthesizer):
-                continue
+        for language in self.transcriber.languages:
+            voice = self.voice(language)
             started = time.perf_counter()
             for key in FIXED_PHRASES:
                 while busy():  # noqa: ASYNC110 - the daemon keeps its calls as a set of tasks, not an event

@@ -1,5 +1,5 @@
-"""Text to speech, resampled to the pipeline rate: piper (ONNX) one chunk per sentence, and Kokoro-82M
-(kokoro-onnx) one chunk per clause, for the languages piper's bundled voice does not speak."""
+"""Text to speech, resampled to the pipeline rate, one chunk per clause: piper (ONNX), and Kokoro-82M
+(kokoro-onnx) for the languages piper's bundled voice does not speak."""
 
 from __future__ import annotations
 
@@ -18,77 +18,29 @@ from ..audio.resample import resample
 from ..errors import ModelError
 from .registry import ResolvedModel, ResolvedVoice
 
-
-class Synthesizer:
-    """One loaded piper voice with a bounded thread budget."""
-
-    def __init__(self, model: ResolvedModel, threads: int, rate: int) -> None:
-        opts = onnxruntime.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        # onnxruntime's arena keeps the peak of every run: one long sentence (185 characters) left piper's
-        # session 480 MB larger for good, which the call churn soak saw as +14 % RSS. Without the arena,
-        # memory goes back after each sentence, at the same synthesis speed (measured: 320 vs 330 ms).
-        opts.enable_cpu_mem_arena = False
-        try:
-            config = PiperConfig.from_dict(json.loads(model.path.with_name(model.path.name + ".json").read_text()))
-            session = onnxruntime.InferenceSession(str(model.path), opts, providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime and piper raise many unrelated types for a bad voice
-            raise ModelError(f"TTS voice {model.path} cannot be loaded ({err}); check [models] tts") from None
-        self._voice = PiperVoice(config=config, session=session)
-        self.name = model.name
-        self.rate = rate
-
-    def sentences(self, text: str) -> Iterator[np.ndarray]:
-        """Yield int16 audio at ``rate``, one array per sentence. Blocking: iterate in an executor."""
-        for chunk in self._voice.synthesize(text):
-            yield resample(chunk.audio_int16_array, chunk.sample_rate, self.rate)
-
-    def warm(self, texts: Iterable[str]) -> None:
-        """Nothing to prepare: piper is fast enough sentence by sentence."""
-
-
-# Kokoro's language codes for espeak-ng (kokoro-onnx phonemizes with the espeak-ng it bundles).
-KOKORO_LANGUAGES = {"en": "en-us", "fr": "fr-fr", "es": "es", "it": "it", "pt": "pt-br", "hi": "hi", "ja": "ja"}
-KOKORO_RATE = 24000
-# A clause is synthesized on its own, so the first one plays while the next is made: a 3 s sentence whole
-# takes 1.3-1.6 s to its first sample on 2 cores; its first clause alone, about half that.
+# A reply is synthesized clause by clause, so the first clause plays while the next is made: piper and
+# Kokoro make a whole sentence before its first sample (a 6.7 s sentence: 464 ms with piper here, 1.3-1.6 s
+# with Kokoro on 2 cores); its first clause alone takes a fraction of that.
 _CLAUSES = re.compile(r"(?<=[.?!;:])\s+|(?<=,)\s+(?=\S{2,})")
-_PAUSE_S = {",": 0.12, ".": 0.28, "?": 0.28, "!": 0.28, ";": 0.2, ":": 0.2}
-# What espeak-ng (Kokoro's phonemizer) would read letter by letter, as said: "10 h 30" is "dix heures trente".
-_SPEAKABLE = {
-    "fr": (
-        (re.compile(r"\b(\d{1,2}) ?h ?(\d{2})\b"), r"\1 heures \2"),
-        (re.compile(r"\b(\d{1,2}) ?h\b"), r"\1 heures"),
-    ),
-    "es": ((re.compile(r"\b(\d{1,2}):00\b"), r"\1"), (re.compile(r"\b(\d{1,2}):(\d{2})\b"), r"\1 y \2")),
-}
 CACHE_CLAUSES = 512  # fixed phrases (greeting, questions, "is there anything else") come back every call
 
 
-class KokoroSynthesizer:
-    """Kokoro-82M (kokoro-onnx) speaking one language with one voice, clause by clause, at ``rate``.
+class _ClauseVoice:
+    """A voice that speaks a reply one clause at a time, keeping the clauses it has spoken.
 
-    Clauses already spoken are kept (up to :data:`CACHE_CLAUSES`): the fixed parts of the replies are
-    synthesized once per daemon, and :meth:`warm` makes them before the first call.
+    Up to :data:`CACHE_CLAUSES` clauses are kept: the fixed parts of the replies are synthesized once per
+    daemon, and :meth:`warm` makes them before the first call.
     """
 
-    def __init__(self, voice: ResolvedVoice, language: str, threads: int, rate: int, model: Any = None) -> None:
-        """``model``: a loaded kokoro-onnx model another language's voice already uses (they share it)."""
-        if language not in KOKORO_LANGUAGES:
-            raise ModelError(f"Kokoro cannot speak {language!r}; give [models.voices] {language} a piper voice")
-        self._kokoro = model if model is not None else _load_kokoro(voice, threads)
-        self._voice = voice.kokoro_voice
-        self._lang = KOKORO_LANGUAGES[language]
-        self._speakable = _SPEAKABLE.get(language, ())
+    def __init__(self, name: str, rate: int) -> None:
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
-        self.name = voice.model.name
+        self.name = name
         self.rate = rate
 
     def sentences(self, text: str) -> Iterator[np.ndarray]:
-        """Yield int16 audio at ``rate``, one array per clause, each ending with its pause. Blocking."""
+        """Yield int16 audio at ``rate``, one array per clause, each ending with its pause. Blocking:
+        iterate in an executor."""
         for clause in _CLAUSES.split(text.strip()):
             if clause.strip():
                 yield self._clause(clause.strip())
@@ -109,18 +61,78 @@ class KokoroSynthesizer:
             cached = self._cache.get(clause)
         if cached is not None:
             return cached
+        audio = self._render(clause)
+        with self._lock:
+            if len(self._cache) >= CACHE_CLAUSES:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[clause] = audio
+        return audio
+
+    def _render(self, clause: str) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Synthesizer(_ClauseVoice):
+    """One loaded piper voice with a bounded thread budget."""
+
+    def __init__(self, model: ResolvedModel, threads: int, rate: int) -> None:
+        super().__init__(model.name, rate)
+        opts = onnxruntime.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        # onnxruntime's arena keeps the peak of every run: one long sentence (185 characters) left piper's
+        # session 480 MB larger for good, which the call churn soak saw as +14 % RSS. Without the arena,
+        # memory goes back after each sentence, at the same synthesis speed (measured: 320 vs 330 ms).
+        opts.enable_cpu_mem_arena = False
+        try:
+            config = PiperConfig.from_dict(json.loads(model.path.with_name(model.path.name + ".json").read_text()))
+            session = onnxruntime.InferenceSession(str(model.path), opts, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime and piper raise many unrelated types for a bad voice
+            raise ModelError(f"TTS voice {model.path} cannot be loaded ({err}); check [models] tts") from None
+        self._voice = PiperVoice(config=config, session=session)
+
+    def _render(self, clause: str) -> np.ndarray:
+        # piper ends each clause with its own pause (about 0.2 s, a comma's or a full stop's)
+        chunks = [resample(c.audio_int16_array, c.sample_rate, self.rate) for c in self._voice.synthesize(clause)]
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+
+
+# Kokoro's language codes for espeak-ng (kokoro-onnx phonemizes with the espeak-ng it bundles).
+KOKORO_LANGUAGES = {"en": "en-us", "fr": "fr-fr", "es": "es", "it": "it", "pt": "pt-br", "hi": "hi", "ja": "ja"}
+KOKORO_RATE = 24000
+_PAUSE_S = {",": 0.12, ".": 0.28, "?": 0.28, "!": 0.28, ";": 0.2, ":": 0.2}
+# What espeak-ng (Kokoro's phonemizer) would read letter by letter, as said: "10 h 30" is "dix heures trente".
+_SPEAKABLE = {
+    "fr": (
+        (re.compile(r"\b(\d{1,2}) ?h ?(\d{2})\b"), r"\1 heures \2"),
+        (re.compile(r"\b(\d{1,2}) ?h\b"), r"\1 heures"),
+    ),
+    "es": ((re.compile(r"\b(\d{1,2}):00\b"), r"\1"), (re.compile(r"\b(\d{1,2}):(\d{2})\b"), r"\1 y \2")),
+}
+
+
+class KokoroSynthesizer(_ClauseVoice):
+    """Kokoro-82M (kokoro-onnx) speaking one language with one voice, clause by clause, at ``rate``."""
+
+    def __init__(self, voice: ResolvedVoice, language: str, threads: int, rate: int, model: Any = None) -> None:
+        """``model``: a loaded kokoro-onnx model another language's voice already uses (they share it)."""
+        if language not in KOKORO_LANGUAGES:
+            raise ModelError(f"Kokoro cannot speak {language!r}; give [models.voices] {language} a piper voice")
+        super().__init__(voice.model.name, rate)
+        self._kokoro = model if model is not None else _load_kokoro(voice, threads)
+        self._voice = voice.kokoro_voice
+        self._lang = KOKORO_LANGUAGES[language]
+        self._speakable = _SPEAKABLE.get(language, ())
+
+    def _render(self, clause: str) -> np.ndarray:
         spoken = clause
         for pattern, said in self._speakable:
             spoken = pattern.sub(said, spoken)
         samples, rate = self._kokoro.create(spoken, voice=self._voice, lang=self._lang, trim=True)
         pcm = (np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * 32767).astype(np.int16)
         pause = np.zeros(int(_PAUSE_S.get(clause[-1], 0.2) * rate), dtype=np.int16)
-        audio = resample(np.concatenate([pcm, pause]), rate, self.rate)
-        with self._lock:
-            if len(self._cache) >= CACHE_CLAUSES:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[clause] = audio
-        return audio
+        return resample(np.concatenate([pcm, pause]), rate, self.rate)
 
     @property
     def model(self) -> Any:
