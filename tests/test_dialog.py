@@ -325,7 +325,7 @@ def test_chat_command_converses_on_text(env: dict[str, str]) -> None:
     assert chat.returncode == 0, chat.stderr
     lines = chat.stdout.splitlines()
     assert lines[0] == "appliance: Thank you for calling Demo Clinic. How can I help you today?"
-    assert lines[1].startswith("appliance: We're open Monday to Friday from 8 AM to noon")
+    assert lines[1].startswith("appliance: We're open Monday to Friday, from 8 AM to noon")
     assert lines[2].endswith("Goodbye! [hangs up]")
 
 

@@ -63,6 +63,8 @@ def test_a_foreign_number_is_read_in_the_caller_ids_country_and_an_invalid_one_i
         ("the 10th of next month at three in the afternoon", date(2026, 12, 10), time(15, 0)),
         ("on the 28th, morning 11", date(2026, 11, 28), time(11, 0)),
         ("quarter past ten in the morning on friday", date(2026, 11, 27), time(10, 15)),
+        ("friday at half past nine rather than at nine", date(2026, 11, 27), time(9, 30)),
+        ("thursday at 2, because on tuesdays i work late", date(2026, 11, 26), time(14, 0)),
     ],
 )
 def test_dates_and_times_as_callers_say_them_the_last_correction_winning(text: str, day: date, at: time) -> None:
@@ -75,6 +77,14 @@ def test_dates_and_times_as_callers_say_them_the_last_correction_winning(text: s
     [
         ("fr", "le 8 à quinze heures", date(2026, 12, 8), time(15, 0)),
         ("es", "el día 10 a las tres de la tarde", date(2026, 12, 10), time(15, 0)),
+        ("fr", "le 9 à dix heures et demie plutôt qu'à dix heures", date(2026, 12, 9), time(10, 30)),
+        ("fr", "le 9, non pardon, le 10, le lundi je travaille", date(2026, 12, 10), None),
+        (
+            "es",
+            "el día 9 a las diez, no, espera, a las once, que por la mañana tengo médico",
+            date(2026, 12, 9),
+            time(11, 0),
+        ),
     ],
 )
 def test_a_day_of_the_month_alone_in_french_and_spanish(language: str, text: str, day: date, at: time) -> None:
@@ -139,6 +149,10 @@ def test_an_invalid_number_is_asked_again_never_written(demo_business: Business)
         ("es", "a nombre de mi hijo, Mateo Ruiz", "Mateo Ruiz"),
         ("es", "sí, claro, Lucía Méndez", "Lucía Méndez"),
         ("fr", "Gaël Le Goff, Le Goff en deux mots, G O F F", "Gaël Le Goff"),
+        ("es", "a nombre de María Luisa Fernández de la Torre, y mi teléfono", "María Luisa Fernández de la Torre"),
+        ("es", "Pilar de las Heras, nacida en el 80", "Pilar de las Heras"),
+        ("es", "mi hija, se llama Inés Cano Ruiz y tiene seis años", "Inés Cano Ruiz"),
+        ("fr", "c'est pour mon père, il s'appelle Ahmed Ben Salah", "Ahmed Ben Salah"),
     ],
 )
 def test_names_as_callers_give_them(language: str, text: str, name: str) -> None:

@@ -77,7 +77,7 @@ def test_human_readable_output(tmp_path: Path, env: dict[str, str]) -> None:
     result = run_appliance(["--log-level", "WARNING", "simulate", str(wav)], env)
     assert result.returncode == 0, result.stderr
     assert "caller: What are your opening hours?" in result.stdout
-    hours = "We're open Monday to Friday from 8 AM to noon and 1 PM to 6 PM, and Saturday from 9 AM to noon."
+    hours = "We're open Monday to Friday, from 8 AM to noon and 1 PM to 6 PM, and Saturday, from 9 AM to noon."
     assert f"reply:  {hours} Is there anything else I can help you with?" in result.stdout
     assert re.search(r"first frame \+\d+ ms", result.stdout)
     assert "ended: caller_hangup" in result.stdout

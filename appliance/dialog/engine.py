@@ -136,6 +136,7 @@ class DialogueEngine:
         self._misses = 0
         self._digits = ""
         self._caller_name: str | None = None  # once given, a later message needs not ask again
+        self._order: dict[str, Any] | None = None  # the order last talked about ("send me a link for it")
         region = region_of(self.caller_id)
         country = business.profile.country
         # A number said without its country is read as the business's first, then as the caller ID's.
@@ -292,6 +293,8 @@ class DialogueEngine:
         self._flow = _Flow(name)
         if name == "message" and self._caller_name:
             self._flow.slots["name"] = self._caller_name
+        if name == "payment" and self._order is not None:
+            self._flow.slots.update(self._order)  # read back with the order's number: the caller hears which
         if name == "book" and self._asked_about and self._service(text) is None:
             self._flow.slots["service"] = self._asked_about  # read back, so the caller hears which
         self._asked_about = None
@@ -565,14 +568,16 @@ class DialogueEngine:
         before = dict(slots)
         # While the caller spells their name, "López" is a surname, not Dr. Lopez.
         naming = flow.awaiting == "name"
-        service = None if naming else self._service(text)
+        self._name(flow, raw)
+        # "a nombre de José García de la Vega": the caller's surname is not Dra. García
+        rest = _without_name(text, slots["name"]) if slots.get("name") != before.get("name") else text
+        service = None if naming else self._service(rest)
         if service is not None:
             slots["service"] = service.name
-        provider = None if naming else self._provider(text)
-        unknown = None if provider or naming else self._unknown_provider(text)
+        provider = None if naming else self._provider(rest)
+        unknown = None if provider or naming else self._unknown_provider(rest)
         if provider is not None:
             slots["provider"] = provider
-        self._name(flow, raw)
         self._phone(flow, text)
         when = None
         if flow.awaiting == "dob":  # a birth date is not a wish for an appointment date
@@ -994,6 +999,7 @@ class DialogueEngine:
             flow.awaiting = "order"
             return self._say("order_unknown", number=" ".join(number))
         status = order.get(f"status_{self.language}") or order["status"]
+        self._order = {"order": number, **({"amount": float(order["amount"])} if order.get("amount") else {})}
         return self._done("order_status", number=" ".join(number), status=status)
 
     def _flow_payment(self, flow: _Flow, text: str, raw: str) -> Reply | None:
@@ -1010,7 +1016,11 @@ class DialogueEngine:
         if answer is False and not (self._heard.phone and self._corrected_contact(flow, raw)):
             return self._other_phone(flow)
         taken = self._heard.without_taken(text)  # the phone number said is not an order number
-        number = parse_order_number(taken) if flow.awaiting not in ("phone", "caller_id") else None
+        number = (  # "10452, no wait, that's the old one, 10488": the last one said
+            parse_order_number(taken, last=self._heard.correction)
+            if flow.awaiting not in ("phone", "caller_id")
+            else None
+        )
         if number is not None:
             order = self.business.orders.get(number)
             if order is None:
@@ -1178,3 +1188,9 @@ def _lead_score(slots: dict[str, Any]) -> int:
     elif timeline:
         score += 5
     return min(score, 100)
+
+
+def _without_name(text: str, name: str) -> str:
+    """``text`` with the caller's name (as said, in any case) blanked."""
+    words = [re.escape(w) for w in re.findall(r"[\w'-]+", name)]
+    return re.sub(r"\b" + r"[\s,.-]+".join(words) + r"\b", " ", text, flags=re.IGNORECASE) if words else text

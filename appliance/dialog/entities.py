@@ -37,6 +37,8 @@ _PHONE_WORDS = re.compile(
 # "not Thursday": a day the caller rules out is not the one they want.
 _BARE_HOUR_CUES = {c: p.bare_hour_cues for c, p in PACKS.items()}
 _NEGATED_DAY = {c: p.negated_day for c, p in PACKS.items()}
+_REJECTED = {c: p.rejected for c, p in PACKS.items()}
+_REASON = {c: re.compile(rf"^(?:{p.reason})\b") for c, p in PACKS.items()}
 _WEEKDAY_WORDS = {c: p.day_words for c, p in PACKS.items()}
 
 
@@ -265,6 +267,7 @@ def appointment_when(text: str, language: str, now: datetime) -> When | None:
     """The moment asked for in ``text`` (phones and birth dates already blanked), read clause by
     clause: a later clause or a correction replaces the day or the time said before it."""
     text = re.sub(rf"{_NEGATED_DAY[language]}(?:{_WEEKDAY_WORDS[language]})\b", " ", text)
+    text = re.sub(rf"(?:{_REJECTED[language]})[^,;.?!]*", " ", text)  # "11:30 rather than 11": not 11
     # "make it 11 instead", "plutôt 15", "mejor las 11": a bare hour after a correction is a time
     text = re.sub(
         rf"\b(?:{_BARE_HOUR_CUES[language]}) (\d{{1,2}})\b(?!\s*(?:st|nd|rd|th|er|:|h\b|heures?))", r" at \1", text
@@ -272,8 +275,8 @@ def appointment_when(text: str, language: str, now: datetime) -> When | None:
     clauses = re.split(rf"\s*(?:,(?!\d)|;|\.(?!\d)|\bno\b|\b(?:{_CORRECTION[language]})\b)\s*", text)
     merged: When | None = None
     for clause in clauses:
-        if not clause.strip():
-            continue
+        if not clause.strip() or _REASON[language].match(clause.strip()):
+            continue  # "..., because in the morning I take the kids to school": why, not when
         found = parse_when(clause, language, now)
         if found is None:
             continue

@@ -91,7 +91,7 @@ class Phrasebook:
         return ", ".join(names[:-1]) + self.say(language, "or") + names[-1]
 
     def hours(self, language: str, hours: dict[int, tuple[tuple[time, time], ...]]) -> str:
-        """Opening hours grouped by identical days: "Monday to Friday from 8 AM to 6 PM"."""
+        """Opening hours grouped by identical days: "Monday to Friday, from 8 AM to 6 PM"."""
         groups: list[tuple[list[int], tuple[tuple[time, time], ...]]] = []
         for weekday in sorted(hours):
             if groups and groups[-1][1] == hours[weekday] and groups[-1][0][-1] == weekday - 1:

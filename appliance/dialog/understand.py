@@ -369,7 +369,7 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     # every cue, overlapping ("a nombre de mi hijo, Mateo Ruiz" holds two)
     intros = list(
         re.finditer(
-            rf"(?=\b({_NAME_INTRO[language]})(?:\s*\|)?\s+([\w'-]+(?:\s+[\w'-]+){{0,4}}))", clean, re.IGNORECASE
+            rf"(?=\b({_NAME_INTRO[language]})(?:\s*\|)?\s+([\w'-]+(?:\s+[\w'-]+){{0,7}}))", clean, re.IGNORECASE
         )
     )
     words: list[str] = []
@@ -584,6 +584,8 @@ _PARTICLES = frozenset(
         "la",
         "de",
         "del",
+        "los",
+        "las",
         "della",
         "di",
         "da",
@@ -662,10 +664,12 @@ def parse_ordinal(text: str, language: str) -> int | None:
     return None
 
 
-def parse_order_number(text: str) -> str | None:
-    """An order number: a run of 4 or more digits (spaces between spoken digits allowed)."""
-    found = re.search(r"(?:#\s*)?(\d(?:[\s-]?\d){3,})", text)
-    return re.sub(r"\D", "", found.group(1)) if found else None
+def parse_order_number(text: str, last: bool = False) -> str | None:
+    """An order number: a run of 4 or more digits (spaces between spoken digits allowed); the first one
+    said, or with ``last`` the last one."""
+    text = re.sub(r"(?<=\d)\s+oh?(?=\s+\d)", " 0", text)  # "one oh four five two"
+    found = re.findall(r"(?:#\s*)?(\d(?:[\s-]?\d){3,})", text)
+    return re.sub(r"\D", "", found[-1 if last else 0]) if found else None
 
 
 def parse_amount(text: str, last: bool = False) -> float | None:

@@ -33,6 +33,8 @@ class LanguagePack:
     corrections: str  # words that correct what was said
     bare_hour_cues: str  # corrections followed by a bare hour: make it 11
     negated_day: str  # a day ruled out: not Thursday
+    rejected: str  # what comes before a moment ruled out, to the end of its clause: rather than at 11
+    reason: str  # what opens a clause that explains, not asks: because on Tuesdays I work late
     day_words: str  # weekdays and relative days, as one alternation
     lead_need: str  # a prospect's need
     lead_company: str  # a prospect's company (capitalised)

@@ -49,7 +49,10 @@ PACK = LanguagePack(
             r"(?:don'?t|do not|no longer) need (?:my|the|that) (?:appointment|booking)",
         ),
         ("payment", r"pay(?:ment)?(?: link)?|settle (?:my|the) bill|invoice|pay online"),
-        ("order_status", r"order (?:status|number)|my order|where is my (?:order|package|parcel)|track"),
+        (
+            "order_status",
+            r"order (?:status|number)|my order|status of (?:the |my )?order|where is my (?:order|package|parcel)|track",
+        ),
         ("sms", r"text me|send me (?:a |an )?(?:text|sms|message with)|by text|by sms"),
         (
             "callback",
@@ -116,6 +119,9 @@ PACK = LanguagePack(
     r"not (?:like )?that|scratch that",
     bare_hour_cues=r"make it|change it to|change that to|move it to|how about|what about|rather|instead at",
     negated_day=r"\bnot (?:on )?(?:the )?(?=[a-z])",
+    rejected=r"rather than|instead of",
+    # a reason, or a habit ("on Tuesdays I work late"): not the day asked for
+    reason=r"because|'cause|cause|since|(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s",
     day_words="monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today",
     lead_need=r"\b(?:we need|i need|we're looking for|we are looking for|looking for|we want|i want|we'd like|i'd like|"
     r"quote for|estimate for|interested in|help with|calling about|calling regarding|thinking (?:about|of)|"
@@ -211,7 +217,7 @@ PACK = LanguagePack(
         "with": "with {provider}",
         "at_time": "{day} at {time}",
         "or": " or ",
-        "hours_range": "{days} from {ranges}",
+        "hours_range": "{days}, from {ranges}",  # the comma: the first clause plays while the rest is made
         "time_range": "{start} to {end}",
         "and_ranges": " and ",
         "keys_hint": "To speak with someone, press 0. Or just tell me how I can help.",

@@ -37,11 +37,11 @@ PACK = LanguagePack(
             r"cancelar|anular|no (?:podré|puedo|voy a poder) ir|borrar (?:mi|la)|quitar (?:mi|la)|eliminar (?:mi|la)",
         ),
         ("payment", r"pagar|enlace de pago|link de pago|pago"),
-        ("order_status", r"mi pedido|estado del pedido|número de pedido|dónde está mi"),
+        ("order_status", r"mi pedido|estado del pedido|estado de mi pedido|número de pedido|dónde está mi"),
         ("sms", r"por sms|mándeme un (?:sms|mensaje de texto)|por mensaje de texto"),
         (
             "callback",
-            r"devolver (?:la|mi) llamada|devolverme la llamada|me llame|llamarme|que me llamen|"
+            r"devolver (?:la|mi) llamada|devolverme la llamada|me llame|me llamara|me llamase|llamarme|que me llamen|"
             r"me (?:pueden|puede|podrían|podría) llamar|llámenme|llameme|llámeme más tarde",
         ),
         (
@@ -77,13 +77,16 @@ PACK = LanguagePack(
         r"\b(?:el|del) (?:día )?(?P<d>\d{1,2})\b(?! ?(?:de la|horas?|:|\d))(?: del mes (?:(?P<next>que viene|próximo)))?"
     ),
     relatives=RELATIVES,
-    name_intro=rf"(?:me llamo|mi nombre es|soy|habla|a nombre de|para {RELATIVES}|{RELATIVES} se llama|"
+    name_intro=rf"(?:me llamo|mi nombre es|soy|habla|a nombre de|para {RELATIVES}|{RELATIVES} se llama|se llama|"
     rf"de {RELATIVES}|mismo nombre)",
     ordinals=("primero|primera|1º|1ª|1o|1a", "segundo|segunda|2º|2ª|2o|2a|último|última"),
     birth_cues=r"nac[ií](?: el)?|nacid[oa](?: el)?|fecha de nacimiento(?: es)?|naci el",
-    corrections=r"en realidad|mejor|perdón|perdona|espere|quiero decir|cámbielo|cambie|mejor dicho",
+    corrections=r"en realidad|mejor|perdón|perdona|espere|espera|quiero decir|cámbielo|cambie|mejor dicho",
     bare_hour_cues=r"mejor|mejor a|digamos",
     negated_day=r"\bno (?:el |este )?(?=[a-zé])",
+    rejected=r"en vez de|en lugar de|mejor que",
+    # a reason, or a habit ("los martes trabajo hasta tarde"): not the day asked for
+    reason=r"porque|ya que|que(?! sea)|los (?:lunes|martes|miércoles|jueves|viernes|sábados|domingos)",
     day_words="lunes|martes|miércoles|jueves|viernes|sábado|domingo|mañana",
     lead_need=r"\b(?:necesitamos|necesito|buscamos|busco|queremos|quisiéramos|quisiera|presupuesto para|interesado en|interesada en|querríamos|nos gustaría|me gustaría|llamo por|llamaba por|"
     r"(?:pueden|puede|podrían) (?:hacer|crear|diseñar|gestionar|llevar)|hacen ustedes)\b",
@@ -173,7 +176,7 @@ PACK = LanguagePack(
         "with": "con {provider}",
         "at_time": "{day} a las {time}",
         "or": " o ",
-        "hours_range": "{days} de {ranges}",
+        "hours_range": "{days}, de {ranges}",
         "time_range": "{start} a {end}",
         "and_ranges": " y de ",
         "keys_hint": "Para hablar con alguien, pulse 0. O dígame en qué puedo ayudarle.",

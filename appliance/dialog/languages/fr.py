@@ -36,7 +36,7 @@ PACK = LanguagePack(
             r"annuler|annulation|(?:ne )?(?:pourrai|peux) pas venir|empêchement|supprimer (?:mon|le)|enlever (?:mon|le)",
         ),
         ("payment", r"payer|paiement|lien de paiement|régler"),
-        ("order_status", r"ma commande|commande numéro|suivi de commande|où en est"),
+        ("order_status", r"ma commande|commande numéro|suivi de commande|état de (?:la|ma) commande|où en est"),
         ("sms", r"par sms|par texto|envoyez-moi un (?:sms|texto)"),
         ("callback", r"rappeler|rappelle|me rappeler|rappel|me recontacter"),
         (
@@ -82,12 +82,16 @@ PACK = LanguagePack(
     ),
     relatives=RELATIVES,
     name_intro=rf"(?:je m'appelle|je suis|mon nom est|c'est|moi c'est|au nom de|nom de|pour {RELATIVES}|"
-    rf"{RELATIVES} s'appelle|de {RELATIVES}|même nom)",
+    rf"{RELATIVES} s'appelle|(?:il|elle) s'appelle|de {RELATIVES}|même nom)",
     ordinals=("premier|première|1er|1ère|1re", "deuxième|second|seconde|2e|2ème|dernier|dernière"),
     birth_cues=r"née? le|née?|date de naissance(?: est)?|naissance",
     corrections=r"en fait|plutôt|finalement|non attendez|attendez|pardon|je veux dire|mettez|changez",
     bare_hour_cues=r"plutôt|mettez|disons",
     negated_day=r"\bpas (?:le |ce )?(?=[a-zé])",
+    rejected=r"plutôt qu'|plutôt que|au lieu de|au lieu d'",
+    # a reason, or a habit ("le mardi je travaille tard", "les mardis"): not the day asked for
+    reason=r"parce que|parce qu'|car|puisque|vu que|le (?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) (?:je|j'|on|nous)|"
+    r"les (?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)s",
     day_words="lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|demain",
     lead_need=r"\b(?:nous avons besoin|on a besoin|j'ai besoin|besoin d'|besoin de|nous cherchons|on cherche|je cherche|"
     r"nous voudrions|je voudrais|on voudrait|j'aimerais|nous aimerions|un devis pour|intéressé par|intéressée par|"
@@ -180,7 +184,7 @@ PACK = LanguagePack(
         "with": "avec {provider}",
         "at_time": "{day} à {time}",
         "or": " ou ",
-        "hours_range": "{days} de {ranges}",
+        "hours_range": "{days}, de {ranges}",
         "time_range": "{start} à {end}",
         "and_ranges": " et de ",
         "keys_hint": "Pour parler à quelqu'un, tapez 0. Ou dites-moi simplement comment vous aider.",
