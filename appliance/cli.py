@@ -283,7 +283,7 @@ def _call(config: ApplianceConfig, args: argparse.Namespace) -> int:
 
 def _models(config: ApplianceConfig, args: argparse.Namespace) -> int:
     from .dialog.profile import load_profile
-    from .models.registry import DEFAULT_VOICES, ModelRegistry, Stage
+    from .models.registry import DEFAULT_VOICES, ModelRegistry, Stage, smart_turn_model
 
     registry = ModelRegistry(config.model_cache)
     m = config.models
@@ -298,6 +298,8 @@ def _models(config: ApplianceConfig, args: argparse.Namespace) -> int:
         if spec is not None:
             voice = registry.resolve_voice(spec)
             rows.append((f"tts:{language}", voice.model.name, voice.model.path))
+    if config.listen.end_of_turn != "rule":  # the end of turn heard from the audio
+        rows.append(("turn", "smart-turn-v3.2", smart_turn_model()))
     if args.json:
         print(json.dumps([{"stage": stage, "name": name, "path": str(path)} for stage, name, path in rows], indent=2))
     else:

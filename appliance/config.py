@@ -60,6 +60,9 @@ class ModelsConfig:
     llm_intents: bool = False
 
 
+EndOfTurn = typing.Literal["rule", "smart", "both"]
+
+
 @dataclass(frozen=True)
 class ListenConfig:
     """Voice activity detection, end of turn and barge-in (times in milliseconds)."""
@@ -73,6 +76,11 @@ class ListenConfig:
     eot_incomplete_ms: int = 1300
     barge_in_ms: int = 200
     max_utterance_s: float = 30.0
+    # How the end of a turn is judged at a pause: "rule" (the transcript so far reads finished or not),
+    # "smart" (Smart Turn v3.2 hears it from the audio) or "both" (the short wait only when both say done,
+    # the long one when both say not; benchmarks/turn_taking.py measured them).
+    end_of_turn: EndOfTurn = "both"
+    smart_turn_threshold: float = 0.5  # Smart Turn's probability from which the caller is done
 
 
 @dataclass(frozen=True)
@@ -264,6 +272,11 @@ def _check_table(value: Any, source: str, table: str) -> dict[str, str]:
 
 
 def _check_scalar(hint: Any, value: Any, source: str, where: str) -> Any:
+    if typing.get_origin(hint) is typing.Literal:  # one of a few words
+        if value not in typing.get_args(hint):
+            choices = ", ".join(repr(c) for c in typing.get_args(hint))
+            raise ConfigError(f"{source}: {where} = {value!r} must be one of {choices}")
+        return value
     ok = isinstance(value, hint) and not (hint is int and isinstance(value, bool))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok = float(value), True
@@ -304,6 +317,8 @@ def _parse_env(hint: Any, text: str, name: str) -> Any:
             if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
                 raise ValueError(text)
             return text.lower() in ("1", "true", "yes")
+        if typing.get_origin(hint) is typing.Literal:
+            return _check_scalar(hint, text, "environment", name)
         return _check_scalar(hint, hint(text), "environment", name)
     except ValueError:
         raise ConfigError(f"environment: {name}={text!r} must be {_TYPE_WORDS[hint]}") from None

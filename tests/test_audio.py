@@ -8,10 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from appliance.audio.echo import EchoGuard
 from appliance.audio.files import read_audio, write_wav
-from appliance.audio.frames import split_frames
+from appliance.audio.frames import PIPELINE_RATE, split_frames
 from appliance.audio.resample import StreamResampler, resample
 from appliance.errors import AudioInputError
+from appliance.models.registry import ModelRegistry
+from appliance.models.tts import Synthesizer
+from appliance.testing import speak
 
 
 def tone(freq: float, rate: int, seconds: float = 1.0, amplitude: float = 0.5) -> np.ndarray:
@@ -104,3 +108,41 @@ def test_too_long_recording_is_refused(tmp_path: Path) -> None:
 def test_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(AudioInputError, match="no such file"):
         read_audio(tmp_path / "nope.wav", 16000, 60)
+
+
+def _through_echo_path(sent: np.ndarray) -> np.ndarray:
+    """``sent`` as a hybrid sends it back: 60 ms late, spread over 1.3 ms, a third of its level."""
+    echo = np.zeros(len(sent))
+    for delay, gain in ((960, 0.3), (968, 0.15), (980, -0.08)):
+        echo[delay:] += gain * sent[: len(sent) - delay]
+    return echo
+
+
+def _share_judged_echo(guard: EchoGuard, sent: np.ndarray, received: np.ndarray, speaking: np.ndarray) -> float:
+    """The share of frames judged echo among those where ``speaking`` (the talker to judge) has sound."""
+    verdicts = []
+    for i, frame in enumerate(split_frames(sent)):
+        guard.sent(frame)
+        part = slice(i * 320, (i + 1) * 320)
+        echo = guard.is_echo(received[part].astype(np.int16))  # every frame, in order, as a call does
+        if np.abs(speaking[part]).mean() > 300:
+            verdicts.append(echo)
+    return float(np.mean(verdicts))
+
+
+def test_the_appliances_voice_coming_back_is_echo_and_a_caller_over_it_is_not(tmp_path: Path) -> None:
+    reply = np.concatenate(list(piper_voice().sentences("We're open Monday to Friday, from 8 AM to noon and 1 PM.")))
+    talker = speak("Sorry, where exactly are you located? I need the address.", PIPELINE_RATE, tmp_path)
+    caller = np.zeros(len(reply))
+    caller[4000 : 4000 + len(talker)] = talker[: len(reply) - 4000]
+    echo = _through_echo_path(reply.astype(np.float64))
+    assert _share_judged_echo(EchoGuard(), reply, echo, echo) > 0.9
+    assert _share_judged_echo(EchoGuard(), reply, caller, caller) == 0.0, "a caller alone is never echo"
+    assert _share_judged_echo(EchoGuard(), reply, caller + echo, caller) < 0.2, "a caller over the echo is heard"
+    silent = np.zeros_like(reply)
+    assert _share_judged_echo(EchoGuard(), silent, caller, caller) == 0.0, "nothing sent: nothing echoed"
+
+
+def piper_voice() -> Synthesizer:
+    # piper's bundled voice is used in place (one part): no cache directory is written
+    return Synthesizer(ModelRegistry(Path("/nonexistent")).resolve("tts", "piper-joe-medium"), 1, PIPELINE_RATE)

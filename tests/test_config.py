@@ -44,6 +44,7 @@ def test_integer_accepted_where_a_number_is_expected(tmp_path: Path) -> None:
         ("[web]\nport = true\n", "[web] port = True must be an integer"),
         ("[listen]\nvad_threshold = 'high'\n", "[listen] vad_threshold = 'high' must be a number"),
         ("[listen]\neot_silence_ms = -5\n", "[listen] eot_silence_ms = -5 must not be negative"),
+        ("[listen]\nend_of_turn = 'ai'\n", "[listen] end_of_turn = 'ai' must be one of 'rule', 'smart', 'both'"),
         ("[outbox]\nretries = 5\n", "unknown key outbox"),
         ("web = 3\n", "web must be a [web] table"),
         ("[web\n", "not valid TOML"),
@@ -92,6 +93,7 @@ def test_a_table_of_strings_per_language(tmp_path: Path) -> None:
         ({"VOCALIA_WEB_PORT": "eighty"}, "VOCALIA_WEB_PORT='eighty' must be an integer"),
         ({"VOCALIA_WEB_PROT": "80"}, "VOCALIA_WEB_PROT names no key of [web]"),
         ({"VOCALIA_NOPE": "1"}, "unknown variable VOCALIA_NOPE"),
+        ({"VOCALIA_LISTEN_END_OF_TURN": "vad"}, "VOCALIA_LISTEN_END_OF_TURN = 'vad' must be one of 'rule'"),
     ],
 )
 def test_wrong_environment_is_reported(env: dict[str, str], expected: str) -> None:

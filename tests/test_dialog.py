@@ -14,6 +14,7 @@ from appliance.dialog.profile import load_profile
 from appliance.dialog.scenarios import load_scenarios, run_scenario
 from appliance.dialog.tools import Action, ToolError, validate
 from appliance.dialog.understand import (
+    backchannel,
     detect_language,
     intents,
     normalize,
@@ -130,6 +131,28 @@ def test_names(language: str, said: str, expecting: bool, name: str | None) -> N
 )
 def test_yes_and_no(language: str, said: str, answer: bool | None) -> None:
     assert yes_no(said, language) is answer
+
+
+@pytest.mark.parametrize(
+    ("language", "said", "nod"),
+    [
+        ("en", "Uh-huh.", True),
+        ("en", "Okay, yeah.", True),
+        ("en", "Mm-hmm", True),
+        ("en", "", True),  # a breath, a cough: nothing to answer
+        ("en", "Okay, and where are you?", False),
+        ("en", "Goodbye.", False),
+        ("en", "Yes, I want to book", False),
+        ("fr", "D'accord.", True),
+        ("fr", "Oui, je vois.", True),
+        ("fr", "Attendez, c'est où ?", False),
+        ("es", "Vale, vale.", True),
+        ("es", "Sí, claro.", True),
+        ("es", "Perdone, ¿dónde están?", False),
+    ],
+)
+def test_a_backchannel_takes_no_turn(language: str, said: str, nod: bool) -> None:
+    assert backchannel(said, language) is nod
 
 
 @pytest.mark.parametrize(

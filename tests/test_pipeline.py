@@ -13,6 +13,7 @@ from appliance.call import CallSession, Engines, RecordingLine, run_call
 from appliance.config import CallConfig
 from appliance.dialog.engine import Business
 from appliance.dialog.replies import TEMPLATES
+from appliance.models.tts import clauses
 from appliance.store import Store
 from appliance.testing import speak
 
@@ -107,10 +108,11 @@ def voice_timing(engines: Engines, text: str) -> tuple[float, float, float]:
     """How long the voice takes to synthesize the first sentence of ``text`` here (s, best of 3), and the
     silence it puts before and after it (s): what a timing check must allow on this machine."""
     best = float("inf")
-    for _ in range(3):
+    for _ in range(3):  # the first clause made afresh: the voice keeps clauses it said, a new one costs this
         started = time.perf_counter()
-        audio = next(iter(engines.synthesizer.sentences(text)))
+        engines.synthesizer.render(clauses(text)[0])
         best = min(best, time.perf_counter() - started)
+    audio = np.concatenate(list(engines.synthesizer.sentences(text)))
     spans = loud_spans(audio)
     return best, spans[0][0], len(audio) / PIPELINE_RATE - spans[-1][1]
 
@@ -218,3 +220,79 @@ async def test_a_caller_books_by_voice(fast_engines: Engines, demo_business: Bus
         "phone": "+14155552671",
     }
     assert not any(t.barged_in for t in result.turns)
+
+
+def reply_seconds(engines: Engines, text: str) -> float:
+    return sum(len(chunk) for chunk in engines.voice("en").sentences(text)) / PIPELINE_RATE
+
+
+@pytest.mark.parametrize("nod", ["Uh-huh.", "Okay."])
+async def test_a_backchannel_over_the_reply_lets_it_go_on(
+    fast_engines: Engines, demo_business: Business, tmp_path: Path, nod: str
+) -> None:
+    # The hours reply lasts about 9 s; 1 s into it the caller says "uh-huh", as people do on the phone.
+    audio = caller(tmp_path, ("What are your opening hours?", 2.6), (nod, 14.0))
+    result, heard = await call(fast_engines, demo_business, audio)
+    hours, nod = sorted(result.turns, key=lambda t: t.idx)  # a held turn is recorded when its reply ends
+    assert hours.reply_text.startswith("We're open Monday to Friday"), result.turns
+    assert (nod.eot_reason, nod.reply_text) == ("backchannel", ""), nod
+    assert not hours.barged_in, "a backchannel does not cut the reply"
+    # The whole reply is heard: held while the caller spoke, then again from the start of its clause.
+    spans = loud_spans(heard, min_gap_s=2.5)
+    played = spans[0][1] - spans[0][0]
+    assert played >= reply_seconds(fast_engines, hours.reply_text) - 0.3, (spans, hours)
+    assert len(spans) == 1, "nothing else was said: the nod got no answer"
+
+
+async def test_a_real_interruption_over_the_reply_still_cuts_it(
+    fast_engines: Engines, demo_business: Business, tmp_path: Path
+) -> None:
+    audio = caller(tmp_path, ("What are your opening hours?", 2.6), ("Sorry, where are you located?", 10.0))
+    result, heard = await call(fast_engines, demo_business, audio)
+    hours, where = result.turns
+    assert hours.barged_in
+    assert where.reply_text.startswith("We're at 12 Main Street"), result.turns
+    first = loud_spans(heard)[0]
+    assert first[1] < where.speech_start_s + 0.5, "the reply stopped within the first words of the caller"
+
+
+class EchoLine(RecordingLine):
+    """A line whose far end sends back what the appliance says, 60 ms late, spread over 1.3 ms and at a
+    third of its level (a two-wire hybrid without echo cancelling)."""
+
+    def __init__(self, caller: np.ndarray) -> None:
+        super().__init__(caller)
+        self._sent = np.zeros(0, np.int16)
+        self._at = 0
+
+    async def read(self, session: CallSession) -> bytes | None:
+        pcm = await super().read(session)
+        if pcm is None:
+            return None
+        frame = np.frombuffer(pcm, np.int16).astype(np.float64)
+        for delay, gain in ((960, 0.3), (968, 0.15), (980, -0.08)):
+            start = self._at - delay
+            past = self._sent[max(0, start) : max(0, start + len(frame))].astype(np.float64)
+            frame[len(frame) - len(past) :] += gain * past
+        self._at += len(frame)
+        return np.clip(frame, -32768, 32767).astype(np.int16).tobytes()
+
+    async def write(self, pcm: bytes) -> None:
+        await super().write(pcm)
+        self._sent = np.concatenate([self._sent, np.frombuffer(pcm, np.int16)])
+
+
+async def test_the_appliances_own_voice_echoed_back_does_not_cut_it(
+    fast_engines: Engines, demo_business: Business, tmp_path: Path
+) -> None:
+    audio = caller(tmp_path, ("What are your opening hours?", 14.0))
+    session = CallSession(fast_engines, demo_business.engine(None), greet=False)
+    line = EchoLine(audio)
+    result = await run_call(session, line)
+    hours, *echoes = sorted(result.turns, key=lambda t: t.idx)  # a held turn is recorded when its reply ends
+    assert hours.reply_text.startswith("We're open Monday to Friday"), result.turns
+    assert not hours.barged_in, result.turns
+    assert all(t.eot_reason == "backchannel" for t in echoes), "the echo was taken for the caller"
+    spans = loud_spans(line.heard, min_gap_s=2.5)
+    whole = reply_seconds(fast_engines, hours.reply_text)
+    assert whole - 0.3 <= spans[0][1] - spans[0][0] <= whole + 1.5, (spans, whole, "heard once, whole")

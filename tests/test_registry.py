@@ -119,19 +119,18 @@ def test_cli_lists_every_resolved_model(env: dict[str, str]) -> None:
     result = run_appliance(["models", "--json"], env)
     assert result.returncode == 0, result.stderr
     stages = {m["stage"]: m for m in json.loads(result.stdout)}
-    assert set(stages) == {"stt", "vad", "tts", "llm", "tts:fr", "tts:es"}  # the demo clinic speaks en, fr, es
+    # the demo clinic speaks en, fr, es; Smart Turn judges the end of each turn
+    assert set(stages) == {"stt", "vad", "tts", "llm", "tts:fr", "tts:es", "turn"}
     assert all(Path(m["path"]).exists() for m in stages.values())
 
 
-def test_a_joined_model_must_match_its_published_checksum(
-    registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch
+def test_without_smart_turn_installed_the_start_says_how_to_fix_it(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    part = BUNDLED["smollm2-135m"].parts[0]
-    published = file_sha256(reg._package_file(part, "smollm2-135m"))
-    monkeypatch.setitem(BUNDLED, "joined", Bundled("joined", "llm", parts=(part,), target="j.gguf", sha256=published))
-    model = registry.resolve("llm", "joined")
-    assert model.path.name == "j.gguf" and file_sha256(model.path) == published
-    monkeypatch.setitem(BUNDLED, "other", Bundled("other", "llm", parts=(part,), target="o.gguf", sha256="0" * 64))
-    with pytest.raises(ModelError, match="not the published 0000"):
-        registry.resolve("llm", "other")
-    assert not (registry.cache_dir / "other" / "o.gguf").exists(), "a file that fails its checksum is not left to load"
+    monkeypatch.setattr(reg, "smart_turn_path", lambda: tmp_path / "smart-turn-v3.2-cpu.onnx")
+    with pytest.raises(
+        ModelError, match=r'Smart Turn v3.2\) is not in .*run scripts/setup, or set \[listen\] end_of_turn = "rule"'
+    ):
+        reg.smart_turn_model()
+    ruled = run_appliance(["models", "--json"], {**env, "VOCALIA_LISTEN_END_OF_TURN": "rule"})
+    assert "turn" not in {m["stage"] for m in json.loads(ruled.stdout)}, "judged by the transcript: no model"

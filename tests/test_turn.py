@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+from appliance.audio.frames import PIPELINE_RATE
+from appliance.audio.smart_turn import SmartTurn
 from appliance.audio.turn import Completeness, TurnDetector, TurnEvent, completeness
 from appliance.config import ListenConfig
+from appliance.errors import ModelError
+from appliance.models.registry import ModelRegistry, smart_turn_model
+from appliance.testing import speak
 
 FRAME = 0.02
-SETTINGS = ListenConfig()
+SETTINGS = ListenConfig(end_of_turn="rule")  # the transcript alone; Smart Turn's part is tested below
 
 
 def feed(
@@ -115,6 +123,56 @@ def test_a_short_answer_waits_in_case_more_follows() -> None:
     assert d.last_reason == "short"
 
 
+def pause_then(d: TurnDetector, hint: str | None, probability: float | None) -> list[tuple[float, TurnEvent]]:
+    """One second of speech, a pause, what is known there, then silence."""
+    feed(d, [(0.9, 1.0), (0.0, 0.12)])
+    if hint is not None:
+        d.set_hint(hint)
+    if probability is not None:
+        d.set_turn_probability(probability)
+    return feed(d, [(0.0, 2.0)], start=1.12)
+
+
+@pytest.mark.parametrize(
+    ("hint", "probability", "ends_after", "reason"),
+    [
+        ("What are your opening hours?", 0.9, 0.3, "complete+smart_done"),
+        ("What are your opening hours?", 0.2, 0.7, "complete+smart_not_done"),  # it sounds unfinished
+        ("I would like to book an appointment for", 0.9, 0.7, "incomplete+smart_done"),
+        ("I would like to book an appointment for", 0.2, 1.3, "incomplete+smart_not_done"),
+        ("Yes.", 0.2, 1.3, "short+smart_not_done"),
+    ],
+)
+def test_with_both_the_short_wait_needs_the_words_and_the_voice_to_say_done(
+    hint: str, probability: float, ends_after: float, reason: str
+) -> None:
+    d = TurnDetector(ListenConfig(end_of_turn="both"))
+    assert at(pause_then(d, hint, probability), TurnEvent.END_OF_TURN) == [pytest.approx(1.0 + ends_after)]
+    assert d.last_reason == reason
+
+
+def test_with_both_one_signal_alone_is_not_enough_and_the_silence_rule_holds() -> None:
+    d = TurnDetector(ListenConfig(end_of_turn="both"))
+    assert at(pause_then(d, "What are your opening hours?", None), TurnEvent.END_OF_TURN) == [pytest.approx(1.7)]
+    assert d.last_reason == "silence"
+
+
+def test_smart_turn_alone_ends_on_the_voice_whatever_the_words() -> None:
+    d = TurnDetector(ListenConfig(end_of_turn="smart"))
+    assert at(pause_then(d, "I would like to book for", 0.8), TurnEvent.END_OF_TURN) == [pytest.approx(1.3)]
+    d = TurnDetector(ListenConfig(end_of_turn="smart"))
+    assert at(pause_then(d, None, 0.3), TurnEvent.END_OF_TURN) == [pytest.approx(2.3)]
+    assert d.last_reason == "smart_not_done"
+
+
+def test_a_probability_from_before_the_caller_went_on_is_dropped() -> None:
+    d = TurnDetector(ListenConfig(end_of_turn="smart"))
+    feed(d, [(0.9, 1.0), (0.0, 0.12)])
+    d.set_turn_probability(0.95)
+    events = feed(d, [(0.9, 0.5), (0.0, 0.5)], start=1.12)
+    assert not at(events, TurnEvent.END_OF_TURN), "the old 'done' no longer applies after more speech"
+
+
 DONE, SHORT, OPEN = Completeness.COMPLETE, Completeness.SHORT, Completeness.INCOMPLETE
 
 
@@ -139,3 +197,19 @@ DONE, SHORT, OPEN = Completeness.COMPLETE, Completeness.SHORT, Completeness.INCO
 )
 def test_completeness(text: str, language: str, expected: Completeness) -> None:
     assert completeness(text, language) is expected
+
+
+def test_smart_turn_loads_from_setup_and_gives_a_probability(tmp_path: Path) -> None:
+    model = SmartTurn(smart_turn_model())
+    speech = speak("I would like to book an appointment for Thursday morning.", PIPELINE_RATE, tmp_path)
+    silence = np.zeros(PIPELINE_RATE, dtype=np.int16)
+    for audio in (speech, silence, np.concatenate([speech] * 4)):  # short, empty, longer than its 8 s window
+        assert 0.0 <= model.probability(audio) <= 1.0
+
+
+def test_another_onnx_file_is_refused_with_the_fix(tmp_path: Path) -> None:
+    silero = ModelRegistry(tmp_path / "cache").resolve("vad", "silero-v6").path
+    with pytest.raises(ModelError, match=r"is not a Smart Turn v3 model"):
+        SmartTurn(silero)
+    with pytest.raises(ModelError, match=r'run scripts/setup, or set \[listen\] end_of_turn = "rule"'):
+        SmartTurn(tmp_path / "nothing.onnx")

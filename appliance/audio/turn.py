@@ -1,9 +1,11 @@
 """End-of-turn detection: when has the caller finished speaking?
 
-A pure state machine fed one speech probability per 20 ms frame. It waits a short silence when the
-transcript of the utterance so far reads as a finished sentence, longer after a one- or two-word
-answer (which often goes on: "Yes, ... that works"), longest when it ends mid-sentence ("I'd like to
-book for ..."), and falls back to a plain silence timeout while no transcript is known.
+A pure state machine fed one speech probability per 20 ms frame. At each pause it is told what the
+caller said so far (the transcript, :meth:`TurnDetector.set_hint`) and how finished it sounds (Smart
+Turn's probability, :meth:`TurnDetector.set_turn_probability`); :func:`needed_silence_ms` turns those
+into the silence that ends the turn: short when the utterance is done, longer after a one- or two-word
+answer (which often goes on: "Yes, ... that works"), longest when it stops mid-sentence ("I'd like to
+book for ..."). Until it knows, a plain silence timeout holds.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from ..config import ListenConfig
+from ..config import EndOfTurn, ListenConfig
 from .frames import FRAME_MS
 
 # Words after which a sentence cannot end: conjunctions, prepositions, articles, fillers.
@@ -46,6 +48,31 @@ def completeness(text: str, language: str = "en") -> Completeness:
     return Completeness.SHORT if len(words) <= 2 else Completeness.COMPLETE
 
 
+def needed_silence_ms(
+    settings: ListenConfig, mode: EndOfTurn, kind: Completeness | None, probability: float | None
+) -> int | None:
+    """The silence after which the turn ends at this pause, from the transcript's ``kind`` and Smart
+    Turn's ``probability`` that the caller is done; None while what ``mode`` needs is not known yet."""
+    s = settings
+    by_text = {
+        Completeness.COMPLETE: s.eot_complete_ms,
+        Completeness.SHORT: s.eot_silence_ms,
+        Completeness.INCOMPLETE: s.eot_incomplete_ms,
+    }
+    if mode == "rule":
+        return None if kind is None else by_text[kind]
+    if probability is None or (mode == "both" and kind is None):
+        return None
+    done = probability >= s.smart_turn_threshold
+    if mode == "smart":
+        return s.eot_complete_ms if done else s.eot_incomplete_ms
+    if done and kind is Completeness.COMPLETE:
+        return s.eot_complete_ms
+    if not done and kind is not Completeness.COMPLETE:
+        return s.eot_incomplete_ms
+    return s.eot_silence_ms  # one says done, the other not
+
+
 class TurnEvent(Enum):
     """What the detector saw in the frame it was just given."""
 
@@ -62,13 +89,17 @@ class _Utterance:
     last_voiced: float
     paused: bool = False
     hint: str | None = None  # transcript of the utterance up to the current pause
+    probability: float | None = None  # Smart Turn's, that the caller is done at the current pause
 
 
 class TurnDetector:
     """Turns per-frame speech probabilities into turn events."""
 
-    def __init__(self, settings: ListenConfig, language: str = "en") -> None:
+    def __init__(self, settings: ListenConfig, language: str = "en", mode: EndOfTurn | None = None) -> None:
+        """``mode``: how the end is judged; ``settings.end_of_turn`` unless told (a call without Smart
+        Turn loaded judges by the transcript)."""
         self.settings = settings
+        self.mode: EndOfTurn = mode or settings.end_of_turn
         self.language = language
         self.agent_speaking = False
         self._voiced_run = 0.0  # seconds of consecutive voiced frames
@@ -86,6 +117,11 @@ class TurnDetector:
         """Give the transcript of the utterance up to the current pause."""
         if self._utterance is not None and self._utterance.paused:
             self._utterance.hint = transcript
+
+    def set_turn_probability(self, probability: float) -> None:
+        """Give Smart Turn's probability that the utterance is done at the current pause."""
+        if self._utterance is not None and self._utterance.paused:
+            self._utterance.probability = probability
 
     def push(self, now: float, probability: float) -> list[TurnEvent]:
         """Feed the speech probability of the frame that ended at ``now`` (seconds)."""
@@ -112,7 +148,7 @@ class TurnDetector:
         # Hysteresis: once speaking, only a frame below the lower threshold counts as silence;
         # once paused, only a frame above the upper one counts as speech again.
         if voiced and u.paused:
-            u.paused, u.hint = False, None
+            u.paused, u.hint, u.probability = False, None, None
             events.append(TurnEvent.RESUME)
         if not silent and not u.paused:
             u.last_voiced = self.last_voiced = now
@@ -134,12 +170,15 @@ class TurnDetector:
             return "max_length"
         if not u.paused:
             return ""
-        if u.hint is not None:
-            kind = completeness(u.hint, self.language)
-            needed = {
-                Completeness.COMPLETE: s.eot_complete_ms,
-                Completeness.SHORT: s.eot_silence_ms,
-                Completeness.INCOMPLETE: s.eot_incomplete_ms,
-            }[kind]
-            return kind.value if quiet >= needed / 1000 - 1e-9 else ""
+        kind = completeness(u.hint, self.language) if u.hint is not None else None
+        needed = needed_silence_ms(s, self.mode, kind, u.probability)
+        if needed is not None:
+            return _reason(self.mode, kind, u.probability, s) if quiet >= needed / 1000 - 1e-9 else ""
         return "silence" if quiet >= s.eot_silence_ms / 1000 - 1e-9 else ""
+
+
+def _reason(mode: EndOfTurn, kind: Completeness | None, probability: float | None, s: ListenConfig) -> str:
+    """Why the turn ended, as recorded with it ("complete", "smart_done", "short+smart_not_done")."""
+    heard = "smart_done" if (probability or 0.0) >= s.smart_turn_threshold else "smart_not_done"
+    text = kind.value if kind is not None else ""
+    return {"rule": text, "smart": heard}.get(mode, f"{text}+{heard}")

@@ -10,11 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..audio.frames import PIPELINE_RATE
+from ..audio.smart_turn import SmartTurn
 from ..audio.vad import SileroVad
 from ..config import ApplianceConfig, ListenConfig
 from ..dialog.languages import PACKS
 from ..errors import ModelError
-from ..models.registry import DEFAULT_VOICES, ModelRegistry, ResolvedVoice
+from ..models.registry import DEFAULT_VOICES, ModelRegistry, ResolvedVoice, smart_turn_model
 from ..models.stt import Transcriber
 from ..models.tts import Synthesizer, Voice, load_voices
 
@@ -48,9 +49,11 @@ class Engines:
     listen: ListenConfig
     language: str  # a call's language until the caller is heard
     voices: dict[str, Voice] = field(default_factory=dict)  # the other languages' voices
+    smart_turn: SmartTurn | None = None  # the end of turn heard from the audio ([listen] end_of_turn)
     stt_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "stt"))
     tts_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "tts"))
     vad_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "vad"))
+    turn_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "turn"))
     misc_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, "misc"))
 
     @classmethod
@@ -83,6 +86,7 @@ class Engines:
             listen=config.listen,
             language=transcriber.language,
             voices=voices,
+            smart_turn=SmartTurn(smart_turn_model()) if config.listen.end_of_turn != "rule" else None,
         )
 
     async def warm(self, phrases: Callable[[str, str], str], busy: Callable[[], bool]) -> None:
@@ -106,5 +110,5 @@ class Engines:
 
     def close(self) -> None:
         """Stop the executors."""
-        for pool in (self.stt_pool, self.tts_pool, self.vad_pool, self.misc_pool):
+        for pool in (self.stt_pool, self.tts_pool, self.vad_pool, self.turn_pool, self.misc_pool):
             pool.shutdown(wait=False, cancel_futures=True)

@@ -7,7 +7,10 @@ says goes into one :class:`~.playout.Playout` that the line's clock reads direct
 
 Inside: VAD and end-of-turn detection per frame; transcription starts speculatively at the first pause,
 while the end-of-turn silence is still running, and is cancelled when the caller goes on; the reply is
-synthesized sentence by sentence into the playout; caller speech or a key over the reply clears it.
+synthesized clause by clause into the playout. Caller speech over the reply holds it within a frame; once
+the caller's words are known, a backchannel ("uh-huh", "d'accord"), or the appliance's own reply echoed
+back by the line, lets it go on from the start of its clause, and anything else clears it (a key clears
+it at once).
 A reply that ends the call, or hands it to a person, does so once its last frame has been played.
 
 When the call ends, nothing the caller did is lost: keys already pressed still reach the dialogue, and
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import threading
 import time
 import uuid
@@ -30,11 +34,14 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..audio.echo import EchoGuard
 from ..audio.frames import FRAME_MS, split_frames
 from ..audio.turn import TurnDetector, TurnEvent
 from ..config import CallConfig
 from ..dialog.responder import Reply, Responder
+from ..dialog.understand import backchannel
 from ..models.stt import Transcript
+from ..models.tts import clauses
 from ..store import Store, TurnRecord
 from .engines import Engines
 from .events import CallerAudio, Event, Key, TransferDone
@@ -45,6 +52,7 @@ _T = TypeVar("_T")
 
 PREROLL_FRAMES = 15  # 300 ms kept before the detected speech start: VAD onset lags the first phoneme
 WIND_UP_S = 3.0  # how long a call that ended waits for the transcript of its last, unanswered utterance
+ECHO_SHARE = 0.8  # the share of the words heard over a reply that are its own when they are its echo
 
 
 class _CallOver(Exception):
@@ -85,7 +93,8 @@ class CallSession:
         self.turns: list[TurnRecord] = []
         self.end_reason = ""
         self.inbox: asyncio.Queue[Event] = asyncio.Queue()
-        self.playout = Playout(asyncio.get_running_loop(), self.now)
+        self._echo_guard = EchoGuard()  # what the line sends back of the appliance's own voice
+        self.playout = Playout(asyncio.get_running_loop(), self.now, on_sent=self._echo_guard.sent)
         self.finished = asyncio.Event()
         # Set by a line that can hand the call to a person (SIP REFER); the outcome comes back as a
         # TransferDone event. Without it, a transfer request fails at once.
@@ -100,7 +109,7 @@ class CallSession:
         self._last_activity = 0.0  # when the caller last spoke or the appliance last made a sound
         self._silence_prompts = 0
         self._time_up = False
-        self._detector = TurnDetector(engines.listen, engines.language)
+        self._detector = TurnDetector(engines.listen, engines.language, "rule" if engines.smart_turn is None else None)
         self.language: str | None = None  # the caller's language, once heard (speech recognition keeps it)
         self._last_said = ""  # the appliance's last reply: the question the caller is answering
         self._vad = engines.vad.stream()
@@ -115,6 +124,7 @@ class CallSession:
         self._replying: asyncio.Task[None] | None = None
         self._transferring = False  # a REFER is out: a hang-up now means the caller went to the person
         self._unrecorded: TurnRecord | None = None  # a turn whose reply is playing
+        self._speaking = ""  # the text of the reply being said, to know it when the line echoes it
 
     # ---- the outside's side ------------------------------------------------------------------
     def now(self) -> float:
@@ -221,7 +231,7 @@ class CallSession:
 
     async def _on_frame(self, frame: CallerAudio) -> None:
         samples = np.frombuffer(frame.pcm, dtype=np.int16)
-        probability = await self._blocking(self._engines.vad_pool, self._vad.push, samples)
+        probability = await self._blocking(self._engines.vad_pool, self._hear, samples)
         now = frame.time - self._t0
         self._detector.agent_speaking = self._replying is not None or bool(len(self.playout))
         if self._detector.in_utterance:
@@ -230,6 +240,12 @@ class CallSession:
             self._preroll.append(samples)
         for event in self._detector.push(now, probability):
             self._on_event(event, now)
+
+    def _hear(self, samples: np.ndarray) -> float:
+        """The speech probability of a frame from the caller's side, 0 where it is the appliance's own
+        voice echoed back by the line (VAD thread)."""
+        probability = self._vad.push(samples)
+        return 0.0 if self._echo_guard.is_echo(samples) else probability
 
     def _on_event(self, event: TurnEvent, now: float) -> None:
         if event is TurnEvent.SPEECH_START:
@@ -245,7 +261,7 @@ class CallSession:
         elif event is TurnEvent.RESUME:
             self._drop_speculation()
         elif event is TurnEvent.BARGE_IN:
-            self._barge_in()
+            self._hold()
         elif event is TurnEvent.END_OF_TURN:
             self._end_turn(now)
 
@@ -273,6 +289,20 @@ class CallSession:
                 self._detector.set_hint(done.result().text)
 
         speculation.future.add_done_callback(give_hint)
+        if self._engines.smart_turn is not None:  # and how finished it sounds, at the same pause
+            heard = asyncio.get_running_loop().run_in_executor(
+                self._engines.turn_pool, self._engines.smart_turn.probability, np.concatenate(self._utterance)
+            )
+
+            def give_probability(done: asyncio.Future[float]) -> None:
+                if done.cancelled() or self._speculation is not speculation:
+                    return
+                if done.exception() is not None:  # judged by the silence rule this time; the call goes on
+                    _LOGGER.warning("call %s: Smart Turn failed: %s", self.call_id[:8], done.exception())
+                    return
+                self._detector.set_turn_probability(done.result())
+
+            heard.add_done_callback(give_probability)
 
     def _drop_speculation(self) -> None:
         """The caller went on: what was transcribed so far is stale, and must not hold the STT thread."""
@@ -290,7 +320,37 @@ class CallSession:
         if speculation is None:  # the turn ended without a pause (too long): transcribe now
             speculation = self._transcribe(np.concatenate(self._utterance))
         self._utterance = []
-        self._pending.put_nowait((turn, speculation.future))
+        if self.playout.held:  # said over the reply: what it was decides whether the reply goes on
+            assert self._group is not None
+            self._group.create_task(self._after_hold(turn, speculation.future))
+        else:
+            self._pending.put_nowait((turn, speculation.future))
+
+    async def _after_hold(self, turn: TurnRecord, transcript: asyncio.Future[Transcript]) -> None:
+        """The caller spoke over the reply, now held: go on with it after a backchannel or an echo of it,
+        otherwise cut it and answer what they said."""
+        try:
+            result = await transcript
+        except Exception:  # noqa: BLE001 - not heard: cut, and let the turn take its usual way
+            self._barge_in()
+            self._pending.put_nowait((turn, transcript))
+            return
+        if self.playout.held and (
+            backchannel(result.text, result.language or self.language or "en") or self._echo(result.text)
+        ):
+            self._note_transcript(turn, result)
+            turn.eot_reason = "backchannel"
+            self.playout.resume()
+            await self._record(turn)  # heard, kept, not answered
+            return
+        self._barge_in()
+        self._pending.put_nowait((turn, transcript))
+
+    def _echo(self, heard: str) -> bool:
+        """Whether ``heard`` is the reply being said, come back through the line (no echo canceller on it)."""
+        said = set(re.findall(r"[\w']+", self._speaking.lower()))
+        words = re.findall(r"[\w']+", heard.lower())
+        return len(words) >= 2 and sum(w in said for w in words) >= ECHO_SHARE * len(words)
 
     async def _respond_loop(self) -> None:
         """Answer ended turns one after the other, so replies never overlap."""
@@ -352,15 +412,19 @@ class CallSession:
     async def _speak(self, turn: TurnRecord | None, reply: Reply) -> None:
         """Synthesize sentence by sentence into the playout; end or hand over the call once it is heard."""
         self._last_said = reply.text if reply.language in (None, self.language) else ""
-        sentences = iter(self._engines.voice(reply.language).sentences(reply.text))
+        self._speaking, self.playout.clause = reply.text, ""
+        texts = iter(clauses(reply.text))
+        spoken = iter(self._engines.voice(reply.language).sentences(reply.text))
         while True:
-            audio = await self._blocking(self._engines.tts_pool, next, sentences, None)
+            audio = await self._blocking(self._engines.tts_pool, next, spoken, None)
             if audio is None:
                 break
             if turn is not None and turn.first_audio_s is None:
                 turn.first_audio_s = self.now()
+            clause: str | None = next(texts, "")
             for pcm in split_frames(audio):
-                await self.playout.push(pcm, turn)
+                await self.playout.push(pcm, turn, clause)
+                clause = None
         if reply.end_call or reply.transfer:
             await self.playout.drain()
         if reply.end_call:
@@ -371,6 +435,14 @@ class CallSession:
             else:
                 self._transferring = True
                 self.on_transfer()
+
+    def _hold(self) -> None:
+        """The caller talks over the reply: it stops within a frame, held until their words are known. Over
+        a question ("... is that right?") what they say is an answer: the reply is cut at once."""
+        if self.playout.clause.rstrip().endswith("?"):
+            self._barge_in()
+        else:
+            self.playout.hold()
 
     def _barge_in(self) -> None:
         """The caller talks over the reply (or presses a key): stop it within a frame."""

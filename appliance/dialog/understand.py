@@ -167,6 +167,21 @@ def yes_no(text: str, language: str) -> bool | None:
     return True if yes else False if no else None
 
 
+_BACKCHANNEL_RES = {c: re.compile(rf"(?:(?:{p.backchannels})\s*)+") for c, p in PACKS.items()}
+
+
+def backchannel(text: str, language: str) -> bool:
+    """Whether ``text`` is only what a listener says over a speaker ("uh-huh", "okay, yeah", "d'accord",
+    "vale, vale"), or nothing at all: no turn taken."""
+    words = re.sub(r"[^\w'\s]", " ", text.lower()).split()  # "uh-huh" as "uh huh"
+    if not words:  # a cough, a breath, the line's own noise
+        return True
+    return (
+        len(words) <= 4
+        and _BACKCHANNEL_RES.get(language, _BACKCHANNEL_RES["en"]).fullmatch(" ".join(words) + " ") is not None
+    )
+
+
 def parse_when(text: str, language: str, now: datetime) -> When | None:
     """The date, time and part of day named in normalised ``text`` (None when there is none)."""
     text = _GREETINGS.sub(" ", text)  # "good evening" is a greeting, not a wish for the evening

@@ -138,6 +138,26 @@ def kokoro_voices_dir() -> Path:
     return Path(sys.prefix) / "share" / "vocalia" / f"kokoro-js-{KOKORO_JS_VERSION}" / "voices"
 
 
+def smart_turn_path() -> Path:
+    """Where scripts/setup puts Smart Turn v3.2 (end of turn), taken out of the pipecat-ai wheel."""
+    return Path(sys.prefix) / "share" / "vocalia" / "smart-turn-v3.2-cpu.onnx"
+
+
+def smart_turn_model() -> Path:
+    """Smart Turn v3.2's file, there.
+
+    Raises:
+        ModelError: it is not installed.
+    """
+    path = smart_turn_path()
+    if not path.is_file():
+        raise ModelError(
+            f"the end-of-turn model (Smart Turn v3.2) is not in {path}; run scripts/setup, "
+            'or set [listen] end_of_turn = "rule"'
+        )
+    return path
+
+
 @dataclass(frozen=True)
 class ResolvedVoice:
     """A voice ready to load: a piper voice, or the Kokoro model with one voice from its voice table."""

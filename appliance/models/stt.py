@@ -247,6 +247,8 @@ def _words(text: str) -> list[str]:
 
 
 def _echoes(sentence: list[str], echo: list[str]) -> bool:
+    if len(sentence) >= PROMPT_PART_WORDS and sentence[:PROMPT_PART_WORDS] == echo[:PROMPT_PART_WORDS]:
+        return True  # the prompt's opening words, then whatever else came to the decoder's mind
     matcher = difflib.SequenceMatcher(None, sentence, echo, autojunk=False)
     if matcher.ratio() >= PROMPT_ECHO_RATIO:
         return True

@@ -25,6 +25,11 @@ _CLAUSES = re.compile(r"(?<=[.?!;:])\s+|(?<=,)\s+(?=\S{2,})")
 CACHE_CLAUSES = 512  # fixed phrases (greeting, questions, "is there anything else") come back every call
 
 
+def clauses(text: str) -> list[str]:
+    """The clauses a reply is spoken in, one audio chunk each, in order."""
+    return [c.strip() for c in _CLAUSES.split(text.strip()) if c.strip()]
+
+
 class _ClauseVoice:
     """A voice that speaks a reply one clause at a time, keeping the clauses it has spoken.
 
@@ -41,14 +46,13 @@ class _ClauseVoice:
     def sentences(self, text: str) -> Iterator[np.ndarray]:
         """Yield int16 audio at ``rate``, one array per clause, each ending with its pause. Blocking:
         iterate in an executor."""
-        for clause in _CLAUSES.split(text.strip()):
-            if clause.strip():
-                yield self._clause(clause.strip())
+        for clause in clauses(text):
+            yield self._clause(clause)
 
     def cached(self, text: str) -> bool:
         """Whether every clause of ``text`` is kept, ready to play."""
         with self._lock:
-            return all(c.strip() in self._cache for c in _CLAUSES.split(text.strip()) if c.strip())
+            return all(c in self._cache for c in clauses(text))
 
     def warm(self, texts: Iterable[str]) -> None:
         """Synthesize these replies' clauses now, so that the first caller does not wait for them."""
@@ -61,14 +65,15 @@ class _ClauseVoice:
             cached = self._cache.get(clause)
         if cached is not None:
             return cached
-        audio = self._render(clause)
+        audio = self.render(clause)
         with self._lock:
             if len(self._cache) >= CACHE_CLAUSES:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[clause] = audio
         return audio
 
-    def _render(self, clause: str) -> np.ndarray:
+    def render(self, clause: str) -> np.ndarray:
+        """One clause's audio, made now (not kept): what a clause not yet said costs."""
         raise NotImplementedError
 
 
@@ -92,7 +97,7 @@ class Synthesizer(_ClauseVoice):
             raise ModelError(f"TTS voice {model.path} cannot be loaded ({err}); check [models] tts") from None
         self._voice = PiperVoice(config=config, session=session)
 
-    def _render(self, clause: str) -> np.ndarray:
+    def render(self, clause: str) -> np.ndarray:
         # piper ends each clause with its own pause (about 0.2 s, a comma's or a full stop's)
         chunks = [resample(c.audio_int16_array, c.sample_rate, self.rate) for c in self._voice.synthesize(clause)]
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
@@ -125,7 +130,7 @@ class KokoroSynthesizer(_ClauseVoice):
         self._lang = KOKORO_LANGUAGES[language]
         self._speakable = _SPEAKABLE.get(language, ())
 
-    def _render(self, clause: str) -> np.ndarray:
+    def render(self, clause: str) -> np.ndarray:
         spoken = clause
         for pattern, said in self._speakable:
             spoken = pattern.sub(said, spoken)

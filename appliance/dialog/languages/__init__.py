@@ -35,6 +35,7 @@ class LanguagePack:
     negated_day: str  # a day ruled out: not Thursday
     rejected: str  # what comes before a moment ruled out, to the end of its clause: rather than at 11
     reason: str  # what opens a clause that explains, not asks: because on Tuesdays I work late
+    backchannels: str  # what a listener says over a speaker without taking the turn: uh-huh, okay
     day_words: str  # weekdays and relative days, as one alternation
     lead_need: str  # a prospect's need
     lead_company: str  # a prospect's company (capitalised)
