@@ -1,5 +1,5 @@
 """Test peers for tests and benchmarks: espeak-ng caller speech (through sox), baresip softphone calls,
-and an HTTP sink for webhook deliveries."""
+a line that echoes the appliance back, and an HTTP sink for webhook deliveries."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from .audio.files import read_audio, write_wav
+from .call.lines import RecordingLine
+from .call.session import CallSession
 
 
 def speak(text: str, rate: int, workdir: Path) -> np.ndarray:
@@ -320,3 +322,31 @@ def private_network() -> Iterator[None]:
                 raise OSError(ctypes.get_errno(), "setns back to the original network namespace failed")
     finally:
         os.close(original)
+
+
+class EchoLine(RecordingLine):
+    """A recording played as the caller on a line whose far end also sends back what the appliance says
+    (a two-wire hybrid without echo cancelling): ``delay_s`` late, spread over 1.3 ms, at ``level``."""
+
+    def __init__(self, caller: np.ndarray, delay_s: float = 0.06, level: float = 0.3) -> None:
+        super().__init__(caller)
+        delay = int(delay_s * 16000)
+        self._taps = ((delay, level), (delay + 8, level / 2), (delay + 20, -level / 4))
+        self._sent = np.zeros(0, np.int16)
+        self._at = 0
+
+    async def read(self, session: CallSession) -> bytes | None:
+        pcm = await super().read(session)
+        if pcm is None:
+            return None
+        frame = np.frombuffer(pcm, np.int16).astype(np.float64)
+        for delay, gain in self._taps:
+            start = self._at - delay
+            past = self._sent[max(0, start) : max(0, start + len(frame))].astype(np.float64)
+            frame[len(frame) - len(past) :] += gain * past
+        self._at += len(frame)
+        return np.clip(frame, -32768, 32767).astype(np.int16).tobytes()
+
+    async def write(self, pcm: bytes) -> None:
+        await super().write(pcm)
+        self._sent = np.concatenate([self._sent, np.frombuffer(pcm, np.int16)])

@@ -15,7 +15,7 @@ from appliance.dialog.engine import Business
 from appliance.dialog.replies import TEMPLATES
 from appliance.models.tts import clauses
 from appliance.store import Store
-from appliance.testing import speak
+from appliance.testing import EchoLine, speak
 
 pytestmark = pytest.mark.slow
 
@@ -254,32 +254,6 @@ async def test_a_real_interruption_over_the_reply_still_cuts_it(
     assert where.reply_text.startswith("We're at 12 Main Street"), result.turns
     first = loud_spans(heard)[0]
     assert first[1] < where.speech_start_s + 0.5, "the reply stopped within the first words of the caller"
-
-
-class EchoLine(RecordingLine):
-    """A line whose far end sends back what the appliance says, 60 ms late, spread over 1.3 ms and at a
-    third of its level (a two-wire hybrid without echo cancelling)."""
-
-    def __init__(self, caller: np.ndarray) -> None:
-        super().__init__(caller)
-        self._sent = np.zeros(0, np.int16)
-        self._at = 0
-
-    async def read(self, session: CallSession) -> bytes | None:
-        pcm = await super().read(session)
-        if pcm is None:
-            return None
-        frame = np.frombuffer(pcm, np.int16).astype(np.float64)
-        for delay, gain in ((960, 0.3), (968, 0.15), (980, -0.08)):
-            start = self._at - delay
-            past = self._sent[max(0, start) : max(0, start + len(frame))].astype(np.float64)
-            frame[len(frame) - len(past) :] += gain * past
-        self._at += len(frame)
-        return np.clip(frame, -32768, 32767).astype(np.int16).tobytes()
-
-    async def write(self, pcm: bytes) -> None:
-        await super().write(pcm)
-        self._sent = np.concatenate([self._sent, np.frombuffer(pcm, np.int16)])
 
 
 async def test_the_appliances_own_voice_echoed_back_does_not_cut_it(
