@@ -40,6 +40,18 @@ def test_a_birth_date_is_never_the_appointment_in_french_and_spanish(language: s
     assert found.when is not None and found.when.day == date(2026, 11, 26)
 
 
+@pytest.mark.parametrize(
+    ("language", "text", "dob"),
+    [
+        ("es", "mañana a las diez, nací el 23 de agosto del ochenta y cinco", "1985-08-23"),
+        ("fr", "jeudi à 9 heures, née le 3 mars en 78", "1978-03-03"),
+        ("es", "nacida el 2 de junio del 09, es para mi hija", "2009-06-02"),
+    ],
+)
+def test_a_birth_year_said_in_two_digits_after_a_birth_cue(language: str, text: str, dob: str) -> None:
+    assert heard(text, language).dob == dob
+
+
 def test_a_date_with_a_future_year_is_an_appointment_not_a_birth_date() -> None:
     found = heard("17:15 for the 4th of March 2027")
     assert found.dob is None
@@ -153,6 +165,8 @@ def test_an_invalid_number_is_asked_again_never_written(demo_business: Business)
         ("es", "Pilar de las Heras, nacida en el 80", "Pilar de las Heras"),
         ("es", "mi hija, se llama Inés Cano Ruiz y tiene seis años", "Inés Cano Ruiz"),
         ("fr", "c'est pour mon père, il s'appelle Ahmed Ben Salah", "Ahmed Ben Salah"),
+        ("es", "Jordi Roca i Puig, nacido en Girona", "Jordi Roca i Puig"),
+        ("en", "it's Mary Jones I think, yes", "Mary Jones"),  # the Catalan "i" is no English particle
     ],
 )
 def test_names_as_callers_give_them(language: str, text: str, name: str) -> None:

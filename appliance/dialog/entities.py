@@ -206,6 +206,9 @@ def _date_with_year(language: str) -> re.Pattern[str]:
     return re.compile(
         rf"(?:\b(?:the |le |el )?\d{{1,2}}{ordinal}\s+(?:of\s+|de\s+)?)?\b(?:{months})\b,?\s*(?:the\s+)?"
         rf"(?:\d{{1,2}}{ordinal}\b,?\s*)?(?:de\s+|del\s+)?\b(?:19|20)\d{{2}}\b"
+        # a year said in two ("del ochenta y cinco", "in eighty-five", "en 85"): taken after a birth cue only
+        rf"|(?:\b(?:the |le |el )?\d{{1,2}}{ordinal}\s+(?:of\s+|de\s+)?)\b(?:{months})\b,?\s*"
+        rf"(?:del|de|in|en)\s+(?P<yy>\d{{2}})\b(?!\s*(?:h\b|heures?|:|am|pm|a\.m|p\.m|horas?))"
         rf"|\b\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:19|20)?\d{{2}}\b"
     )
 
@@ -217,7 +220,14 @@ def _take_birth_date(heard: Heard, text: str, language: str, today: date, countr
     for found in _DATE_WITH_YEAR[language].finditer(text):
         before = text[max(0, found.start() - 30) : found.start()]
         cue = re.search(rf"\b(?:{_BIRTH_CUES[language]})\W*$", before)
-        parsed = _parse_date(found.group(), language, country)
+        said = found.group()
+        if found.group("yy"):
+            if cue is None:
+                continue  # "the 5th of May in 10": not a birth date without a cue
+            yy = int(found.group("yy"))
+            century = 1900 if yy > today.year % 100 else 2000
+            said = said[: found.start("yy") - found.start()] + str(century + yy)
+        parsed = _parse_date(said, language, country)
         if parsed is None:
             continue
         if cue is None and parsed.year >= today.year:

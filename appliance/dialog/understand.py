@@ -370,6 +370,7 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     answer when the caller was just asked for it (``expecting``)."""
     if language == "fr":
         text = re.sub(r"\b(au nom|nom) d'(?=\w)", r"\1 de ", text, flags=re.IGNORECASE)  # "au nom d'Inès"
+    particles = _PARTICLES | _LANGUAGE_PARTICLES.get(language, frozenset())
     text = _TITLES.sub(" ", text)  # "Mrs. Patel", "madame Lefebvre", "Señora Díaz": the name without its title
     if expecting:
         text = re.sub(r"\b(?:dr|doctor|docteur|doctora?)\b\.?\s+(?=[A-ZÀ-Ý])", " ", text)  # "this is Dr. Anna Scott"
@@ -389,7 +390,7 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     )
     words: list[str] = []
     for found in reversed(intros):  # the last thing said about the name wins ("I'm Ann... no, it's for Bob")
-        words = _restated(_name_words(found.group(2).split()), clean[found.end(1) :])
+        words = _restated(_name_words(found.group(2).split(), particles), clean[found.end(1) :])
         # "I'm visiting", "c'est possible": after a weak cue only a first and a last name are a name
         if words and (len(words) >= 2 or expecting or not re.fullmatch(_WEAK_INTRO, found.group(1), re.IGNORECASE)):
             break
@@ -409,7 +410,7 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
         # ("it's Dana, D A N A, Whitfield"), and a first name said after ("Hughes, ..., first name Megan")
         clauses = clean.split("|")
         for index, clause in enumerate(clauses):
-            words = _name_words(clause.split())
+            words = _name_words(clause.split(), particles)
             if words:
                 words = _restated(words, "|".join(clauses[index:]))
                 break
@@ -422,9 +423,9 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
             words[-1] = spelled
         elif spelled.lower() not in (w.lower() for w in words):
             words.append(spelled)
-    if not words or len([w for w in words if w.lower() not in _PARTICLES]) > 5:
+    if not words or len([w for w in words if w.lower() not in particles]) > 5:
         return None
-    return " ".join(w if w.lower() in _PARTICLES and i else w[:1].upper() + w[1:] for i, w in enumerate(words))
+    return " ".join(w if w.lower() in particles and i else w[:1].upper() + w[1:] for i, w in enumerate(words))
 
 
 _TITLES = re.compile(
@@ -531,8 +532,10 @@ _FILLERS = {
 }
 
 
-def _name_words(tokens: list[str]) -> list[str]:
-    """The name at the start of ``tokens`` (fillers skipped), up to the first word that is not a name."""
+def _name_words(tokens: list[str], particles: frozenset[str] | None = None) -> list[str]:
+    """The name at the start of ``tokens`` (fillers skipped), up to the first word that is not a name;
+    ``particles``: the words that join a surname's parts (the language's, or every language's)."""
+    particles = particles or _PARTICLES
     while tokens and tokens[0].lower() in _FILLERS:
         tokens = tokens[1:]
     words: list[str] = []
@@ -547,21 +550,21 @@ def _name_words(tokens: list[str]) -> list[str]:
         ):
             words.append(token)  # "Will Turner", "May Chen": a first name, not a verb or a month
             continue
-        rest = [t for t in tokens[index + 1 :] if t.lower() not in _PARTICLES][:1]
+        rest = [t for t in tokens[index + 1 :] if t.lower() not in particles][:1]
         following = (
             rest[0]
-            if rest and all(t.lower() in _PARTICLES for t in tokens[index + 1 : tokens.index(rest[0], index + 1)])
+            if rest and all(t.lower() in particles for t in tokens[index + 1 : tokens.index(rest[0], index + 1)])
             else ""
         )
-        if words and token.lower() in _PARTICLES and _is_name_word(following.lower(), following):
+        if words and token.lower() in particles and _is_name_word(following.lower(), following):
             words.append(token)  # "Le Goff", "El Amrani", "de la Cruz": part of the surname
             continue
         if not _is_name_word(token.lower(), token):
             break
         words.append(token)
-    while words and words[-1].lower() in _PARTICLES:
+    while words and words[-1].lower() in particles:
         words.pop()
-    named = [w for w in words if w.lower() not in _PARTICLES]
+    named = [w for w in words if w.lower() not in particles]
     return words if len(named) <= 4 else words[: words.index(named[4])]
 
 
@@ -621,6 +624,10 @@ _PARTICLES = frozenset(
         "st",
     ]
 )
+
+
+# Particles of one language only: the Catalan "i" ("Puig i Ferrer") would be the English "I".
+_LANGUAGE_PARTICLES = {"es": frozenset({"i"})}
 
 
 def _is_name_word(lowered: str, token: str) -> bool:
