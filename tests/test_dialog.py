@@ -156,6 +156,24 @@ def test_a_backchannel_takes_no_turn(language: str, said: str, nod: bool) -> Non
 
 
 @pytest.mark.parametrize(
+    ("language", "heard", "seconds", "nod"),
+    [
+        ("es", "Bali", 0.4, True),  # "vale", misheard: one short word that means nothing here
+        ("fr", "Ouïze", 0.3, True),  # "oui"
+        ("es", "No.", 0.3, False),  # short, but it stops a speaker
+        ("en", "Wait!", 0.4, False),
+        ("fr", "Attendez !", 0.5, False),
+        ("es", "Bali", 1.2, False),  # too long for a nod: someone is saying something
+        ("en", "Sorry what", 0.5, False),
+    ],
+)
+def test_one_short_word_over_a_reply_is_a_nod_unless_it_stops_the_speaker(
+    language: str, heard: str, seconds: float, nod: bool
+) -> None:
+    assert backchannel(heard, language, seconds) is nod
+
+
+@pytest.mark.parametrize(
     ("said", "language"),
     [
         ("Bonjour, je voudrais un rendez-vous demain", "fr"),

@@ -125,6 +125,7 @@ class CallSession:
         self._transferring = False  # a REFER is out: a hang-up now means the caller went to the person
         self._unrecorded: TurnRecord | None = None  # a turn whose reply is playing
         self._speaking = ""  # the text of the reply being said, to know it when the line echoes it
+        self._onset = 0.0  # when the caller's current utterance began
 
     # ---- the outside's side ------------------------------------------------------------------
     def now(self) -> float:
@@ -256,6 +257,7 @@ class CallSession:
             self._turn = TurnRecord(
                 self._turn_count, speech_start_s=max(0.0, now - len(self._utterance) * FRAME_MS / 1000)
             )
+            self._onset = now - self._engines.listen.min_speech_ms / 1000  # the first voiced frame
         elif event is TurnEvent.PAUSE:
             self._speculate()
         elif event is TurnEvent.RESUME:
@@ -322,13 +324,14 @@ class CallSession:
         self._utterance = []
         if self.playout.held:  # said over the reply: what it was decides whether the reply goes on
             assert self._group is not None
-            self._group.create_task(self._after_hold(turn, speculation.future))
+            spoken_s = self._detector.last_voiced - self._onset
+            self._group.create_task(self._after_hold(turn, speculation.future, spoken_s))
         else:
             self._pending.put_nowait((turn, speculation.future))
 
-    async def _after_hold(self, turn: TurnRecord, transcript: asyncio.Future[Transcript]) -> None:
-        """The caller spoke over the reply, now held: go on with it after a backchannel or an echo of it,
-        otherwise cut it and answer what they said."""
+    async def _after_hold(self, turn: TurnRecord, transcript: asyncio.Future[Transcript], spoken_s: float) -> None:
+        """The caller spoke over the reply (for ``spoken_s``), now held: go on with it after a backchannel
+        or an echo of it, otherwise cut it and answer what they said."""
         try:
             result = await transcript
         except Exception:  # noqa: BLE001 - not heard: cut, and let the turn take its usual way
@@ -336,7 +339,7 @@ class CallSession:
             self._pending.put_nowait((turn, transcript))
             return
         if self.playout.held and (
-            backchannel(result.text, result.language or self.language or "en") or self._echo(result.text)
+            backchannel(result.text, result.language or self.language or "en", spoken_s) or self._echo(result.text)
         ):
             self._note_transcript(turn, result)
             turn.eot_reason = "backchannel"

@@ -168,18 +168,24 @@ def yes_no(text: str, language: str) -> bool | None:
 
 
 _BACKCHANNEL_RES = {c: re.compile(rf"(?:(?:{p.backchannels})\s*)+") for c, p in PACKS.items()}
+_INTERRUPT_RES = {c: re.compile(rf"\b(?:{p.interrupts})\b") for c, p in PACKS.items()}
+# A sound this short over the reply, heard as one word that is no known word, is a backchannel misheard:
+# whisper base hears "vale" as "Bali", "sí" as "Seila", "oui" as "Ouïze" (benchmarks/barge_in.py).
+SHORT_NOD_S = 0.7
 
 
-def backchannel(text: str, language: str) -> bool:
+def backchannel(text: str, language: str, seconds: float | None = None) -> bool:
     """Whether ``text`` is only what a listener says over a speaker ("uh-huh", "okay, yeah", "d'accord",
-    "vale, vale"), or nothing at all: no turn taken."""
+    "vale, vale"), or nothing at all: no turn taken. ``seconds``: how long it was said; one short word
+    that is not a word that stops a speaker ("wait", "non", "espere") counts as one too."""
     words = re.sub(r"[^\w'\s]", " ", text.lower()).split()  # "uh-huh" as "uh huh"
     if not words:  # a cough, a breath, the line's own noise
         return True
-    return (
-        len(words) <= 4
-        and _BACKCHANNEL_RES.get(language, _BACKCHANNEL_RES["en"]).fullmatch(" ".join(words) + " ") is not None
-    )
+    said = " ".join(words)
+    if len(words) <= 4 and _BACKCHANNEL_RES.get(language, _BACKCHANNEL_RES["en"]).fullmatch(said + " "):
+        return True
+    stops = _INTERRUPT_RES.get(language, _INTERRUPT_RES["en"]).search(said)
+    return seconds is not None and seconds <= SHORT_NOD_S and len(words) == 1 and stops is None
 
 
 def parse_when(text: str, language: str, now: datetime) -> When | None:

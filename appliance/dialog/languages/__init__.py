@@ -36,6 +36,7 @@ class LanguagePack:
     rejected: str  # what comes before a moment ruled out, to the end of its clause: rather than at 11
     reason: str  # what opens a clause that explains, not asks: because on Tuesdays I work late
     backchannels: str  # what a listener says over a speaker without taking the turn: uh-huh, okay
+    interrupts: str  # a word that stops a speaker, however short: wait, no, sorry
     day_words: str  # weekdays and relative days, as one alternation
     lead_need: str  # a prospect's need
     lead_company: str  # a prospect's company (capitalised)

@@ -123,6 +123,7 @@ PACK = LanguagePack(
     # a reason, or a habit ("on Tuesdays I work late"): not the day asked for
     reason=r"because|'cause|cause|since|(?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s",
     backchannels=r"uh huh|uh uh|mm hmm|mhm|mm|m|hmm|okay|ok|yeah|yes|yep|right|sure|i see|got it|alright|all right|oh|ah|um|uh|great|cool|perfect|thanks|thank you",
+    interrupts=r"no|nope|stop|wait|sorry|excuse me|hold on|hang on|hello|what|pardon",
     day_words="monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today",
     lead_need=r"\b(?:we need|i need|we're looking for|we are looking for|looking for|we want|i want|we'd like|i'd like|"
     r"quote for|estimate for|interested in|help with|calling about|calling regarding|thinking (?:about|of)|"

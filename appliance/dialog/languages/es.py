@@ -88,6 +88,7 @@ PACK = LanguagePack(
     # a reason, or a habit ("los martes trabajo hasta tarde"): not the day asked for
     reason=r"porque|ya que|que(?! sea)|los (?:lunes|martes|miércoles|jueves|viernes|sábados|domingos)",
     backchannels=r"vale|sí|si|ya|ajá|aja|aha|claro|ok|okay|mm|mhm|eh|bueno|entiendo|de acuerdo|perfecto|gracias",
+    interrupts=r"no|espere|espera|perdón|perdone|oiga|para|pare|disculpe|qué|cómo|hola",
     day_words="lunes|martes|miércoles|jueves|viernes|sábado|domingo|mañana",
     lead_need=r"\b(?:necesitamos|necesito|buscamos|busco|queremos|quisiéramos|quisiera|presupuesto para|interesado en|interesada en|querríamos|nos gustaría|me gustaría|llamo por|llamaba por|"
     r"(?:pueden|puede|podrían) (?:hacer|crear|diseñar|gestionar|llevar)|hacen ustedes)\b",

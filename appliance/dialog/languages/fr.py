@@ -93,6 +93,7 @@ PACK = LanguagePack(
     reason=r"parce que|parce qu'|car|puisque|vu que|le (?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) (?:je|j'|on|nous)|"
     r"les (?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)s",
     backchannels=r"d'accord|oui|ouais|ok|okay|hmm|mm|mhm|euh|ah|oh|bien|très bien|voilà|je vois|parfait|merci|entendu",
+    interrupts=r"non|stop|attendez|attends|pardon|excusez|allô|allo|quoi|comment",
     day_words="lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|demain",
     lead_need=r"\b(?:nous avons besoin|on a besoin|j'ai besoin|besoin d'|besoin de|nous cherchons|on cherche|je cherche|"
     r"nous voudrions|je voudrais|on voudrait|j'aimerais|nous aimerions|un devis pour|intéressé par|intéressée par|"
