@@ -37,7 +37,7 @@ from appliance.dialog.profile import load_profile  # noqa: E402
 from appliance.models.registry import ModelRegistry  # noqa: E402
 from appliance.models.tts import KokoroSynthesizer  # noqa: E402
 from appliance.store import Store  # noqa: E402
-from appliance.testing import EchoLine, speak  # noqa: E402
+from appliance.testing import EchoLine, loud_spans, speak  # noqa: E402
 
 HOURS = {"en": "What are your opening hours?", "fr": "Quels sont vos horaires ?", "es": "¿Cuál es su horario?"}
 BACKCHANNELS = {
@@ -57,19 +57,6 @@ INTERRUPTIONS = {
 }
 ECHOES = [(0.04, 0.2), (0.06, 0.3), (0.12, 0.3), (0.06, 0.5)]  # (delay s, level)
 VOICES = {"fr": "kokoro-ff-siwis", "es": "kokoro-em-alex"}
-
-
-def loud_spans(audio: np.ndarray, min_gap_s: float) -> list[tuple[float, float]]:
-    frames = audio[: len(audio) // 320 * 320].reshape(-1, 320).astype(np.float64)
-    active = np.flatnonzero(np.sqrt((frames**2).mean(axis=1)) > 100)
-    spans: list[list[float]] = []
-    for i in active:
-        t = i * 0.02
-        if spans and t - spans[-1][1] <= min_gap_s:
-            spans[-1][1] = t + 0.02
-        else:
-            spans.append([t, t + 0.02])
-    return [(a, b) for a, b in spans]
 
 
 class Callers:

@@ -15,23 +15,9 @@ from appliance.dialog.engine import Business
 from appliance.dialog.replies import TEMPLATES
 from appliance.models.tts import clauses
 from appliance.store import Store
-from appliance.testing import EchoLine, speak
+from appliance.testing import EchoLine, loud_spans, speak
 
 pytestmark = pytest.mark.slow
-
-
-def loud_spans(audio: np.ndarray, min_gap_s: float = 0.3) -> list[tuple[float, float]]:
-    """Spans (s) where 20 ms frames carry sound, merging gaps shorter than ``min_gap_s``."""
-    frames = audio[: len(audio) // 320 * 320].reshape(-1, 320).astype(np.float64)
-    active = np.sqrt((frames**2).mean(axis=1)) > 100
-    spans: list[list[float]] = []
-    for i in np.flatnonzero(active):
-        t = i * 0.02
-        if spans and t - spans[-1][1] <= min_gap_s:
-            spans[-1][1] = t + 0.02
-        else:
-            spans.append([t, t + 0.02])
-    return [(a, b) for a, b in spans]
 
 
 def caller(tmp: Path, *parts: tuple[str, float]) -> np.ndarray:
