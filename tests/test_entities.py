@@ -199,3 +199,25 @@ def test_same_time_keeps_the_time_already_held(demo_business: Business) -> None:
     engine.respond("yes")
     corrected = engine.respond("actually Wednesday, same time")
     assert "Wednesday, November 25 at 10 AM, for Ann Lee" in corrected.text
+
+
+@pytest.mark.parametrize(
+    ("language", "said", "content"),
+    [
+        ("en", "My prescription ran out last week, can I leave a message for Dr. Lopez?", "prescription ran out"),
+        ("en", "Could I leave a message for Dr. Lopez please? It's about my knee X-ray results", "knee X-ray"),
+        ("fr", "Je voudrais laisser un message au docteur Lopez, c'est au sujet de mon ordonnance", "ordonnance"),
+        ("es", "Quería dejarle un recado al doctor Lopez, es sobre los análisis de mi hija", "análisis de mi hija"),
+    ],
+)
+def test_a_message_said_around_the_request_is_read_back_not_asked_for(
+    demo_business: Business, language: str, said: str, content: str
+) -> None:
+    engine = demo_business.engine(f"msg-{language}", "+14155550142")
+    engine.respond(said)
+    engine.respond({"en": "Karen White", "fr": "Karine Blanc", "es": "Carmen Blanco"}[language])
+    readback = engine.respond({"en": "yes", "fr": "oui", "es": "sí"}[language]).text
+    assert content in readback, readback
+    engine.respond({"en": "yes", "fr": "oui", "es": "sí"}[language])
+    [action] = demo_business.calendar.store.actions(f"msg-{language}")
+    assert action["tool"] == "take_message" and content in action["args"]["message"], action

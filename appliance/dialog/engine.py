@@ -38,6 +38,7 @@ from .responder import Reply
 from .tools import Action
 from .understand import (
     _NOT_NAMES,
+    INTENT_PATTERNS,
     When,
     detect_language,
     format_phone,
@@ -64,6 +65,13 @@ _FAQ_TOPICS = {topic: {c: p.faq_topics[topic] for c, p in PACKS.items()} for top
 _DIGITS_END = "#"
 # Where a message said with the request begins: "tell Dr. Lopez that ...", "dites au docteur que ...".
 _MESSAGE_CUES = {c: p.message_cues for c, p in PACKS.items()}
+_MESSAGE_ABOUT = {c: p.message_about for c, p in PACKS.items()}
+# How a request begins, in any of the languages: a clause with it is the asking, not the message.
+_LEAD_IN = re.compile(
+    r"\b(?:i'?d like|i would like|i want|i need|can i|could i|may i|is it possible|je voudrais|je veux|"
+    r"est-ce que je peux|je peux|pourrais-je|j'aimerais|quería|quisiera|quiero|puedo|podría|me gustaría)\b",
+    re.IGNORECASE,
+)
 # Words for any visit: never enough, next to a specific service, to choose the service.
 _GENERIC = frozenset({"appointment", "visit", "rendez-vous", "rdv", "cita", "consulta", "turno"})
 
@@ -812,24 +820,40 @@ class DialogueEngine:
         return (flow.slots.get("name"), flow.slots.get("phone")) != before
 
     def _message_content(self, raw: str) -> str | None:
-        """What to pass on, when said with the request ("tell Dr. Lopez that my readings are fine"):
-        the words after the cue, without the clauses that give the caller's name or number."""
+        """What to pass on, when said with the request: the words after the cue ("tell Dr. Lopez that my
+        readings are fine"), what it is about ("... please? It's about my scan results"), or what the
+        caller said around the asking ("our contact form stopped working, can I leave a message for
+        Morgan?"); without the clauses that give the caller's name or number, or that ask."""
         said = normalize(raw, self.language, lower=False)
-        found = _MESSAGE_CUES[self.language].search(said)
-        if found is None:
+        for pattern in (_MESSAGE_CUES[self.language], _MESSAGE_ABOUT[self.language]):
+            found = pattern.search(said)
+            if found is not None:
+                groups = found.groupdict()
+                content = self._message_clauses(groups.get("m") or groups.get("m2") or "", strict=False)
+                if content:
+                    return content
+        asked = next((m for name, m in _request_matches(said, self.language) if name == "message"), None)
+        if asked is None:
             return None
-        groups = found.groupdict()
-        clauses = re.split(r"(?<=[,.;])\s+", groups.get("m") or groups.get("m2") or "")
+        return self._message_clauses(said[: asked.start()], strict=True) or self._message_clauses(
+            said[asked.end() :], strict=True
+        )
+
+    def _message_clauses(self, told: str, strict: bool) -> str | None:
+        """The clauses of ``told`` that carry a message; ``strict`` (no cue introduced them): only clauses
+        of four words or more that do not ask, five words in all."""
         kept = []
-        for clause in clauses:
+        for clause in re.split(r"(?<=[,.;?!])\s+", told):
             lowered = clause.lower()
             if any(b.strip() and b.strip() in lowered for b in self._heard.blanks):
                 continue  # "my number is ..."
             if parse_name(clause, self.language, expecting=False) and len(clause.split()) <= 6:
                 continue  # "this is Linda Park"
+            if strict and (len(clause.split()) < 4 or _LEAD_IN.search(clause) or self._provider(clause)):
+                continue  # "hi", "hola, mire", "I'd like to", "à Morgan Lee s'il vous plaît": not the message
             kept.append(clause)
         content = " ".join(kept).strip(" ,.;")
-        return content if len(content.split()) >= 3 else None
+        return content if len(content.split()) >= (5 if strict else 3) else None
 
     def _only_provider(self, text: str) -> str | None:
         """ "the doctor" at a practice with a single doctor is that doctor."""
@@ -1194,3 +1218,8 @@ def _without_name(text: str, name: str) -> str:
     """``text`` with the caller's name (as said, in any case) blanked."""
     words = [re.escape(w) for w in re.findall(r"[\w'-]+", name)]
     return re.sub(r"\b" + r"[\s,.-]+".join(words) + r"\b", " ", text, flags=re.IGNORECASE) if words else text
+
+
+def _request_matches(text: str, language: str) -> list[tuple[str, re.Match[str]]]:
+    """Where each intent's words occur in ``text``."""
+    return [(name, m) for name, pattern in INTENT_PATTERNS[language] if (m := pattern.search(text))]

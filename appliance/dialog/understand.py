@@ -152,6 +152,9 @@ def detect_language(text: str, allowed: tuple[str, ...], current: str | None = N
     return best
 
 
+INTENT_PATTERNS = _INTENT_RES  # each intent's compiled words, per language
+
+
 def intents(text: str, language: str) -> list[str]:
     """Every intent whose words occur, in priority order (emergency first)."""
     return [name for name, pattern in _INTENT_RES[language] if pattern.search(text)]
@@ -354,7 +357,7 @@ _NOT_NAMES_TEXT = (
     "nope yep yup nah yeah mhm mm mmm hmm "
     "mon ma mes mi mis mine thanks thank merci gracias d'accord vale bueno actually instead wait "
     "that's it's what's there's that better worse instead "
-    "perdón perdon perdone disculpe pardon moi toi lui nous vous yo usted ay oh ah "
+    "perdón perdon perdone disculpe pardon moi toi lui nous vous yo usted ay oh ah au aux sujet propos concernant sobre acerca "
     "lundi mardi mercredi jeudi vendredi samedi dimanche lunes martes miércoles jueves viernes sábado domingo "
     "prochain prochaine demain mañana hoy aujourd'hui "
     "name names nom nombre under "

@@ -44,6 +44,7 @@ class LanguagePack:
     lead_decides: str  # a prospect who decides
     lead_does_not_decide: str  # a prospect who does not decide
     message_cues: re.Pattern[str]  # where a message said with the request begins
+    message_about: re.Pattern[str]  # what the message is about, said apart from the request: it's about ...
     templates: dict[str, str]  # what the receptionist says
     weekday_names: tuple[str, ...]  # weekday names as spoken in replies
     month_names: list[str]  # month names as spoken in replies

@@ -141,6 +141,9 @@ PACK = LanguagePack(
         r"|\btell (?:him|her|them|the (?:doctor|nurse|dentist)|dr\.? \w+|doctor \w+|nurse \w+|\w+)\s+(?P<m2>.+)$",
         re.I,
     ),
+    message_about=re.compile(
+        r"\b(?:it'?s|it is|this is|that'?s) (?:about|regarding|concerning|in regards? to)\s+(?P<m>.+)$", re.I
+    ),
     templates={
         "greeting": "Thank you for calling {business}. How can I help you today?",
         "anything_else": "Is there anything else I can help you with?",

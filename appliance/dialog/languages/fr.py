@@ -108,6 +108,9 @@ PACK = LanguagePack(
     message_cues=re.compile(
         r"\b(?:dire|dites|prévenir|prévenez|informer|message|mot|transmettre)\b.*?\bque\s+(?P<m>.+)$", re.I
     ),
+    message_about=re.compile(
+        r"\bc'est (?:(?:au sujet|à propos) (?:de la|de l'|des|du|de|d')|concernant|pour)\s*(?P<m>.+)$", re.I
+    ),
     templates={
         "greeting": "{business}, bonjour. Comment puis-je vous aider ?",
         "anything_else": "Puis-je faire autre chose pour vous ?",
