@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 import pytest
 
 from appliance.dialog.engine import Business
-from appliance.dialog.entities import hear
+from appliance.dialog.entities import hear, lead_facts
 from appliance.dialog.understand import normalize, parse_name
 
 NOW = datetime(2026, 11, 23, 9, 0)  # a Monday
@@ -221,3 +221,16 @@ def test_a_message_said_around_the_request_is_read_back_not_asked_for(
     engine.respond({"en": "yes", "fr": "oui", "es": "sí"}[language])
     [action] = demo_business.calendar.store.actions(f"msg-{language}")
     assert action["tool"] == "take_message" and content in action["args"]["message"], action
+
+
+@pytest.mark.parametrize(
+    ("language", "said", "company"),
+    [
+        ("en", "we run two gyms called iron and oak", "Iron and Oak"),
+        ("en", "it's a bakery called Crumb & Co", "Crumb & Co"),
+        ("fr", "j'ai un salon de coiffure qui s'appelle atelier nova", "Atelier Nova"),
+        ("es", "tengo una tienda que se llama la huerta", "La Huerta"),
+    ],
+)
+def test_a_business_named_after_its_cue_whatever_its_case(language: str, said: str, company: str) -> None:
+    assert lead_facts(said, language)["company"] == company

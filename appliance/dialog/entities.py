@@ -339,6 +339,21 @@ _INTRODUCED_COMPANY = (
 )
 
 
+# A business named by its name's cue, whatever its case: what follows, up to four words, to the clause's end.
+_NAMED_COMPANY = (
+    r"\b(?:called|named|it's called|s'appelle|qui s'appelle|nommée?|se llama|llamada|llamado)\s+"
+    r"(?P<c>[\w&'.-]+(?:\s+[\w&'.-]+){0,3})\s*$"
+)
+
+
+def _titled(name: str) -> str:
+    """ "bean there" as "Bean There"; a name already written with capitals is kept."""
+    if any(c.isupper() for c in name):
+        return name
+    small = {"and", "of", "the", "et", "de", "du", "des", "y", "del"}
+    return " ".join(w if i and w in small else w[:1].upper() + w[1:] for i, w in enumerate(name.split()))
+
+
 def lead_facts(said: str, language: str) -> dict[str, object]:
     """The project facts in one utterance (``said`` keeps its capitals): need, company, budget,
     timeline, authority; only what was said."""
@@ -361,10 +376,13 @@ def lead_facts(said: str, language: str) -> dict[str, object]:
             introduced = re.search(
                 _INTRODUCED_COMPANY, clause, re.IGNORECASE
             )  # "this is raj malhotra from lakeside dental"
+            named = re.search(_NAMED_COMPANY, clause, re.IGNORECASE)  # "a bakery called la mie dorée"
             if company and not re.fullmatch(r"[\d\s]+", company.group("c")) and not company.group("c").isupper():
                 facts["company"] = company.group("c").strip()[:120]
             elif introduced:
                 facts["company"] = introduced.group("c").strip()[:120]
+            elif named:
+                facts["company"] = _titled(named.group("c").strip())[:120]
         if "budget" not in facts and re.search(_BUDGET_CUE, lowered):
             amount = parse_amount(lowered)
             if amount is not None and amount >= 100:
