@@ -58,6 +58,11 @@ def test_a_date_with_a_future_year_is_an_appointment_not_a_birth_date() -> None:
     assert (found.when.day, found.when.at) == (date(2027, 3, 4), time(17, 15))
 
 
+def test_a_french_number_said_in_pairs_keeps_its_vingt_et_un() -> None:
+    said = "c'est le zéro six, quatre-vingt-dix-huit, soixante-cinq, quarante-trois, vingt et un"
+    assert heard(said, "fr", regions=("FR",), country="FR").phone == "+33698654321"
+
+
 def test_a_foreign_number_is_read_in_the_caller_ids_country_and_an_invalid_one_is_not_kept() -> None:
     assert heard("my number is 06 12 34 56 78", regions=("US", "FR")).phone == "+33612345678"
     assert heard("my number is 06 12 34 56 78").phone is None  # not a US number, and no French caller ID

@@ -76,7 +76,11 @@ PACK = LanguagePack(
         (r"(\d{1,2}) heures? moins le quart", 45, -1),
     ),
     minutes=((r"\b(?P<h>\d{1,2}) ?(?:heures?|h) moins (?P<m>\d{1,2})\b", True),),
-    articles=re.compile(r"\b(une?)\b(?! heures?)", re.IGNORECASE),
+    # "vingt et un", "soixante et une": the number, not an article
+    articles=re.compile(
+        r"(?<!vingt et )(?<!trente et )(?<!quarante et )(?<!cinquante et )(?<!soixante et )\b(une?)\b(?! heures?)",
+        re.IGNORECASE,
+    ),
     day_of_month=re.compile(
         r"\ble (?P<d>\d{1,2})(?:er)?\b(?! ?(?:h\b|heures?|:|\d))(?: du mois (?:(?P<next>prochain)|en cours))?"
     ),
