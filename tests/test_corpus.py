@@ -29,9 +29,9 @@ def test_every_value_written_was_read_back_before_the_yes(name: str) -> None:
     assert not unread, f"written without being said in the read-back: {unread}"
 
 
-# The floors are what the rules reach today (dev 94 %, dev2 93 %, dev3 75 %), less a little, so a change
+# The floors are what the rules reach today (dev 94 %, dev2 93 %, dev3 92 %), less a little, so a change
 # that loses callers fails here; the goal (95 %) and the locked set's figures are in benchmarks/RESULTS.md.
-@pytest.mark.parametrize(("name", "floor", "size"), [("dev", 0.90, 150), ("dev2", 0.88, 150), ("dev3", 0.70, 50)])
+@pytest.mark.parametrize(("name", "floor", "size"), [("dev", 0.90, 150), ("dev2", 0.88, 150), ("dev3", 0.85, 50)])
 def test_a_development_set_passes_its_floor_without_a_wrong_write(name: str, floor: float, size: int) -> None:
     results = _run(name)
     assert len(results) >= size

@@ -46,6 +46,7 @@ def test_a_birth_date_is_never_the_appointment_in_french_and_spanish(language: s
         ("es", "mañana a las diez, nací el 23 de agosto del ochenta y cinco", "1985-08-23"),
         ("fr", "jeudi à 9 heures, née le 3 mars en 78", "1978-03-03"),
         ("es", "nacida el 2 de junio del 09, es para mi hija", "2009-06-02"),
+        ("fr", "je suis Hajar, née le douze avril quatre-vingt-dix", "1990-04-12"),
     ],
 )
 def test_a_birth_year_said_in_two_digits_after_a_birth_cue(language: str, text: str, dob: str) -> None:
@@ -172,6 +173,7 @@ def test_an_invalid_number_is_asked_again_never_written(demo_business: Business)
         ("fr", "c'est pour mon père, il s'appelle Ahmed Ben Salah", "Ahmed Ben Salah"),
         ("es", "Jordi Roca i Puig, nacido en Girona", "Jordi Roca i Puig"),
         ("en", "it's Mary Jones I think, yes", "Mary Jones"),  # the Catalan "i" is no English particle
+        ("fr", "c'est pour Karim Benjelloun, mon numéro c'est le 06", "Karim Benjelloun"),
     ],
 )
 def test_names_as_callers_give_them(language: str, text: str, name: str) -> None:
@@ -184,6 +186,7 @@ def test_names_as_callers_give_them(language: str, text: str, name: str) -> None
         ("hello, i'm visiting from manchester", False),
         ("bonjour, c'est possible ?", False),
         ("no wait, quarter to five", True),
+        ("bonjour, c'est pour prendre rendez-vous", False),
     ],
 )
 def test_words_after_a_weak_cue_are_not_taken_for_a_name(text: str, expecting: bool) -> None:

@@ -208,7 +208,7 @@ def _date_with_year(language: str) -> re.Pattern[str]:
         rf"(?:\d{{1,2}}{ordinal}\b,?\s*)?(?:de\s+|del\s+)?\b(?:19|20)\d{{2}}\b"
         # a year said in two ("del ochenta y cinco", "in eighty-five", "en 85"): taken after a birth cue only
         rf"|(?:\b(?:the |le |el )?\d{{1,2}}{ordinal}\s+(?:of\s+|de\s+)?)\b(?:{months})\b,?\s*"
-        rf"(?:del|de|in|en)\s+(?P<yy>\d{{2}})\b(?!\s*(?:h\b|heures?|:|am|pm|a\.m|p\.m|horas?))"
+        rf"(?:(?:del|de|in|en)\s+)?(?P<yy>\d{{2}})\b(?!\s*(?:h\b|heures?|:|am|pm|a\.m|p\.m|horas?))"
         rf"|\b\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:19|20)?\d{{2}}\b"
     )
 

@@ -357,7 +357,7 @@ _NOT_NAMES_TEXT = (
     "nope yep yup nah yeah mhm mm mmm hmm "
     "mon ma mes mi mis mine thanks thank merci gracias d'accord vale bueno actually instead wait "
     "that's it's what's there's that better worse instead "
-    "perdón perdon perdone disculpe pardon moi toi lui nous vous yo usted ay oh ah au aux sujet propos concernant sobre acerca "
+    "perdón perdon perdone disculpe pardon moi toi lui nous vous yo usted ay oh ah au aux sujet propos concernant sobre acerca prendre avoir savoir demander annuler changer déplacer décaler réserver confirmer parler voir "
     "lundi mardi mercredi jeudi vendredi samedi dimanche lunes martes miércoles jueves viernes sábado domingo "
     "prochain prochaine demain mañana hoy aujourd'hui "
     "name names nom nombre under "
@@ -508,7 +508,7 @@ def _first_and_last(text: str) -> str | None:
     return " ".join(w[:1].upper() + w[1:] for w in parts)
 
 
-_WEAK_INTRO = r"this is|it's|it is|i am|i'm|c'est|je suis|moi c'est|soy|habla"
+_WEAK_INTRO = r"this is|it's|it is|i am|i'm|c'est pour|c'est|je suis|moi c'est|soy|habla"
 _FILLERS = {
     "|",
     "bueno",

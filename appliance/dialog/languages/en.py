@@ -247,7 +247,7 @@ PACK = LanguagePack(
     question_words=r"what|when|where|how|why|which|who|do you|does|can i|can you|could you|is there|is it|are you|are there",
     faq_topics={
         "hours": r"\b(?:open|opening|hours|close|closing)\b",
-        "address": r"\b(?:address|where are you|located|location|directions|get there|find you)\b",
+        "address": r"\b(?:address|where are you|where's your (?:office|clinic|practice|shop|store)|where is your (?:office|clinic|practice|shop|store)|located|location|directions|get there|find you)\b",
         "price": r"\b(?:how much|cost|costs|price|fee|charge)\b",
     },
     stt_prompt="A phone call to the receptionist of a clinic about appointments with the doctor, nurse or dentist.",

@@ -204,7 +204,7 @@ PACK = LanguagePack(
     question_words=r"qué|que|cuándo|dónde|cómo|cuánto|cuánta|por qué|tienen|hay|puedo|se puede|aceptan",
     faq_topics={
         "hours": r"\b(?:abierto|abiertos|horario|abren|cierran)\b",
-        "address": r"\b(?:dirección|dónde están|dónde se encuentra|ubicados|cómo llego)\b",
+        "address": r"\b(?:dirección|dónde están|dónde estáis|dónde se encuentra|dónde queda|ubicados|cómo llego)\b",
         "price": r"\b(?:cuánto|cuesta|precio|tarifa)\b",
     },
     stt_prompt="Una llamada telefónica a la recepción de una clínica para pedir, cambiar o cancelar una cita con el médico, la enfermera o el dentista.",

@@ -85,7 +85,7 @@ PACK = LanguagePack(
         r"\ble (?P<d>\d{1,2})(?:er)?\b(?! ?(?:h\b|heures?|:|\d))(?: du mois (?:(?P<next>prochain)|en cours))?"
     ),
     relatives=RELATIVES,
-    name_intro=rf"(?:je m'appelle|je suis|mon nom est|c'est|moi c'est|au nom de|nom de|pour {RELATIVES}|"
+    name_intro=rf"(?:je m'appelle|je suis|mon nom est|c'est pour|c'est|moi c'est|au nom de|nom de|pour {RELATIVES}|"
     rf"{RELATIVES} s'appelle|(?:il|elle) s'appelle|de {RELATIVES}|même nom)",
     ordinals=("premier|première|1er|1ère|1re", "deuxième|second|seconde|2e|2ème|dernier|dernière"),
     birth_cues=r"née? le|née?|date de naissance(?: est)?|naissance",
@@ -218,7 +218,7 @@ PACK = LanguagePack(
     question_words=r"est-ce|quel|quelle|quand|où|comment|combien|pourquoi|pouvez|avez-vous|y a-t-il|faut-il",
     faq_topics={
         "hours": r"\b(?:ouvert|ouverts|horaires?|fermez|fermé|ouvrez)\b",
-        "address": r"\b(?:adresse|où êtes-vous|où vous trouvez|où se trouve|situés)\b",
+        "address": r"\b(?:adresse|où êtes-vous|vous êtes où|où vous trouvez|où se trouve|situés|le cabinet est où)\b",
         "price": r"\b(?:combien|coûte|prix|tarif)\b",
     },
     stt_prompt="Un appel téléphonique au secrétariat d'un cabinet médical, pour prendre, déplacer ou annuler un rendez-vous avec le médecin, l'infirmière ou le dentiste.",
