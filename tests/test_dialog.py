@@ -165,6 +165,9 @@ def test_a_backchannel_takes_no_turn(language: str, said: str, nod: bool) -> Non
         ("fr", "Attendez !", 0.5, False),
         ("es", "Bali", 1.2, False),  # too long for a nod: someone is saying something
         ("en", "Sorry what", 0.5, False),
+        ("en", "Goodbye.", 0.6, False),  # short, but it asks for something
+        ("es", "Adiós.", 0.5, False),
+        ("en", "Thursday?", 0.5, False),
     ],
 )
 def test_one_short_word_over_a_reply_is_a_nod_unless_it_stops_the_speaker(

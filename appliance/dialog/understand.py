@@ -187,8 +187,16 @@ def backchannel(text: str, language: str, seconds: float | None = None) -> bool:
     said = " ".join(words)
     if len(words) <= 4 and _BACKCHANNEL_RES.get(language, _BACKCHANNEL_RES["en"]).fullmatch(said + " "):
         return True
-    stops = _INTERRUPT_RES.get(language, _INTERRUPT_RES["en"]).search(said)
-    return seconds is not None and seconds <= SHORT_NOD_S and len(words) == 1 and stops is None
+    if seconds is None or seconds > SHORT_NOD_S or len(words) != 1:
+        return False
+    # the word must mean nothing here: not one that stops a speaker, asks for something ("goodbye",
+    # "cancel") or names a day
+    meaningful = (
+        _INTERRUPT_RES.get(language, _INTERRUPT_RES["en"]).search(said)
+        or intents(said, language)
+        or re.search(rf"\b(?:{PACKS.get(language, PACKS['en']).day_words})\b", said)
+    )
+    return not meaningful
 
 
 def parse_when(text: str, language: str, now: datetime) -> When | None:
