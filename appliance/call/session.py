@@ -413,21 +413,18 @@ class CallSession:
             await self._record(turn)
 
     async def _speak(self, turn: TurnRecord | None, reply: Reply) -> None:
-        """Synthesize sentence by sentence into the playout; end or hand over the call once it is heard."""
+        """Synthesize clause by clause into the playout; end or hand over the call once it is heard."""
         self._last_said = reply.text if reply.language in (None, self.language) else ""
         self._speaking, self.playout.clause = reply.text, ""
-        texts = iter(clauses(reply.text))
-        spoken = iter(self._engines.voice(reply.language).sentences(reply.text))
-        while True:
-            audio = await self._blocking(self._engines.tts_pool, next, spoken, None)
-            if audio is None:
-                break
+        voice = self._engines.voice(reply.language)
+        for text in clauses(reply.text):
+            audio = await self._blocking(self._engines.tts_pool, voice.clause, text)
             if turn is not None and turn.first_audio_s is None:
                 turn.first_audio_s = self.now()
-            clause: str | None = next(texts, "")
+            begins: str | None = text  # the clause a resume goes back to
             for pcm in split_frames(audio):
-                await self.playout.push(pcm, turn, clause)
-                clause = None
+                await self.playout.push(pcm, turn, begins)
+                begins = None
         if reply.end_call or reply.transfer:
             await self.playout.drain()
         if reply.end_call:

@@ -47,7 +47,7 @@ class _ClauseVoice:
         """Yield int16 audio at ``rate``, one array per clause, each ending with its pause. Blocking:
         iterate in an executor."""
         for clause in clauses(text):
-            yield self._clause(clause)
+            yield self.clause(clause)
 
     def cached(self, text: str) -> bool:
         """Whether every clause of ``text`` is kept, ready to play."""
@@ -60,7 +60,8 @@ class _ClauseVoice:
             for _ in self.sentences(text):
                 pass
 
-    def _clause(self, clause: str) -> np.ndarray:
+    def clause(self, clause: str) -> np.ndarray:
+        """One clause's audio (as :func:`clauses` splits a reply), kept for the next time. Blocking."""
         with self._lock:
             cached = self._cache.get(clause)
         if cached is not None:
