@@ -153,11 +153,13 @@ class IntegrationsConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
-    """The local web server: ``/healthz`` (open), ``/metrics`` and ``/api`` (bearer token)."""
+    """The local web server: ``/healthz`` (open); IT's status page, ``/metrics`` and ``/api`` (``token``);
+    the front desk's ``/desk`` (``desk_token``)."""
 
     host: str = "127.0.0.1"
     port: int = 8080
-    token: str = ""  # bearer token for /metrics and /api; set VOCALIA_WEB_TOKEN (a credential), not here
+    token: str = ""  # IT's token: status page, /metrics, /api; set VOCALIA_WEB_TOKEN (a credential), not here
+    desk_token: str = ""  # the front desk's token for /desk; set VOCALIA_WEB_DESK_TOKEN (a credential)
 
 
 @dataclass(frozen=True)

@@ -126,11 +126,11 @@ async def serve(config: ApplianceConfig) -> None:
             sip=sip,
             store=store,
             outbox=outbox,
+            business=profile,
             ready=True,
         )
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(health, config.web.token), log_level="warning", lifespan="off")
-        )
+        app = create_app(health, config.web.token, config.web.desk_token)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         server.should_exit = bool(failures)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from faster_whisper import WhisperModel
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from appliance.call import Engines
 from appliance.config import ApplianceConfig, ModelsConfig, StoreConfig, load_config
@@ -136,3 +141,29 @@ def start_daemon(env: dict[str, str], **extra: str) -> Iterator[Daemon]:
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    """Debian's headless Chromium, driven by Selenium (the page tests)."""
+    options = Options()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(flag)
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    yield driver
+    driver.quit()
+
+
+def wait_for(check: Callable[[], object], timeout: float = 30.0, what: str = "") -> object:
+    """``check()``'s first truthy value, polled every 0.2 s (a page still being drawn counts as not yet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+        except Exception:  # noqa: BLE001 - the page is still being drawn
+            value = None
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

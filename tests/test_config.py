@@ -39,7 +39,7 @@ def test_integer_accepted_where_a_number_is_expected(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[web]\nprot = 80\n", "unknown key [web] prot; valid keys here: host, port"),
+        ("[web]\nprot = 80\n", "unknown key [web] prot; valid keys here: desk_token, host, port"),
         ("[web]\nport = '80'\n", "[web] port = '80' must be an integer"),
         ("[web]\nport = true\n", "[web] port = True must be an integer"),
         ("[listen]\nvad_threshold = 'high'\n", "[listen] vad_threshold = 'high' must be a number"),

@@ -5,15 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
@@ -22,7 +17,7 @@ from appliance.integrations.connectors import load_connectors
 from appliance.integrations.outbox import Outbox
 from appliance.testing import HttpSink, free_port
 
-from .conftest import APPLIANCE, ROOT, daemon_store, start_daemon
+from .conftest import APPLIANCE, ROOT, daemon_store, start_daemon, wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -30,30 +25,6 @@ pytestmark = [
 ]
 TOKEN = "status-page-token"
 ARTIFACTS = Path(os.environ.get("VOCALIA_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    options = Options()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(flag)
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    yield driver
-    driver.quit()
-
-
-def wait_for(check: Callable[[], object], timeout: float = 30.0, what: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except Exception:  # noqa: BLE001 - the page is still being drawn
-            value = None
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_the_status_page_shows_a_live_call_and_retries_a_dead_delivery(

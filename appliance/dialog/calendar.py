@@ -190,7 +190,10 @@ class LocalCalendar:
             Action("cancel_booking", {"patient_name": booking["patient_name"], "start": booking["start"]})
         )
         with self.store.transaction() as conn:
-            conn.execute("UPDATE bookings SET status = 'cancelled' WHERE id = ?", (booking["id"],))
+            conn.execute(
+                "UPDATE bookings SET status = 'cancelled', changed_at = ? WHERE id = ?",
+                (datetime.now().isoformat(timespec="seconds"), booking["id"]),
+            )
             self.outbox.add(conn, call_id, action)
 
     def move(self, call_id: str | None, booking: dict[str, Any], slot: Slot) -> bool:
@@ -205,8 +208,15 @@ class LocalCalendar:
             if taken:
                 return False
             conn.execute(
-                "UPDATE bookings SET start = ?, end = ?, provider = ? WHERE id = ?",
-                (iso(slot.start), iso(slot.end), slot.provider, booking["id"]),
+                "UPDATE bookings SET start = ?, end = ?, provider = ?, moved_from = ?, changed_at = ? WHERE id = ?",
+                (
+                    iso(slot.start),
+                    iso(slot.end),
+                    slot.provider,
+                    booking["start"],
+                    datetime.now().isoformat(timespec="seconds"),
+                    booking["id"],
+                ),
             )
             self.outbox.add(conn, call_id, action)
         return True

@@ -56,6 +56,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "send_sms": _schema({"to": _PHONE, "text": {"type": "string", "minLength": 1, "maxLength": 480}}),
 }
 
+# The actions a person at the front desk must handle (call back, pass on): kept until someone has.
+DESK_TOOLS = ("take_message", "schedule_callback")
+
 
 class ToolError(ApplianceError):
     """An action that does not match its tool's schema (or names no tool)."""

@@ -94,4 +94,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE turns ADD COLUMN language TEXT NOT NULL DEFAULT '';
     """,
+    # 6: the front desk's work: who handled a message or a callback request, how and when; and what
+    # happened to a booking after it was made (moved from another time, cancelled), for the desk's day.
+    """
+    ALTER TABLE actions ADD COLUMN handled TEXT NOT NULL DEFAULT '';
+    ALTER TABLE actions ADD COLUMN handled_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE actions ADD COLUMN handled_at TEXT NOT NULL DEFAULT '';
+    ALTER TABLE bookings ADD COLUMN moved_from TEXT NOT NULL DEFAULT '';
+    ALTER TABLE bookings ADD COLUMN changed_at TEXT NOT NULL DEFAULT '';
+    """,
 )

@@ -2,6 +2,8 @@
 
 Every export and erasure is written to the audit log. Deliveries not yet made are never purged: an
 accepted action is still owed to the business (its transcript goes, the action stays until delivered).
+Nor is a message or callback request that reached only the front desk's page and that nobody there
+has handled yet.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..config import StoreConfig
+from ..dialog.tools import DESK_TOOLS
 from .db import Store
 
 
@@ -24,7 +27,18 @@ def purge_expired(store: Store, policy: StoreConfig, actor: str = "retention job
     calls_before = _before(policy.retention_calls_days)
     deliveries_before = _before(policy.retention_deliveries_days)
     bookings_before = (datetime.now() - timedelta(days=policy.retention_bookings_days)).strftime("%Y-%m-%dT%H:%M")
+    marks = ",".join("?" * len(DESK_TOOLS))
     with store.transaction() as conn:
+        # A message or callback request that went nowhere but the front desk's page, and that nobody there
+        # has handled yet, is still owed to the business: it stays, as an undelivered action does.
+        owed = [
+            row[0]
+            for row in conn.execute(
+                f"SELECT id FROM actions WHERE tool IN ({marks}) AND handled = '' "
+                "AND id NOT IN (SELECT action_id FROM outbox WHERE state = 'delivered')",
+                DESK_TOOLS,
+            )
+        ]
         old_calls = "SELECT id FROM calls WHERE started_at < ?"
         counts["turns"] = conn.execute(f"DELETE FROM turns WHERE call_id IN ({old_calls})", (calls_before,)).rowcount
         counts["calls"] = conn.execute("DELETE FROM calls WHERE started_at < ?", (calls_before,)).rowcount
@@ -32,8 +46,9 @@ def purge_expired(store: Store, policy: StoreConfig, actor: str = "retention job
             "DELETE FROM outbox WHERE state = 'delivered' AND updated_at < ?", (deliveries_before,)
         ).rowcount
         counts["actions"] = conn.execute(
-            "DELETE FROM actions WHERE created_at < ? AND id NOT IN (SELECT action_id FROM outbox)",
-            (deliveries_before,),
+            "DELETE FROM actions WHERE created_at < ? AND id NOT IN (SELECT action_id FROM outbox) "
+            "AND id NOT IN (SELECT value FROM json_each(?))",
+            (deliveries_before, json.dumps(owed)),
         ).rowcount
         counts["bookings"] = conn.execute("DELETE FROM bookings WHERE end < ?", (bookings_before,)).rowcount
         counts["audit"] = conn.execute(

@@ -1,21 +1,35 @@
-"""ASGI application (Starlette): the status page, ``/healthz``, ``/metrics`` and a JSON API for IT.
+"""ASGI application (Starlette): the status page for IT, the front desk's page, ``/healthz``, ``/metrics``.
+
+Two roles sign in, each with its own token:
+
+* **IT** (``[web] token``, ``VOCALIA_WEB_TOKEN``): the status page (``/``), ``/metrics`` and ``/api/*``
+  (outbox, retries). It never sees callers' messages.
+* **The front desk** (``[web] desk_token``, ``VOCALIA_WEB_DESK_TOKEN``): ``/desk`` and ``/api/desk/*``,
+  the messages and callbacks to handle and the bookings. Whoever signs in gives their name, which the
+  audit log records with every mark, export and transcript opened. The desk cannot retry a delivery
+  or read ``/metrics``.
 
 ``/healthz`` needs no credentials and carries no PHI: ``ok``, ``degraded`` (answering, but a
 registration failed or deliveries are dead) or ``down`` (SIP not listening), with the reasons.
-``/metrics`` (Prometheus text format) and ``/api/*`` need ``Authorization: Bearer <token>``, the token
-being ``[web] token``, set as ``VOCALIA_WEB_TOKEN`` (a systemd credential); without one they answer 401.
-The status page (``/``) signs in with the same token and keeps an HttpOnly, SameSite=Strict cookie.
+Scripts send ``Authorization: Bearer <token>``; a page keeps an HttpOnly, SameSite=Strict cookie.
+A role's pages answer 401 without its credentials and 403 to the other role; a token left empty
+turns its role off.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import hmac
+import json
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,15 +37,23 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from .. import __version__
+from ..dialog.profile import BusinessProfile
+from ..errors import ConfigError
 from ..integrations.outbox import Outbox
 from ..security import security_event
 from ..sip.endpoint import SipEndpoint
 from ..store import Store
+from . import desk
+from .desk_page import desk_login, desk_page
 from .page import LOGIN, PAGE
 from .status import status
 
 COOKIE = "vocalia_session"
+DESK_COOKIE = "vocalia_desk"
+SESSION_S = 12 * 3600
 TOKEN_ENV = "VOCALIA_WEB_TOKEN"  # the [web] token key, from the environment (a systemd credential)
+DESK_TOKEN_ENV = "VOCALIA_WEB_DESK_TOKEN"
+DESK_USER_HEADER = "x-vocalia-desk-user"  # who is calling /api/desk with the desk's bearer token
 # Histogram buckets (seconds) for the caller-ear latency of each stage, after the caller's last voiced frame.
 BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 STAGES = {
@@ -50,6 +72,7 @@ class Health:
     sip: SipEndpoint | None = None
     store: Store | None = None
     outbox: Outbox | None = None
+    business: BusinessProfile | None = None  # the desk's language, time zone and name
     ready: bool = False
     started: float = field(default_factory=time.monotonic)
 
@@ -83,30 +106,86 @@ class Health:
         return ("degraded" if reasons else "ok"), reasons
 
 
-def create_app(health: Health, token: str) -> Starlette:
-    """The web application; ``token`` ("" = API off) guards /metrics and /api. The endpoints are plain
-    functions: Starlette runs them in its thread pool, so their SQLite reads stay off the event loop."""
+Role = Literal["it", "desk"]
 
-    session = hmac.new(token.encode(), b"vocalia-status-session-v1", hashlib.sha256).hexdigest() if token else ""
 
-    def signed_in(request: Request) -> bool:
-        if not token:
-            return False
-        given = request.headers.get("authorization", "")
-        if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return True
-        return hmac.compare_digest(request.cookies.get(COOKIE, "").encode(), session.encode())
+@dataclass(frozen=True)
+class Viewer:
+    """Who a request comes from: a role, and for the desk the name given at sign-in."""
 
-    def denied(request: Request) -> Response | None:
-        if not token:
-            return JSONResponse({"error": f"the API is off: set {TOKEN_ENV} (a systemd credential)"}, 401)
-        if not signed_in(request):
-            return JSONResponse({"error": "unauthorized"}, 401, headers={"WWW-Authenticate": "Bearer"})
+    role: Role
+    name: str
+    client: str
+
+
+def _sign(key: str, text: str) -> str:
+    return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def _desk_session(desk_token: str, name: str, expires: int) -> str:
+    """The desk's cookie: the name and an expiry, signed with the desk token (a new token ends every session)."""
+    encoded = base64.urlsafe_b64encode(name.encode()).decode()
+    return f"{encoded}.{expires}.{_sign(desk_token, f'vocalia-desk-session-v1|{name}|{expires}')}"
+
+
+def _desk_name(desk_token: str, cookie: str) -> str | None:
+    try:
+        encoded, expires, mac = cookie.split(".")
+        name = base64.urlsafe_b64decode(encoded.encode()).decode()
+        deadline = int(expires)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if deadline < time.time():
+        return None
+    expected = _sign(desk_token, f"vocalia-desk-session-v1|{name}|{deadline}")
+    return name if hmac.compare_digest(mac.encode(), expected.encode()) else None
+
+
+def _clean_name(text: str) -> str:
+    """A desk user's name as the audit log keeps it: printable, one line, at most 60 characters."""
+    return "".join(ch for ch in " ".join(text.split()) if ch.isprintable())[:60]
+
+
+def create_app(health: Health, token: str, desk_token: str = "") -> Starlette:
+    """The web application; ``token`` ("" = off) opens IT's pages, ``desk_token`` ("" = off) the desk's.
+    The endpoints are plain functions where they can be: Starlette runs those in its thread pool, so
+    their SQLite reads stay off the event loop."""
+    if desk_token and hmac.compare_digest(desk_token.encode(), token.encode()):
+        raise ConfigError(f"[web] desk_token must differ from [web] token: set {DESK_TOKEN_ENV} to a token of its own")
+    session = _sign(token, "vocalia-status-session-v1") if token else ""
+
+    def viewer(request: Request) -> Viewer | None:
+        client = request.client.host if request.client else "?"
+        given = request.headers.get("authorization", "").encode()
+        if token and hmac.compare_digest(given, f"Bearer {token}".encode()):
+            return Viewer("it", "IT", client)
+        if desk_token and hmac.compare_digest(given, f"Bearer {desk_token}".encode()):
+            return Viewer("desk", _clean_name(request.headers.get(DESK_USER_HEADER, "")) or "API", client)
+        if token and hmac.compare_digest(request.cookies.get(COOKIE, "").encode(), session.encode()):
+            return Viewer("it", "IT", client)
+        if desk_token and (name := _desk_name(desk_token, request.cookies.get(DESK_COOKIE, ""))):
+            return Viewer("desk", name, client)
         return None
 
+    def refuse(request: Request, role: Role) -> Response | None:
+        """None when the request comes from ``role``; otherwise 401 (no credentials) or 403 (the other role)."""
+        who = viewer(request)
+        if who is not None and who.role == role:
+            return None
+        if who is not None:
+            opens = "IT's pages" if role == "it" else "the front desk's pages"
+            return JSONResponse({"error": f"this sign-in does not open {opens}"}, 403)
+        if not (token if role == "it" else desk_token):
+            variable = TOKEN_ENV if role == "it" else DESK_TOKEN_ENV
+            return JSONResponse({"error": f"this role is off: set {variable} (a systemd credential)"}, 401)
+        return JSONResponse({"error": "unauthorized"}, 401, headers={"WWW-Authenticate": "Bearer"})
+
     def index(request: Request) -> Response:
-        if signed_in(request):
+        who = viewer(request)
+        if who is not None and who.role == "it":
             return HTMLResponse(PAGE)
+        if who is not None:
+            return RedirectResponse("/desk", status_code=303)
         return HTMLResponse(LOGIN.replace("{error}", ""), status_code=401)
 
     async def login(request: Request) -> Response:
@@ -114,11 +193,11 @@ def create_app(health: Health, token: str) -> Starlette:
         given = form.get("token", [""])[0]
         if token and hmac.compare_digest(given.encode(), token.encode()):
             response = RedirectResponse("/", status_code=303)
-            response.set_cookie(COOKIE, session, httponly=True, samesite="strict", max_age=12 * 3600)
+            response.set_cookie(COOKIE, session, httponly=True, samesite="strict", max_age=SESSION_S)
             return response
         security_event("web_login_failed", request.client.host if request.client else "", "wrong status page token")
         await asyncio.sleep(1.0)  # slows down guessing
-        return HTMLResponse(LOGIN.replace("{error}", '<p style="color:#e63946">Wrong token.</p>'), status_code=401)
+        return HTMLResponse(LOGIN.replace("{error}", '<p style="color:#b3261e">Wrong token.</p>'), status_code=401)
 
     def logout(request: Request) -> Response:
         response = RedirectResponse("/", status_code=303)
@@ -126,7 +205,7 @@ def create_app(health: Health, token: str) -> Starlette:
         return response
 
     def api_status(request: Request) -> Response:
-        if refusal := denied(request):
+        if refusal := refuse(request, "it"):
             return refusal
         phi = request.query_params.get("phi") == "1"
         if phi and health.store is not None:
@@ -152,10 +231,12 @@ def create_app(health: Health, token: str) -> Starlette:
         return JSONResponse(body, status_code=503 if state in ("starting", "down") else 200)
 
     def metrics(request: Request) -> Response:
-        return denied(request) or PlainTextResponse(render_metrics(health), media_type="text/plain; version=0.0.4")
+        return refuse(request, "it") or PlainTextResponse(
+            render_metrics(health), media_type="text/plain; version=0.0.4"
+        )
 
     def outbox_rows(request: Request) -> Response:
-        if (refusal := denied(request)) or health.outbox is None:
+        if (refusal := refuse(request, "it")) or health.outbox is None:
             return refusal or JSONResponse([])
         state = request.query_params.get("state")
         # Payloads carry names and numbers: the list shows what was sent, not to whom.
@@ -163,12 +244,107 @@ def create_app(health: Health, token: str) -> Starlette:
         return JSONResponse(rows)
 
     def outbox_retry(request: Request) -> Response:
-        if (refusal := denied(request)) or health.outbox is None:
+        if (refusal := refuse(request, "it")) or health.outbox is None:
             return refusal or JSONResponse({"error": "no outbox"}, 404)
         row_id = request.path_params["row_id"]
         if not health.outbox.retry(row_id):
             return JSONResponse({"error": f"no dead or waiting delivery {row_id}"}, 404)
         return JSONResponse({"id": row_id, "state": "pending"})
+
+    # The front desk.
+    language = health.business.languages[0] if health.business is not None else "en"
+    zone = health.business.timezone if health.business is not None else ZoneInfo("UTC")
+
+    def desk_user(request: Request) -> desk.DeskUser:
+        who = viewer(request)
+        assert who is not None  # noqa: S101 - called after refuse()
+        return desk.DeskUser(who.name, who.client)
+
+    def chosen_day(request: Request) -> date:
+        text = request.query_params.get("day", "")
+        try:
+            return date.fromisoformat(text) if text else datetime.now(zone).date()
+        except ValueError:
+            return datetime.now(zone).date()
+
+    def desk_index(request: Request) -> Response:
+        who = viewer(request)
+        if who is not None and who.role == "desk":
+            return HTMLResponse(desk_page(language, health.business.name if health.business else "", who.name))
+        return HTMLResponse(desk_login(language, ""), status_code=401)
+
+    async def desk_signin(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        given, name = form.get("token", [""])[0], _clean_name(form.get("name", [""])[0])
+        client = request.client.host if request.client else ""
+        if desk_token and name and hmac.compare_digest(given.encode(), desk_token.encode()):
+            expires = int(time.time()) + SESSION_S
+            response = RedirectResponse("/desk", status_code=303)
+            response.set_cookie(
+                DESK_COOKIE,
+                _desk_session(desk_token, name, expires),
+                httponly=True,
+                samesite="strict",
+                max_age=SESSION_S,
+            )
+            if health.store is not None:
+                await asyncio.to_thread(health.store.audit, f"front desk: {name} from {client}", "signed in")
+            return response
+        if not name and given:
+            return HTMLResponse(desk_login(language, "name"), status_code=400)
+        security_event("web_login_failed", client, "wrong front desk token")
+        await asyncio.sleep(1.0)
+        return HTMLResponse(desk_login(language, "token"), status_code=401)
+
+    def desk_signout(request: Request) -> Response:
+        response = RedirectResponse("/desk", status_code=303)
+        response.delete_cookie(DESK_COOKIE)
+        return response
+
+    def desk_api(request: Request) -> Response:
+        if (refusal := refuse(request, "desk")) or health.store is None:
+            return refusal or JSONResponse({"error": "no store"}, 503)
+        day, query = chosen_day(request), request.query_params.get("q", "")[:100]
+        return JSONResponse(
+            {
+                "day": day.isoformat(),
+                "today": datetime.now(zone).date().isoformat(),
+                "tasks": desk.tasks(health.store, day, zone, query),
+                "bookings": desk.bookings(health.store, day, query),
+            }
+        )
+
+    async def desk_mark(request: Request) -> Response:
+        if (refusal := refuse(request, "desk")) or health.store is None:
+            return refusal or JSONResponse({"error": "no store"}, 503)
+        try:
+            how = json.loads(await request.body()).get("handled")
+        except (ValueError, AttributeError):
+            how = None
+        if how not in desk.HANDLED:
+            return JSONResponse(
+                {"error": 'send {"handled": "done"}, {"handled": "called_back"} or {"handled": ""}'}, 400
+            )
+        task_id = request.path_params["task_id"]
+        if not await asyncio.to_thread(desk.handle, health.store, task_id, how, desk_user(request)):
+            return JSONResponse({"error": f"no message or callback request {task_id}"}, 404)
+        return JSONResponse({"id": task_id, "handled": how})
+
+    def desk_call(request: Request) -> Response:
+        if (refusal := refuse(request, "desk")) or health.store is None:
+            return refusal or JSONResponse({"error": "no store"}, 503)
+        said = desk.call_said(health.store, request.path_params["call_id"], desk_user(request))
+        if said is None:
+            return JSONResponse({"error": "no such call (or its transcript is past retention)"}, 404)
+        return JSONResponse(said)
+
+    def desk_export(request: Request) -> Response:
+        if (refusal := refuse(request, "desk")) or health.store is None:
+            return refusal or JSONResponse({"error": "no store"}, 503)
+        day, query = chosen_day(request), request.query_params.get("q", "")[:100]
+        text = desk.export_csv(health.store, day, zone, query, desk_user(request))
+        disposition = f'attachment; filename="front-desk-{day.isoformat()}.csv"'
+        return Response(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
 
     return Starlette(
         routes=[
@@ -180,6 +356,13 @@ def create_app(health: Health, token: str) -> Starlette:
             Route("/metrics", metrics),
             Route("/api/outbox", outbox_rows),
             Route("/api/outbox/{row_id}/retry", outbox_retry, methods=["POST"]),
+            Route("/desk", desk_index),
+            Route("/desk/login", desk_signin, methods=["POST"]),
+            Route("/desk/logout", desk_signout),
+            Route("/api/desk", desk_api),
+            Route("/api/desk/tasks/{task_id}", desk_mark, methods=["POST"]),
+            Route("/api/desk/calls/{call_id}", desk_call),
+            Route("/api/desk/export.csv", desk_export),
         ]
     )
 
