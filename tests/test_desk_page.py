@@ -21,7 +21,7 @@ from appliance.audio.frames import PIPELINE_RATE
 from appliance.audio.resample import resample
 from appliance.models.registry import ModelRegistry
 from appliance.models.tts import KokoroSynthesizer
-from appliance.testing import baresip
+from appliance.testing import HttpSink, baresip
 from tests.conftest import daemon_store, start_daemon, wait_for
 from tests.test_status_page import ARTIFACTS
 
@@ -70,7 +70,11 @@ def accessibility_problems(browser: WebDriver) -> list[str]:
 
 
 def test_a_message_and_a_booking_from_real_calls_reach_the_desk_which_marks_the_message_done(
-    env: dict[str, str], tmp_path: Path, browser: WebDriver, caller_voice: KokoroSynthesizer
+    env: dict[str, str],
+    tmp_path: Path,
+    browser: WebDriver,
+    caller_voice: KokoroSynthesizer,
+    request: pytest.FixtureRequest,
 ) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # Each pause is the reply's length and a little more: the read-backs run to about ten seconds.
@@ -95,7 +99,20 @@ def test_a_message_and_a_booking_from_real_calls_reach_the_desk_which_marks_the_
             ("Yes, thank you.", 8.0),
         ],
     )
-    extra = {"VOCALIA_WEB_TOKEN": IT_TOKEN, "VOCALIA_WEB_DESK_TOKEN": DESK_TOKEN}
+    # The office's webhook takes messages: the desk sees that it went out.
+    sink = HttpSink()
+    request.addfinalizer(sink.close)
+    integrations = tmp_path / "integrations.toml"
+    integrations.write_text(
+        f'[[connector]]\nname = "office-hook"\nkind = "webhook"\ntools = ["take_message"]\nurl = "{sink.url}"\n'
+        'secret_env = "VOCALIA_SECRET_HOOK"\n'
+    )
+    extra = {
+        "VOCALIA_WEB_TOKEN": IT_TOKEN,
+        "VOCALIA_WEB_DESK_TOKEN": DESK_TOKEN,
+        "VOCALIA_INTEGRATIONS_FILE": str(integrations),
+        "VOCALIA_SECRET_HOOK": "s",
+    }
     for daemon in start_daemon(env, **extra):
         base = f"http://127.0.0.1:{daemon.web_port}"
         target = f"sip:reception@127.0.0.1:{daemon.sip_port}"
@@ -127,10 +144,16 @@ def test_a_message_and_a_booking_from_real_calls_reach_the_desk_which_marks_the_
             what=f"the booking at the desk; the calls went {calls}",
         )[0]  # type: ignore[index]
         assert "10:00" in booked.text
+        wait_for(lambda: "office-hook: sent" in browser.find_element(By.ID, "open").text, what="the delivery's state")
+        assert len(sink.effects) == 1
         assert "dr. martin" in browser.find_element(By.ID, "bookings").text.lower(), "under its provider"
         assert "1" in browser.find_element(By.ID, "count").text
         browser.save_screenshot(str(ARTIFACTS / "desk.png"))
         assert accessibility_problems(browser) == []
+        # On a tablet held upright the page fits its width: nothing to scroll sideways.
+        browser.set_window_size(768, 1024)
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        browser.save_screenshot(str(ARTIFACTS / "desk-tablet.png"))
         (message,) = store.query("SELECT id, call_id FROM actions WHERE tool = 'take_message'", [])
         # IT cannot mark it; the desk cannot retry a delivery nor read the metrics.
         it, desk = {"Authorization": f"Bearer {IT_TOKEN}"}, {"Authorization": f"Bearer {DESK_TOKEN}"}

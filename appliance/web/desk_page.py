@@ -228,7 +228,8 @@ function taskItem(task) {{
     (task.recipient ? ` <span class="muted">${{esc(T.for)}} ${{esc(task.recipient)}}</span>` : "");
   const body = (task.message ? `<p class="msg">${{esc(task.message)}}</p>` : "") +
     (task.when ? `<p class="msg">${{esc(T.asked_for)}} ${{esc(when(task.when))}}</p>` : "");
-  const meta = `<span class="muted">${{esc(T.received)}} ${{esc(when(task.at))}}</span> ${{deliveries(task)}}`;
+  const meta = [`<span class="muted">${{esc(T.received)}} ${{esc(when(task.at))}}</span>`, deliveries(task)]
+    .filter(Boolean).join(" · ");
   const by = task.handled ? `<p class="muted">${{esc(task.handled === "done" ? T.done : T.called_back)}} ` +
     `${{esc(T.by)}} ${{esc(task.handled_by)}}, ${{esc(when(task.handled_at))}}</p>` : "";
   const buttons = task.handled
