@@ -110,6 +110,10 @@ class SipConfig:
     register_interval_s: int = 300
     keepalive_s: int = 15  # NAT keep-alive on UDP
     transfer_target: str = ""  # where "a person, please" or key 0 goes (REFER), e.g. "sip:100@pbx.example.lan"
+    # Outbound calls (reminders): the URI for a number, {number} being E.164 ("+14155550142"); empty: through
+    # the registrar ("sip:{number}@<registrar host>"), or no outbound calls when there is none.
+    outbound_uri: str = ""
+    ring_s: float = 30.0  # an outbound call not answered by then is "no answer"
     srtp: str = "optional"  # media encryption (SDES): off | optional | mandatory
     tls_port: int = 0  # SIP over TLS (1.2) on this port; 0 = off
     tls_cert: str = ""  # PEM certificate and key for TLS

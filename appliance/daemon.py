@@ -22,6 +22,8 @@ from .integrations.availability import availability
 from .integrations.connectors import load_connectors
 from .integrations.outbox import Outbox
 from .integrations.worker import OutboxWorker
+from .outbound.campaign import Campaign
+from .outbound.reminders import ReminderBook
 from .service import Notifier
 from .sip.endpoint import IncomingCall, SipEndpoint
 from .store import Store
@@ -146,6 +148,10 @@ async def serve(config: ApplianceConfig) -> None:
             await notifier.watchdog(lambda: sip.alive and not delivering.done())
 
         announcing = asyncio.create_task(announce())
+        book = ReminderBook(store, profile, lease_s=config.call.max_duration_s + config.sip.ring_s + 60)
+        health.reminders = book
+        campaign = Campaign(book, business, engines, sip, config)
+        reminding = asyncio.create_task(campaign.run(stop_worker)) if profile.reminders.channel != "off" else None
         retention = asyncio.create_task(_retention(store, config.store))
         warming = asyncio.create_task(
             engines.warm(
@@ -163,7 +169,7 @@ async def serve(config: ApplianceConfig) -> None:
                 task.cancel()
             await asyncio.gather(*calls, return_exceptions=True)
             stop_worker.set()
-            await asyncio.gather(delivering, return_exceptions=True)
+            await asyncio.gather(delivering, *([reminding] if reminding else []), return_exceptions=True)
     if failures:  # exit non-zero: systemd restarts the service (Restart=on-failure)
         raise ApplianceError(f"the SIP thread stopped ({failures[0]}); restart the service")
     _LOGGER.info("stopped")

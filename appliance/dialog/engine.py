@@ -223,6 +223,24 @@ class DialogueEngine:
         self._flow = _Flow("message", awaiting="name")
         return self._say("transfer_failed")
 
+    def change_booking(self, booking: dict[str, Any], how: str) -> Reply:
+        """Start cancelling (``how`` = "cancel": the read-back question) or moving ("reschedule": the new
+        time is asked) a booking already known (an outbound reminder's); the call then goes on as any."""
+        start = datetime.fromisoformat(booking["start"])
+        slots: dict[str, Any] = {
+            "name": booking["patient_name"],
+            "booking": booking,
+            "old_day": start.date(),
+            "old_time": start.time(),
+        }
+        self._caller_name = booking["patient_name"]
+        if how == "cancel":
+            self._flow = _Flow("cancel", slots=slots, awaiting="confirm")
+            return self._say("confirm_cancel", when=self._booking_moment(self._flow), name=booking["patient_name"])
+        slots |= {"provider": booking["provider"] or None, "service": booking["service"] or None}
+        self._flow = _Flow("reschedule", slots=slots, awaiting="new_when")
+        return self._say("ask_new_when")
+
     # -- routing --------------------------------------------------------------------------------
 
     def _understood(self, text: str, raw: str, found: list[str]) -> Reply | None:

@@ -32,6 +32,7 @@ _SECTIONS = {
     "booking",
     "orders",
     "replies",
+    "reminders",
 }
 _BUSINESS_KEYS = {
     "name",
@@ -67,6 +68,24 @@ class Provider:
 
 
 @dataclass(frozen=True)
+class Reminders:
+    """Appointment reminders: when, how, and within which hours the appliance may call a patient.
+
+    ``channel``: "call" (an outbound call, the patient confirms, cancels or changes), "sms" (a text
+    through the outbox) or "off". Calls are placed only on ``call_days`` within ``call_hours`` (business
+    time zone); a busy line or no answer is tried again ``retry_minutes`` later, ``attempts`` times in all.
+    Patients on the do-not-call list are never called (consent is opt-out: every booking with a number).
+    """
+
+    channel: str = "off"
+    hours_before: int = 24
+    call_hours: tuple[time, time] = (time(9, 0), time(19, 0))
+    call_days: tuple[int, ...] = (0, 1, 2, 3, 4, 5)  # Monday to Saturday
+    attempts: int = 3
+    retry_minutes: int = 30
+
+
+@dataclass(frozen=True)
 class BusinessProfile:
     """A validated business profile. Paths inside it are resolved against the file's folder."""
 
@@ -91,6 +110,7 @@ class BusinessProfile:
     ask_date_of_birth: bool = False
     orders_file: Path | None = None
     replies: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> template key -> text
+    reminders: Reminders = field(default_factory=Reminders)
 
     def service(self, name: str) -> Service | None:
         """The service with this exact name."""
@@ -212,6 +232,36 @@ class _Reader:
             ask_date_of_birth=ask_dob,
             orders_file=self.file(self.text(orders, "file", "[orders]"), "[orders] file") if orders else None,
             replies=self.replies(raw.get("replies", {})),
+            reminders=self.reminders(raw.get("reminders", {})),
+        )
+
+    def reminders(self, table: Any) -> Reminders:
+        if not isinstance(table, dict):
+            raise self.fail("[reminders]", "must be a table")
+        keys = {"channel", "hours_before", "call_hours", "call_days", "attempts", "retry_minutes"}
+        self.keys(table, keys, "[reminders]")
+        channel = self.text(table, "channel", "[reminders]", "off")
+        if channel not in ("call", "sms", "off"):
+            raise self.fail(f'[reminders] channel = "{channel}"', 'must be "call", "sms" or "off"')
+        spec = self.text(table, "call_hours", "[reminders]", "09:00-19:00")
+        try:
+            start_text, end_text = spec.split("-")
+            hours = (time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip()))
+        except ValueError:
+            raise self.fail(f'[reminders] call_hours = "{spec}"', 'is not a time range; write "09:00-19:00"') from None
+        if hours[1] <= hours[0]:
+            raise self.fail(f'[reminders] call_hours = "{spec}"', "ends before it starts")
+        days = self.strings(table, "call_days", "[reminders]") or WEEKDAYS[:6]
+        for day in days:
+            if day not in WEEKDAYS:
+                raise self.fail(f'[reminders] call_days: "{day}"', f"is not a weekday; use {', '.join(WEEKDAYS)}")
+        return Reminders(
+            channel=channel,
+            hours_before=self.number(table, "hours_before", "[reminders]", 24),
+            call_hours=hours,
+            call_days=tuple(WEEKDAYS.index(d) for d in days),
+            attempts=max(1, self.number(table, "attempts", "[reminders]", 3)),
+            retry_minutes=self.number(table, "retry_minutes", "[reminders]", 30),
         )
 
     def file(self, name: str, where: str) -> Path:

@@ -24,6 +24,7 @@ The lifecycle, which every change here must keep:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import gc
 import logging
@@ -68,6 +69,16 @@ class IncomingCall:
     remote: str
     line: SipLine
     caller_id: str = ""  # the caller's number from the From URI's user part, when it is one
+
+
+@dataclass(frozen=True)
+class Dialed:
+    """How an outbound call attempt went: answered (``status`` 200, with its line), or the final SIP status
+    (486 busy, 603 declined, 408 no answer within the ring time...), 0 when it could not be placed."""
+
+    status: int
+    call: IncomingCall | None = None
+    reason: str = ""
 
 
 def _vector_bytes_slow(vector: pj.ByteVector, size: int) -> bytes:
@@ -180,6 +191,9 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.media_index: int | None = None  # the audio stream carrying the call, once active
         self.rx_packets = 0  # RTP packets from the caller so far, and when that count last grew
         self.rx_at = 0.0
+        self.on_dialed: Callable[[Dialed], None] | None = None  # an outbound call not answered yet
+        self.ring_deadline = 0.0
+        self.rang_out = False  # we gave up waiting for the answer
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
         try:
@@ -350,6 +364,12 @@ class SipEndpoint:
     def dial(self, uri: str) -> None:
         """Place a call (from any thread); ``on_call`` gets it once its audio flows."""
         self._commands.put(lambda: self._dial(uri))
+
+    def call_out(self, uri: str, ring_s: float, done: Callable[[Dialed], None]) -> None:
+        """Place an outbound call for the appliance itself (from any thread): ``done`` gets, on the loop,
+        the answered call (its audio flowing) or why it was not answered. It never takes the last free
+        line: inbound callers keep priority."""
+        self._commands.put(lambda: self._call_out(uri, ring_s, done))
 
     # ---- the SIP thread ------------------------------------------------------------------------
     def _run(self) -> None:
@@ -617,6 +637,27 @@ class SipEndpoint:
             return
         self._calls[call.getId()] = call
 
+    def _call_out(self, uri: str, ring_s: float, done: Callable[[Dialed], None]) -> None:
+        def report(result: Dialed) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: the daemon is stopping
+                self.loop.call_soon_threadsafe(done, result)
+
+        if len(self._calls) >= self.settings.max_calls - 1:
+            report(Dialed(0, reason="no free line (the last one is kept for callers)"))
+            return
+        self._bury()
+        call = _Call(self, self._account, pj.PJSUA_INVALID_ID, SipLine(self.loop))
+        call.remote = _mask(uri)
+        call.on_dialed = report
+        call.ring_deadline = time.monotonic() + ring_s
+        self._allow_host_of(uri)
+        try:
+            call.makeCall(uri, pj.CallOpParam(True))
+        except pj.Error as err:
+            report(Dialed(0, reason=err.reason.strip()))
+            return
+        self._calls[call.getId()] = call
+
     def _transfer(self, call_id: int, target: str, done: Callable[[bool], None]) -> None:
         call = self._calls.get(call_id)
         if call is None or not call.isActive():
@@ -649,6 +690,10 @@ class SipEndpoint:
         if not call.line.started:
             call.line.started = True
             incoming = IncomingCall(call.getId(), call.remote, call.line, call.caller_id)
+            dialed, call.on_dialed = call.on_dialed, None
+            if dialed is not None:
+                dialed(Dialed(200, incoming))
+                return
             self.loop.call_soon_threadsafe(self._on_call, incoming)
 
     def _on_disconnected(self, call: _Call, status: int) -> None:
@@ -665,6 +710,9 @@ class SipEndpoint:
                 call.remote,
                 status,
             )
+        dialed, call.on_dialed = call.on_dialed, None
+        if dialed is not None:  # an outbound call that was never answered
+            dialed(Dialed(pj.PJSIP_SC_REQUEST_TIMEOUT if call.rang_out else status, reason=f"SIP {status}"))
         call.line.hangup()
         if call.port is not None:  # the media clock plays silence on it until the next call takes it
             call.port.line = None
@@ -683,6 +731,10 @@ class SipEndpoint:
         """Hang up calls that never became a conversation: no ACK for the answer, or no RTP from the caller."""
         s = self.settings
         for call in list(self._calls.values()):
+            if call.on_dialed is not None and not call.rang_out and now >= call.ring_deadline:
+                call.rang_out = True  # nobody answered: CANCEL, reported as no answer
+                self._hangup(call.getId())
+                continue
             info = call.getInfo()
             packets = call.received_packets()
             if info.state != pj.PJSIP_INV_STATE_CONFIRMED or packets is None:

@@ -103,4 +103,35 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE bookings ADD COLUMN moved_from TEXT NOT NULL DEFAULT '';
     ALTER TABLE bookings ADD COLUMN changed_at TEXT NOT NULL DEFAULT '';
     """,
+    # 7: appointment reminders, one row per booking time and channel (the unique key is what makes a
+    # second planner, a restart or a crash never remind twice), the do-not-call list, and confirmations.
+    """
+    CREATE TABLE reminders (
+        id TEXT PRIMARY KEY,
+        booking_id TEXT NOT NULL,
+        appointment TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        channel TEXT NOT NULL CHECK (channel IN ('call', 'sms')),
+        language TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'dialing', 'answered', 'done', 'failed', 'skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        lease_until REAL,
+        outcome TEXT NOT NULL DEFAULT '',
+        reply TEXT NOT NULL DEFAULT '',
+        call_id TEXT,
+        last_error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (booking_id, appointment, channel)
+    );
+    CREATE INDEX reminders_due ON reminders(state, next_attempt_at);
+    CREATE TABLE do_not_call (
+        phone TEXT PRIMARY KEY,
+        added_at TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT ''
+    );
+    ALTER TABLE bookings ADD COLUMN confirmed_at TEXT NOT NULL DEFAULT '';
+    """,
 )

@@ -40,6 +40,7 @@ from .. import __version__
 from ..dialog.profile import BusinessProfile
 from ..errors import ConfigError
 from ..integrations.outbox import Outbox
+from ..outbound.reminders import ReminderBook
 from ..security import security_event
 from ..sip.endpoint import SipEndpoint
 from ..store import Store
@@ -73,6 +74,7 @@ class Health:
     store: Store | None = None
     outbox: Outbox | None = None
     business: BusinessProfile | None = None  # the desk's language, time zone and name
+    reminders: ReminderBook | None = None
     ready: bool = False
     started: float = field(default_factory=time.monotonic)
 
@@ -414,6 +416,15 @@ def render_metrics(health: Health) -> str:
         metric("vocalia_outbox_rows", "gauge", "Deliveries waiting, in flight or dead, per connector.", depth)
         age = [(f'{{connector="{c}"}}', e["oldest_undelivered_s"] or 0.0) for c, e in stats.items()]
         metric("vocalia_outbox_oldest_undelivered_seconds", "gauge", "Age of the oldest undelivered row.", age)
+    if health.reminders is not None:
+        counts = health.reminders.counts()
+        by = [(f'{{{k.split(":")[0]}="{k.split(":")[1]}"}}', float(n)) for k, n in sorted(counts.items())]
+        metric(
+            "vocalia_reminders",
+            "gauge",
+            "Appointment reminders by state, by the last attempt's outcome, and by the patient's reply.",
+            by,
+        )
     if health.sip is not None:
         metric("vocalia_sip_active_calls", "gauge", "Calls in progress.", [("", health.sip.active_calls)])
         refused = [(f'{{reason="{reason}"}}', float(n)) for reason, n in health.sip.refused.items()]

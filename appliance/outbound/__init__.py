@@ -1,0 +1,1 @@
+"""Calls the appliance places itself: appointment reminders (by call or SMS), durable like the outbox."""

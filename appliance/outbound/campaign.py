@@ -1,0 +1,202 @@
+"""The reminder campaign of a running daemon: plans reminders from the bookings, places them within the
+call hours (an outbound call through the SIP account, or an SMS through the outbox), and records each
+attempt's outcome. Outbound calls never take the last free line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+from ..call import CallSession, Engines
+from ..config import ApplianceConfig
+from ..dialog.engine import Business
+from ..dialog.reminder import ReminderCall
+from ..dialog.tools import Action
+from ..sip.endpoint import Dialed, SipEndpoint
+from .reminders import Reminder, ReminderBook, _stamp
+
+_LOGGER = logging.getLogger(__name__)
+NO_LINE = 0  # Dialed.status when the call could not be placed (no free line, or refused locally)
+
+
+def outcome_of(status: int) -> str:
+    """A final SIP status of an unanswered call, as the outcome stored."""
+    if status in (486, 600):
+        return "busy"
+    if status in (603, 403):
+        return "declined"
+    if status in (408, 480, 487):
+        return "no_answer"
+    return "failed"
+
+
+def outbound_target(config: ApplianceConfig) -> str:
+    """The URI template outbound calls go to ({number} is E.164), "" when none can be placed."""
+    if config.sip.outbound_uri:
+        return config.sip.outbound_uri
+    found = re.match(r"sips?:(?:[^@;]*@)?([^;>]+)", config.sip.registrar)
+    return f"sip:{{number}}@{found.group(1)}" if found else ""
+
+
+class Campaign:
+    """Places due reminders while the daemon runs."""
+
+    def __init__(
+        self, book: ReminderBook, business: Business, engines: Engines, sip: SipEndpoint, config: ApplianceConfig
+    ) -> None:
+        self.book = book
+        self.business = business
+        self.engines = engines
+        self.sip = sip
+        self.config = config
+        self.target = outbound_target(config)
+        self.calls: set[asyncio.Task[None]] = set()
+
+    @property
+    def enabled(self) -> bool:
+        channel = self.book.settings.channel
+        return channel == "sms" or (channel == "call" and bool(self.target))
+
+    async def run(self, stop: asyncio.Event, every_s: float = 10.0) -> None:
+        """Plan and place reminders until ``stop``; a crashed earlier run's rows are settled first."""
+        if self.book.settings.channel == "call" and not self.target:
+            _LOGGER.error("reminders by call need [sip] outbound_uri or [sip] registrar; none are placed")
+            return
+        recovered = await asyncio.to_thread(self.book.recover)
+        if recovered:
+            _LOGGER.warning("reminders: settled %d left by a stopped run (none is placed twice)", recovered)
+        try:
+            while not stop.is_set():
+                await self.tick()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), every_s)
+        finally:
+            for task in self.calls:
+                task.cancel()
+            await asyncio.gather(*self.calls, return_exceptions=True)
+
+    async def tick(self) -> None:
+        """One round: plan new reminders, then place as many due ones as lines allow."""
+        planned = await asyncio.to_thread(self.book.plan)
+        if planned:
+            _LOGGER.info("reminders: %d planned", planned)
+        while self._room() > 0:
+            reminder = await asyncio.to_thread(self.book.claim)
+            if reminder is None:
+                return
+            task = asyncio.create_task(self._remind(reminder))
+            self.calls.add(task)
+            task.add_done_callback(self.calls.discard)
+            if reminder.channel == "sms":
+                await task
+
+    def _room(self) -> int:
+        if self.book.settings.channel == "sms":
+            return 1
+        return self.config.sip.max_calls - 1 - max(self.sip.active_calls, len(self.calls))
+
+    async def _remind(self, reminder: Reminder) -> None:
+        try:
+            if reminder.channel == "sms":
+                await asyncio.to_thread(self._send_sms, reminder)
+            else:
+                await self._call(reminder)
+        except Exception:
+            _LOGGER.exception("reminder %s failed; it is tried again after a restart", reminder.id)
+
+    def _send_sms(self, reminder: Reminder) -> None:
+        """The SMS goes into the outbox in the same transaction that settles the reminder: sent once."""
+        profile = self.business.profile
+        start = datetime.fromisoformat(reminder.appointment)
+        text = self.business.phrases.say(
+            reminder.language,
+            "reminder_sms",
+            business=profile.name,
+            provider=reminder.provider or profile.name,
+            when=self.business.phrases.moment(reminder.language, start),
+            phone=f" ({profile.phone})" if profile.phone else "",
+        )
+        with self.book.store.transaction() as conn:
+            self.business.outbox.add(conn, None, Action("send_sms", {"to": reminder.phone, "text": text[:480]}))
+            conn.execute(
+                "UPDATE reminders SET state = 'done', outcome = 'sent', lease_until = NULL, updated_at = ? WHERE id = ?",
+                (_stamp(), reminder.id),
+            )
+
+    async def _call(self, reminder: Reminder) -> None:
+        loop = asyncio.get_running_loop()
+        dialed: asyncio.Future[Dialed] = loop.create_future()
+        uri = self.target.replace("{number}", reminder.phone)
+
+        def done(result: Dialed) -> None:
+            if not dialed.done():
+                dialed.set_result(result)
+
+        self.sip.call_out(uri, self.config.sip.ring_s, done)
+        result = await dialed
+        if result.status == NO_LINE and result.reason.startswith("no free line"):
+            await asyncio.to_thread(self._release, reminder)
+            return
+        if result.call is None:
+            outcome = outcome_of(result.status)
+            state = await asyncio.to_thread(self.book.settle, reminder.id, outcome, "", result.reason)
+            _LOGGER.info("reminder %s: %s (attempt %d; now %s)", reminder.id[:8], outcome, reminder.attempts, state)
+            return
+        call_id = str(uuid.uuid4())
+        await asyncio.to_thread(self.book.answered, reminder.id, call_id)
+        booking = await asyncio.to_thread(self._booking, reminder.booking_id)
+        engine = self.business.engine(call_id, reminder.phone)
+        engine.language = reminder.language
+        responder = ReminderCall(
+            engine,
+            booking,
+            on_confirm=lambda: self.book.confirm(reminder.booking_id),
+            on_opt_out=lambda: self.book.do_not_call(reminder.phone, "asked on a reminder call"),
+        )
+        session = CallSession(
+            self.engines,
+            responder,
+            self.book.store,
+            source=f"outbound:{result.call.remote}",
+            greet=True,
+            limits=self.config.call,
+            call_id=call_id,
+        )
+        result.call.line.attach(session)
+        reason = await session.run()
+        if reason != "caller_hangup":
+            await asyncio.sleep(0.1)  # the last frames are still on their way
+            self.sip.hangup(result.call.call_id)
+        reply = await asyncio.to_thread(self._reply, call_id, responder.reply)
+        await asyncio.to_thread(self.book.settle, reminder.id, "answered", reply)
+        _LOGGER.info("reminder %s: answered, %s", reminder.id[:8], reply)
+
+    def _booking(self, booking_id: str) -> dict[str, Any]:
+        (row,) = self.book.store.query("SELECT * FROM bookings WHERE id = ?", [booking_id])
+        return row
+
+    def _reply(self, call_id: str, chosen: str) -> str:
+        """What the call did to the booking: the writes are in the store, the rest is what was chosen."""
+        tools = {a["tool"] for a in self.book.store.actions(call_id)}
+        if "cancel_booking" in tools:
+            return "cancelled"
+        if "reschedule_booking" in tools:
+            return "rescheduled"
+        if chosen in ("confirmed", "opted_out"):
+            return chosen
+        return "unchanged" if chosen else "no_reply"
+
+    def _release(self, reminder: Reminder) -> None:
+        """No free line: back to pending in a minute, the attempt not counted."""
+        with self.book.store.transaction() as conn:
+            conn.execute(
+                "UPDATE reminders SET state = 'pending', attempts = attempts - 1, lease_until = NULL, "
+                "next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'dialing'",
+                (time.time() + 60, _stamp(), reminder.id),
+            )

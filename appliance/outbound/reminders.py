@@ -1,0 +1,225 @@
+"""Appointment reminders, durable like the outbox: one row per booking time and channel, leased to one
+worker at a time, so a crash, a restart or a second worker never reminds a patient twice.
+
+The life of a row::
+
+    pending --claim--> dialing --answered--> answered --settle--> done
+       ^                  |
+       +-- busy, no answer, a crash before the answer (attempts left) ; failed when none are left
+
+A call is committed as ``answered`` the moment the patient picks up: a crash after that settles the row
+as done ("interrupted") instead of calling again (the patient was reached). A crash while it only rang
+is an attempt like an unanswered one. Calls are placed only on the profile's call days and hours, never
+to a number on the do-not-call list, and never for a booking that was cancelled or moved meanwhile
+(the moved booking gets a reminder of its own).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..dialog.profile import BusinessProfile
+from ..store import Store
+
+OUTCOMES = ("answered", "busy", "no_answer", "declined", "failed", "interrupted", "sent")
+RETRIED = frozenset({"busy", "no_answer", "failed"})  # tried again while attempts are left
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One reminder being made: whom, for which booking, in which language."""
+
+    id: str
+    booking_id: str
+    appointment: str  # the booking's start, local ISO
+    phone: str
+    channel: str
+    language: str
+    attempts: int
+    provider: str
+    patient_name: str
+
+
+class ReminderBook:
+    """Plans, claims and settles reminders in the store."""
+
+    def __init__(self, store: Store, profile: BusinessProfile, lease_s: float = 180.0) -> None:
+        self.store = store
+        self.profile = profile
+        self.settings = profile.reminders
+        self.lease_s = lease_s
+
+    def local_now(self) -> datetime:
+        """The business's wall-clock time, naive (the bookings' form)."""
+        return datetime.now(self.profile.timezone).replace(tzinfo=None, second=0, microsecond=0)
+
+    def may_call(self, local: datetime) -> bool:
+        """Whether ``local`` (business time) is inside the profile's call days and hours."""
+        start, end = self.settings.call_hours
+        return local.weekday() in self.settings.call_days and start <= local.time() < end
+
+    def plan(self, local: datetime | None = None) -> int:
+        """Add a reminder for each booking starting within ``hours_before`` that has a number and none yet;
+        returns how many were added. Safe to run from several workers at once (the unique key)."""
+        if self.settings.channel == "off":
+            return 0
+        local = local or self.local_now()
+        horizon = local + timedelta(hours=self.settings.hours_before)
+        now, stamp = time.time(), _stamp()
+        with self.store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT b.id, b.start, b.phone, b.call_id FROM bookings b WHERE b.status = 'booked' AND b.phone != '' "
+                "AND b.start > ? AND b.start <= ? AND b.phone NOT IN (SELECT phone FROM do_not_call) "
+                "AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.booking_id = b.id AND r.appointment = b.start "
+                "AND r.channel = ?)",
+                (local.strftime("%Y-%m-%dT%H:%M"), horizon.strftime("%Y-%m-%dT%H:%M"), self.settings.channel),
+            ).fetchall()
+            for booking_id, start, phone, call_id in rows:
+                language = self._language(conn, call_id)
+                conn.execute(
+                    "INSERT OR IGNORE INTO reminders (id, booking_id, appointment, phone, channel, language, "
+                    "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (uuid.uuid4().hex, booking_id, start, phone, self.settings.channel, language, now, stamp, stamp),
+                )
+        return len(rows)
+
+    def _language(self, conn: Any, call_id: str | None) -> str:
+        """The language the patient booked in (their call's last turn), else the business's first."""
+        row = conn.execute(
+            "SELECT language FROM turns WHERE call_id = ? AND language != '' ORDER BY idx DESC LIMIT 1", (call_id,)
+        ).fetchone()
+        language = row[0] if row else ""
+        return language if language in self.profile.languages else self.profile.languages[0]
+
+    def claim(self, now: float | None = None, local: datetime | None = None) -> Reminder | None:
+        """Lease the next due reminder to this worker (``dialing``), or None (nothing due, or outside the
+        call hours). A reminder whose booking was cancelled or moved, or whose number is now on the
+        do-not-call list, is skipped on the way."""
+        now = time.time() if now is None else now
+        if not self.may_call(local or self.local_now()):
+            return None
+        with self.store.transaction() as conn:
+            while True:
+                row = conn.execute(
+                    "SELECT r.id, r.booking_id, r.appointment, r.phone, r.channel, r.language, r.attempts, "
+                    "b.status, b.start, b.provider, b.patient_name, "
+                    "EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone = r.phone) AS blocked "
+                    "FROM reminders r LEFT JOIN bookings b ON b.id = r.booking_id "
+                    "WHERE r.state = 'pending' AND r.next_attempt_at <= ? ORDER BY r.next_attempt_at LIMIT 1",
+                    (now,),
+                ).fetchone()
+                if row is None:
+                    return None
+                (
+                    rid,
+                    booking_id,
+                    appointment,
+                    phone,
+                    channel,
+                    language,
+                    attempts,
+                    status,
+                    start,
+                    provider,
+                    name,
+                    blocked,
+                ) = row
+                why = (
+                    "on the do-not-call list"
+                    if blocked
+                    else "the booking was cancelled or moved"
+                    if status != "booked" or start != appointment
+                    else ""
+                )
+                if why:
+                    conn.execute(
+                        "UPDATE reminders SET state = 'skipped', last_error = ?, updated_at = ? WHERE id = ?",
+                        (why, _stamp(), rid),
+                    )
+                    continue
+                conn.execute(
+                    "UPDATE reminders SET state = 'dialing', attempts = attempts + 1, lease_until = ?, updated_at = ? "
+                    "WHERE id = ?",
+                    (now + self.lease_s, _stamp(), rid),
+                )
+                return Reminder(rid, booking_id, appointment, phone, channel, language, attempts + 1, provider, name)
+
+    def answered(self, reminder_id: str, call_id: str) -> None:
+        """The patient picked up: from now on this reminder is never placed again."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE reminders SET state = 'answered', outcome = 'answered', call_id = ?, updated_at = ? "
+                "WHERE id = ? AND state = 'dialing'",
+                (call_id, _stamp(), reminder_id),
+            )
+
+    def settle(self, reminder_id: str, outcome: str, reply: str = "", error: str = "") -> str:
+        """Record how an attempt ended; returns the row's new state (``pending`` when it will be tried again)."""
+        if outcome not in OUTCOMES:
+            raise ValueError(outcome)
+        with self.store.transaction() as conn:
+            found = conn.execute("SELECT attempts FROM reminders WHERE id = ?", (reminder_id,)).fetchone()
+            if found is None:
+                raise LookupError(reminder_id)
+            retry = outcome in RETRIED and found[0] < self.settings.attempts
+            state = "pending" if retry else ("failed" if outcome in RETRIED or outcome == "declined" else "done")
+            conn.execute(
+                "UPDATE reminders SET state = ?, outcome = ?, reply = ?, last_error = ?, lease_until = NULL, "
+                "next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                (state, outcome, reply, error, time.time() + self.settings.retry_minutes * 60, _stamp(), reminder_id),
+            )
+        return state
+
+    def recover(self, now: float | None = None) -> int:
+        """Settle what a dead worker left: rung but not answered, tried again (or failed); answered, done
+        ("interrupted"), never called twice. Returns how many rows it settled."""
+        now = time.time() if now is None else now
+        with self.store.transaction() as conn:
+            answered = conn.execute(
+                "UPDATE reminders SET state = 'done', outcome = 'interrupted', lease_until = NULL, updated_at = ? "
+                "WHERE state = 'answered' AND lease_until < ?",
+                (_stamp(), now),
+            ).rowcount
+            rung = conn.execute(
+                "UPDATE reminders SET state = CASE WHEN attempts < ? THEN 'pending' ELSE 'failed' END, "
+                "outcome = 'interrupted', lease_until = NULL, next_attempt_at = ?, updated_at = ? "
+                "WHERE state = 'dialing' AND lease_until < ?",
+                (self.settings.attempts, now, _stamp(), now),
+            ).rowcount
+        return int(answered + rung)
+
+    def do_not_call(self, phone: str, reason: str) -> None:
+        """Never call this number with reminders again."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO do_not_call (phone, added_at, reason) VALUES (?, ?, ?)",
+                (phone, _stamp(), reason),
+            )
+
+    def confirm(self, booking_id: str) -> None:
+        """The patient confirmed the appointment."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE bookings SET confirmed_at = ? WHERE id = ?", (_stamp(), booking_id))
+
+    def counts(self) -> dict[str, int]:
+        """Reminders by state and by last outcome, for the status page and /metrics."""
+        rows = self.store.query(
+            "SELECT state, outcome, reply, COUNT(*) AS n FROM reminders GROUP BY state, outcome, reply", []
+        )
+        counts: dict[str, int] = {}
+        for row in rows:
+            for key in (
+                f"state:{row['state']}",
+                f"outcome:{row['outcome'] or 'none'}",
+                f"reply:{row['reply'] or 'none'}",
+            ):
+                counts[key] = counts.get(key, 0) + row["n"]
+        return counts

@@ -1,0 +1,216 @@
+"""Appointment reminders: planned once per booking time, placed within the call hours, never twice, and the
+patient's confirm / cancel / change / "don't call me" handled by the receptionist's own flows."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from appliance.dialog.engine import Business
+from appliance.dialog.profile import Reminders, load_profile
+from appliance.dialog.reminder import ReminderCall
+from appliance.errors import ConfigError
+from appliance.outbound.reminders import ReminderBook
+from appliance.store import Store
+
+NOON = datetime(2026, 11, 24, 12, 0)  # a Tuesday, inside the default call hours
+
+
+def book_for(store: Store, start: datetime, phone: str = "+14155550142", provider: str = "Dr. Martin") -> str:
+    booking_id = uuid.uuid4().hex
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO bookings (id, patient_name, start, end, provider, phone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                booking_id,
+                "Robert Chen",
+                start.strftime("%Y-%m-%dT%H:%M"),
+                (start + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
+                provider,
+                phone,
+                "2026-11-20T10:00:00",
+            ),
+        )
+    return booking_id
+
+
+def reminders_book(tmp_path: Path, **settings: object) -> ReminderBook:
+    profile = dataclasses.replace(load_profile(), reminders=Reminders(channel="call", **settings))  # type: ignore[arg-type]
+    return ReminderBook(Store(tmp_path / "a.db"), profile, lease_s=60)
+
+
+def states(book: ReminderBook) -> list[tuple[str, str, int]]:
+    rows = book.store.query("SELECT state, outcome, attempts FROM reminders ORDER BY created_at", [])
+    return [(r["state"], r["outcome"], r["attempts"]) for r in rows]
+
+
+def test_each_booking_within_the_lead_time_gets_one_reminder_however_often_it_is_planned(tmp_path: Path) -> None:
+    book = reminders_book(tmp_path)
+    book_for(book.store, NOON + timedelta(hours=20))
+    book_for(book.store, NOON + timedelta(hours=30))  # beyond 24 h: later
+    book_for(book.store, NOON + timedelta(hours=3), phone="")  # no number to call
+    blocked = book_for(book.store, NOON + timedelta(hours=5), phone="+14155550199")
+    book.do_not_call("+14155550199", "asked")
+    assert book.plan(NOON) == 1
+    assert book.plan(NOON) == 0 and book.plan(NOON + timedelta(minutes=5)) == 0
+    assert len(states(book)) == 1
+    assert not book.store.query("SELECT 1 FROM reminders WHERE booking_id = ?", [blocked])
+    off = ReminderBook(book.store, load_profile())  # the shipped profile: reminders off
+    assert off.plan(NOON) == 0
+
+
+def test_calls_are_placed_only_within_the_call_hours_and_skip_changed_bookings(tmp_path: Path) -> None:
+    book = reminders_book(tmp_path)
+    moved = book_for(book.store, NOON + timedelta(hours=4))
+    cancelled = book_for(book.store, NOON + timedelta(hours=5))
+    kept = book_for(book.store, NOON + timedelta(hours=6))
+    assert book.plan(NOON) == 3
+    assert book.claim(local=NOON.replace(hour=21)) is None, "not in the evening"
+    assert book.claim(local=NOON + timedelta(days=5)) is None, "not on Sunday"
+    with book.store.transaction() as conn:
+        conn.execute("UPDATE bookings SET start = '2026-11-25T09:00' WHERE id = ?", (moved,))
+        conn.execute("UPDATE bookings SET status = 'cancelled' WHERE id = ?", (cancelled,))
+    claimed = book.claim(local=NOON)
+    assert claimed is not None and claimed.booking_id == kept and claimed.attempts == 1
+    assert book.claim(local=NOON) is None
+    skipped = book.store.query("SELECT booking_id, last_error FROM reminders WHERE state = 'skipped'", [])
+    assert {r["booking_id"] for r in skipped} == {moved, cancelled}
+
+
+def test_busy_and_no_answer_are_tried_again_then_the_reminder_fails(tmp_path: Path) -> None:
+    book = reminders_book(tmp_path, attempts=2, retry_minutes=1)
+    book_for(book.store, NOON + timedelta(hours=4))
+    book.plan(NOON)
+    first = book.claim(local=NOON)
+    assert first is not None and book.settle(first.id, "busy") == "pending"
+    assert book.claim(local=NOON) is None, "not before the retry delay"
+    second = book.claim(now=time.time() + 61, local=NOON)
+    assert second is not None and second.id == first.id and second.attempts == 2
+    assert book.settle(second.id, "no_answer") == "failed"
+    assert states(book) == [("failed", "no_answer", 2)]
+
+
+def test_two_workers_never_claim_the_same_reminder(tmp_path: Path) -> None:
+    book = reminders_book(tmp_path)
+    for n in range(30):
+        book_for(book.store, NOON + timedelta(hours=2, minutes=n), phone=f"+1415555{n:04d}")
+    book.plan(NOON)
+    other = ReminderBook(Store(tmp_path / "a.db"), book.profile)  # a second process on the same file
+    claimed: list[str] = []
+
+    def work(worker: ReminderBook) -> None:
+        while (reminder := worker.claim(local=NOON)) is not None:
+            claimed.append(reminder.id)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in (book, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(claimed) == 30 and len(set(claimed)) == 30
+
+
+def test_a_crash_after_the_answer_never_calls_again_and_one_while_ringing_does(tmp_path: Path) -> None:
+    book = reminders_book(tmp_path)
+    book_for(book.store, NOON + timedelta(hours=2))
+    book_for(book.store, NOON + timedelta(hours=3), phone="+14155550199")
+    book.plan(NOON)
+    reached, ringing = book.claim(local=NOON), book.claim(local=NOON)
+    assert reached is not None and ringing is not None
+    book.answered(reached.id, "call-1")
+    # The worker dies here (kill -9): its leases run out, a new one starts.
+    later = time.time() + 61
+    assert book.recover(now=later) == 2
+    rows = {r["id"]: (r["state"], r["outcome"]) for r in book.store.query("SELECT * FROM reminders", [])}
+    assert rows[reached.id] == ("done", "interrupted") and rows[ringing.id] == ("pending", "interrupted")
+    again = book.claim(now=later, local=NOON)
+    assert again is not None and again.id == ringing.id and again.attempts == 2
+    assert book.claim(now=later, local=NOON) is None
+
+
+def test_the_profile_s_reminders_section_is_checked(tmp_path: Path) -> None:
+    source = load_profile().path.read_text(encoding="utf-8")
+    for name in ("demo-clinic.faq.md", "demo-clinic.faq.fr.md", "demo-clinic.faq.es.md"):
+        (tmp_path / name).write_text((load_profile().path.parent / name).read_text(encoding="utf-8"))
+    path = tmp_path / "p.toml"
+    path.write_text(source + '\n[reminders]\nchannel = "call"\ncall_hours = "10:00-18:30"\ncall_days = ["monday"]\n')
+    reminders = load_profile(path).reminders
+    assert reminders.channel == "call" and reminders.call_days == (0,) and reminders.call_hours[1].minute == 30
+    for bad, message in (
+        ('channel = "fax"', 'must be "call", "sms" or "off"'),
+        ('call_hours = "19:00-09:00"', "ends before it starts"),
+        ('call_days = ["funday"]', "is not a weekday"),
+    ):
+        path.write_text(source + f"\n[reminders]\n{bad}\n")
+        with pytest.raises(ConfigError, match=message):
+            load_profile(path)
+
+
+# -- the reminder call's dialogue ---------------------------------------------------------------
+
+
+def reminder_call(demo_business: Business, tmp_path: Path) -> tuple[ReminderCall, ReminderBook, dict[str, object]]:
+    store = demo_business.calendar.store
+    booking_id = book_for(store, datetime(2026, 11, 24, 10, 0))
+    (booking,) = store.query("SELECT * FROM bookings WHERE id = ?", [booking_id])
+    book = ReminderBook(store, demo_business.profile)
+    engine = demo_business.engine("reminder-call", "+14155550142")
+    call = ReminderCall(
+        engine,
+        booking,
+        on_confirm=lambda: book.confirm(booking_id),
+        on_opt_out=lambda: book.do_not_call("+14155550142", "asked"),
+    )
+    return call, book, booking
+
+
+def test_the_reminder_says_who_calls_and_a_spoken_confirm_is_recorded(demo_business: Business, tmp_path: Path) -> None:
+    call, book, booking = reminder_call(demo_business, tmp_path)
+    greeting = call.greeting().text
+    assert greeting.startswith("Hello, this is the automated assistant of Demo Clinic")
+    assert "Dr. Martin on Tuesday, November 24 at 10 AM" in greeting and "Robert" not in greeting
+    reply = call.respond("Yes, I confirm, thank you.")
+    assert reply.end_call and "confirmed" in reply.text and call.reply == "confirmed"
+    (row,) = book.store.query("SELECT status, confirmed_at FROM bookings", [])
+    assert row["status"] == "booked" and row["confirmed_at"]
+
+
+def test_cancel_is_read_back_before_it_is_written_and_keys_work_too(demo_business: Business, tmp_path: Path) -> None:
+    call, book, _ = reminder_call(demo_business, tmp_path)
+    question = call.on_dtmf("2")
+    assert question is not None and "cancel" in question.text.lower()
+    assert book.store.query("SELECT status FROM bookings", []) == [{"status": "booked"}], "not before the yes"
+    done = call.on_dtmf("1")
+    assert done is not None and "cancelled" in done.text
+    assert book.store.query("SELECT status FROM bookings", []) == [{"status": "cancelled"}]
+    assert [a["tool"] for a in book.store.actions("reminder-call")] == ["cancel_booking"]
+
+
+def test_change_moves_the_booking_through_the_reschedule_flow(demo_business: Business, tmp_path: Path) -> None:
+    call, book, _ = reminder_call(demo_business, tmp_path)
+    assert "instead" in call.respond("Can I change it?").text
+    offer = call.respond("Wednesday at 11 am please")
+    assert "Wednesday" in offer.text, offer.text
+    call.respond("Yes")
+    (row,) = book.store.query("SELECT start, moved_from FROM bookings", [])
+    assert row["start"] == "2026-11-25T11:00" and row["moved_from"] == "2026-11-24T10:00"
+
+
+def test_a_patient_who_asks_not_to_be_called_is_put_on_the_list(demo_business: Business, tmp_path: Path) -> None:
+    call, book, _ = reminder_call(demo_business, tmp_path)
+    assert call.respond("Please stop calling me.").end_call
+    assert [r["phone"] for r in book.store.query("SELECT phone FROM do_not_call", [])] == ["+14155550142"]
+    assert book.store.query("SELECT status FROM bookings", []) == [{"status": "booked"}]
+
+
+def test_a_french_patient_confirms_in_french(demo_business: Business, tmp_path: Path) -> None:
+    call, _, _ = reminder_call(demo_business, tmp_path)
+    call.engine.language = "fr"
+    assert "rappelons votre rendez-vous avec Dr. Martin le mardi 24 novembre à 10 h" in call.greeting().text
+    assert call.respond("Oui, je confirme.", "fr").text.startswith("Merci, votre rendez-vous")
