@@ -23,11 +23,13 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from appliance.audio.frames import PIPELINE_RATE
 from appliance.call import Engines
 from appliance.config import ApplianceConfig, ModelsConfig, StoreConfig, load_config
 from appliance.dialog.engine import Business
 from appliance.dialog.profile import load_profile
 from appliance.models.registry import ModelRegistry
+from appliance.models.tts import KokoroSynthesizer
 from appliance.store import Store
 from appliance.testing import free_port
 
@@ -167,3 +169,10 @@ def wait_for(check: Callable[[], object], timeout: float = 30.0, what: str = "")
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def caller_voice(tmp_path_factory: pytest.TempPathFactory) -> KokoroSynthesizer:
+    """A test caller's English voice, Kokoro's af_heart: not the appliance's own (piper)."""
+    registry = ModelRegistry(tmp_path_factory.mktemp("cache"))
+    return KokoroSynthesizer(registry.resolve_voice("kokoro-af-heart"), "en", 1, PIPELINE_RATE)

@@ -19,7 +19,6 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from appliance.audio.files import write_wav
 from appliance.audio.frames import PIPELINE_RATE
 from appliance.audio.resample import resample
-from appliance.models.registry import ModelRegistry
 from appliance.models.tts import KokoroSynthesizer
 from appliance.testing import HttpSink, baresip
 from tests.conftest import daemon_store, start_daemon, wait_for
@@ -32,13 +31,6 @@ pytestmark = [
 IT_TOKEN, DESK_TOKEN = "it-token", "desk-token"
 CALLER_ID = "+14155550142"
 AXE = sorted((Path(sys.prefix) / "share" / "vocalia").glob("axe-core-*.min.js"))
-
-
-@pytest.fixture(scope="module")
-def caller_voice(tmp_path_factory: pytest.TempPathFactory) -> KokoroSynthesizer:
-    """The callers speak with Kokoro's af_heart: a voice that is not the appliance's own (piper)."""
-    registry = ModelRegistry(tmp_path_factory.mktemp("cache"))
-    return KokoroSynthesizer(registry.resolve_voice("kokoro-af-heart"), "en", 1, PIPELINE_RATE)
 
 
 def caller_audio(voice: KokoroSynthesizer, path: Path, turns: list[tuple[str, float]]) -> tuple[Path, int]:
