@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from appliance.models.tts import KokoroSynthesizer
 from appliance.store import Store
 from appliance.testing import baresip_setup, free_port
 from tests.conftest import ROOT, daemon_store, start_daemon, wait_for
+from tests.test_reminders import book_for
 
 pytestmark = pytest.mark.slow
 TOKEN = "it-token"
@@ -45,23 +45,9 @@ def clinic_with_reminders(tmp_path: Path, extra: str = "") -> Path:
 
 
 def booking_in_two_hours(store: Store) -> str:
+    """Robert Chen with Dr. Martin two hours from now (business time): inside the 24 h of the reminders."""
     start = datetime.now(ZoneInfo("America/New_York")).replace(tzinfo=None, second=0, microsecond=0)
-    start = start.replace(minute=0) + timedelta(hours=2)
-    booking_id = uuid.uuid4().hex
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO bookings (id, patient_name, start, end, provider, phone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                booking_id,
-                "Robert Chen",
-                start.isoformat()[:16],
-                (start + timedelta(minutes=30)).isoformat()[:16],
-                "Dr. Martin",
-                PATIENT,
-                datetime.now().isoformat(),
-            ),
-        )
-    return booking_id
+    return book_for(store, start.replace(minute=0) + timedelta(hours=2), PATIENT)
 
 
 @pytest.mark.xfail(
