@@ -20,11 +20,12 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ..dialog.tools import Action, validate
 from ..store import Store
+from ..store.db import now_stamp
 from .connectors import Connector
 
 STATES = ("pending", "in_flight", "delivered", "dead")
@@ -36,10 +37,6 @@ def uuid7() -> str:
     value = (millis << 80) | (0x7 << 76) | (int.from_bytes(os.urandom(10)) & ((1 << 76) - 1))
     value = (value & ~(0xC << 60)) | (0x8 << 60)  # the RFC 4122 variant bits
     return str(uuid.UUID(int=value))
-
-
-def _now_text() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -79,7 +76,7 @@ class Outbox:
         caller's transaction (the booking or the message is accepted exactly when its deliveries are)."""
         validate(action)
         action_id = self.store.add_action(conn, call_id, action.tool, action.args)
-        now, stamp = time.time(), _now_text()
+        now, stamp = time.time(), now_stamp()
         for connector in self.connectors.values():
             if action.tool not in connector.tools:
                 continue
@@ -112,7 +109,7 @@ class Outbox:
             cursor = conn.execute(
                 "UPDATE outbox SET state = 'pending', lease_until = NULL, updated_at = ? "
                 "WHERE state = 'in_flight' AND lease_until < ?",
-                (_now_text(), now),
+                (now_stamp(), now),
             )
             return cursor.rowcount
 
@@ -127,7 +124,7 @@ class Outbox:
                 "WHERE id IN (SELECT id FROM outbox WHERE connector = ? AND ("
                 "(state = 'pending' AND next_attempt_at <= ?) OR (state = 'in_flight' AND lease_until < ?)) "
                 "ORDER BY next_attempt_at LIMIT ?) RETURNING *",
-                (now + lease_s, _now_text(), connector, now, now, limit),
+                (now + lease_s, now_stamp(), connector, now, now, limit),
             )
             rows = cursor.fetchall()
             columns = [d[0] for d in cursor.description]
@@ -140,7 +137,7 @@ class Outbox:
             updated = conn.execute(
                 "UPDATE outbox SET state = 'delivered', lease_until = NULL, updated_at = ? "
                 "WHERE id = ? AND state != 'delivered' RETURNING action_id",
-                (_now_text(), row_id),
+                (now_stamp(), row_id),
             ).fetchone()
             if follow_up is not None and updated is not None:
                 call = conn.execute("SELECT call_id FROM actions WHERE id = ?", (updated[0],)).fetchone()
@@ -159,7 +156,7 @@ class Outbox:
             conn.execute(
                 "UPDATE outbox SET state = ?, lease_until = NULL, last_error = COALESCE(?, last_error), "
                 "next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ? WHERE id = ?",
-                (state, error, next_attempt_at, _now_text(), row_id),
+                (state, error, next_attempt_at, now_stamp(), row_id),
             )
 
     def retry(self, row_id: str) -> bool:
@@ -168,7 +165,7 @@ class Outbox:
             cursor = conn.execute(
                 "UPDATE outbox SET state = 'pending', next_attempt_at = ?, updated_at = ? "
                 "WHERE id = ? AND state IN ('dead', 'pending')",
-                (time.time(), _now_text(), row_id),
+                (time.time(), now_stamp(), row_id),
             )
             return cursor.rowcount == 1
 
@@ -177,7 +174,7 @@ class Outbox:
         with self.store.transaction() as conn:
             cursor = conn.execute(
                 "UPDATE outbox SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE state = 'dead'",
-                (time.time(), _now_text()),
+                (time.time(), now_stamp()),
             )
             return cursor.rowcount
 

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -19,7 +18,7 @@ from ..dialog.engine import Business
 from ..dialog.reminder import ReminderCall
 from ..dialog.tools import Action
 from ..sip.endpoint import Dialed, SipEndpoint
-from .reminders import Reminder, ReminderBook, _stamp
+from .reminders import Reminder, ReminderBook
 
 _LOGGER = logging.getLogger(__name__)
 NO_LINE = 0  # Dialed.status when the call could not be placed (no free line, or refused locally)
@@ -124,10 +123,7 @@ class Campaign:
         )
         with self.book.store.transaction() as conn:
             self.business.outbox.add(conn, None, Action("send_sms", {"to": reminder.phone, "text": text[:480]}))
-            conn.execute(
-                "UPDATE reminders SET state = 'done', outcome = 'sent', lease_until = NULL, updated_at = ? WHERE id = ?",
-                (_stamp(), reminder.id),
-            )
+            self.book.sent(conn, reminder.id)
 
     async def _call(self, reminder: Reminder) -> None:
         loop = asyncio.get_running_loop()
@@ -141,7 +137,7 @@ class Campaign:
         self.sip.call_out(uri, self.config.sip.ring_s, done)
         result = await dialed
         if result.status == NO_LINE and result.reason.startswith("no free line"):
-            await asyncio.to_thread(self._release, reminder)
+            await asyncio.to_thread(self.book.release, reminder.id)
             return
         if result.call is None:
             outcome = outcome_of(result.status)
@@ -191,12 +187,3 @@ class Campaign:
         if chosen in ("confirmed", "opted_out"):
             return chosen
         return "unchanged" if chosen else "no_reply"
-
-    def _release(self, reminder: Reminder) -> None:
-        """No free line: back to pending in a minute, the attempt not counted."""
-        with self.book.store.transaction() as conn:
-            conn.execute(
-                "UPDATE reminders SET state = 'pending', attempts = attempts - 1, lease_until = NULL, "
-                "next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'dialing'",
-                (time.time() + 60, _stamp(), reminder.id),
-            )

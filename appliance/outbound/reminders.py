@@ -19,18 +19,15 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..dialog.profile import BusinessProfile
 from ..store import Store
+from ..store.db import now_stamp
 
 OUTCOMES = ("answered", "busy", "no_answer", "declined", "failed", "interrupted", "sent")
 RETRIED = frozenset({"busy", "no_answer", "failed"})  # tried again while attempts are left
-
-
-def _stamp() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -73,7 +70,7 @@ class ReminderBook:
             return 0
         local = local or self.local_now()
         horizon = local + timedelta(hours=self.settings.hours_before)
-        now, stamp = time.time(), _stamp()
+        now, stamp = time.time(), now_stamp()
         with self.store.transaction() as conn:
             rows = conn.execute(
                 "SELECT b.id, b.start, b.phone, b.call_id FROM bookings b WHERE b.status = 'booked' AND b.phone != '' "
@@ -142,13 +139,13 @@ class ReminderBook:
                 if why:
                     conn.execute(
                         "UPDATE reminders SET state = 'skipped', last_error = ?, updated_at = ? WHERE id = ?",
-                        (why, _stamp(), rid),
+                        (why, now_stamp(), rid),
                     )
                     continue
                 conn.execute(
                     "UPDATE reminders SET state = 'dialing', attempts = attempts + 1, lease_until = ?, updated_at = ? "
                     "WHERE id = ?",
-                    (now + self.lease_s, _stamp(), rid),
+                    (now + self.lease_s, now_stamp(), rid),
                 )
                 return Reminder(rid, booking_id, appointment, phone, channel, language, attempts + 1, provider, name)
 
@@ -158,7 +155,7 @@ class ReminderBook:
             conn.execute(
                 "UPDATE reminders SET state = 'answered', outcome = 'answered', call_id = ?, updated_at = ? "
                 "WHERE id = ? AND state = 'dialing'",
-                (call_id, _stamp(), reminder_id),
+                (call_id, now_stamp(), reminder_id),
             )
 
     def settle(self, reminder_id: str, outcome: str, reply: str = "", error: str = "") -> str:
@@ -174,7 +171,15 @@ class ReminderBook:
             conn.execute(
                 "UPDATE reminders SET state = ?, outcome = ?, reply = ?, last_error = ?, lease_until = NULL, "
                 "next_attempt_at = ?, updated_at = ? WHERE id = ?",
-                (state, outcome, reply, error, time.time() + self.settings.retry_minutes * 60, _stamp(), reminder_id),
+                (
+                    state,
+                    outcome,
+                    reply,
+                    error,
+                    time.time() + self.settings.retry_minutes * 60,
+                    now_stamp(),
+                    reminder_id,
+                ),
             )
         return state
 
@@ -186,28 +191,45 @@ class ReminderBook:
             answered = conn.execute(
                 "UPDATE reminders SET state = 'done', outcome = 'interrupted', lease_until = NULL, updated_at = ? "
                 "WHERE state = 'answered' AND lease_until < ?",
-                (_stamp(), now),
+                (now_stamp(), now),
             ).rowcount
             rung = conn.execute(
                 "UPDATE reminders SET state = CASE WHEN attempts < ? THEN 'pending' ELSE 'failed' END, "
                 "outcome = 'interrupted', lease_until = NULL, next_attempt_at = ?, updated_at = ? "
                 "WHERE state = 'dialing' AND lease_until < ?",
-                (self.settings.attempts, now, _stamp(), now),
+                (self.settings.attempts, now, now_stamp(), now),
             ).rowcount
         return int(answered + rung)
+
+    def release(self, reminder_id: str, delay_s: float = 60.0) -> None:
+        """No free line for it: back to pending ``delay_s`` later, the attempt not counted."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE reminders SET state = 'pending', attempts = attempts - 1, lease_until = NULL, "
+                "next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'dialing'",
+                (time.time() + delay_s, now_stamp(), reminder_id),
+            )
+
+    @staticmethod
+    def sent(conn: Any, reminder_id: str) -> None:
+        """Settle an SMS reminder as sent, inside the transaction that queues the SMS."""
+        conn.execute(
+            "UPDATE reminders SET state = 'done', outcome = 'sent', lease_until = NULL, updated_at = ? WHERE id = ?",
+            (now_stamp(), reminder_id),
+        )
 
     def do_not_call(self, phone: str, reason: str) -> None:
         """Never call this number with reminders again."""
         with self.store.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO do_not_call (phone, added_at, reason) VALUES (?, ?, ?)",
-                (phone, _stamp(), reason),
+                (phone, now_stamp(), reason),
             )
 
     def confirm(self, booking_id: str) -> None:
         """The patient confirmed the appointment."""
         with self.store.transaction() as conn:
-            conn.execute("UPDATE bookings SET confirmed_at = ? WHERE id = ?", (_stamp(), booking_id))
+            conn.execute("UPDATE bookings SET confirmed_at = ? WHERE id = ?", (now_stamp(), booking_id))
 
     def counts(self) -> dict[str, int]:
         """Reminders by state and by last outcome, for the status page and /metrics."""

@@ -65,7 +65,8 @@ class TurnRecord:
     language: str = ""  # the language speech recognition heard it in
 
 
-def _now() -> str:
+def now_stamp() -> str:
+    """Now, as the store writes moments: UTC ISO 8601 with milliseconds."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
@@ -132,12 +133,12 @@ class Store:
     def start_call(self, call_id: str, source: str) -> None:
         """Record that a call began."""
         with self._lock:
-            self.db.table("calls").insert({"id": call_id, "source": source, "started_at": _now()})
+            self.db.table("calls").insert({"id": call_id, "source": source, "started_at": now_stamp()})
 
     def end_call(self, call_id: str, reason: str) -> None:
         """Record how a call ended."""
         with self._lock:
-            self.db.table("calls").update(call_id, {"ended_at": _now(), "end_reason": reason})
+            self.db.table("calls").update(call_id, {"ended_at": now_stamp(), "end_reason": reason})
 
     def add_turn(self, call_id: str, turn: TurnRecord) -> None:
         """Record one turn of a call."""
@@ -173,7 +174,7 @@ class Store:
         action_id = uuid.uuid4().hex
         conn.execute(
             "INSERT INTO actions (id, call_id, tool, args, created_at) VALUES (?, ?, ?, ?, ?)",
-            (action_id, call_id, tool, json.dumps(args, ensure_ascii=False, sort_keys=True), _now()),
+            (action_id, call_id, tool, json.dumps(args, ensure_ascii=False, sort_keys=True), now_stamp()),
         )
         return action_id
 
@@ -192,7 +193,7 @@ class Store:
     def audit(self, actor: str, action: str, detail: str = "") -> None:
         """Record who saw or exported what."""
         with self._lock:
-            self.db.table("audit").insert({"at": _now(), "actor": actor, "action": action, "detail": detail})
+            self.db.table("audit").insert({"at": now_stamp(), "actor": actor, "action": action, "detail": detail})
 
     def bookings(self, start: str, end: str) -> list[dict[str, Any]]:
         """Active bookings that overlap [start, end) (ISO local date-times)."""

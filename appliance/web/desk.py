@@ -19,6 +19,7 @@ import phonenumbers
 
 from ..dialog.tools import DESK_TOOLS as TASK_TOOLS
 from ..store import Store
+from ..store.db import now_stamp
 
 Handled = Literal["done", "called_back", ""]  # "" reopens
 HANDLED: tuple[Handled, ...] = ("done", "called_back", "")
@@ -145,7 +146,7 @@ def handle(store: Store, action_id: str, how: Handled, user: DeskUser) -> bool:
     transaction: a mark is never without its record. False when no such task exists."""
     if how not in HANDLED:
         raise ValueError(how)
-    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    now = now_stamp()
     marks = ",".join("?" * len(TASK_TOOLS))
     with store.transaction() as conn:
         changed = conn.execute(
