@@ -13,6 +13,7 @@ from appliance.audio.vad import SileroVad
 from appliance.config import ListenConfig
 from appliance.errors import ModelError
 from appliance.models.registry import ModelRegistry
+from appliance.models.tts import KokoroSynthesizer
 from appliance.testing import speak
 
 RATE = 16000
@@ -89,3 +90,21 @@ def test_a_file_that_is_not_silero_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"\x08garbage")
     with pytest.raises(ModelError, match="cannot be loaded"):
         SileroVad(path)
+
+
+@pytest.mark.parametrize("silence_s", [1.0, 20.0])
+def test_an_answer_after_a_long_silence_is_heard_from_its_first_word(
+    vad: SileroVad, caller_voice: KokoroSynthesizer, silence_s: float
+) -> None:
+    # A patient listens to a 16 s reminder in silence, then answers over a telephone line: the line's digital
+    # silence must not numb the detector, or "Yes, I confirm" starts late and its first words are lost.
+    from appliance.audio.resample import resample
+
+    speech = np.concatenate(list(caller_voice.sentences("Yes, I confirm my appointment.")))
+    heard = resample(resample(speech, RATE, 8000), 8000, RATE)
+    first, last = voiced_span(heard)
+    signal = np.concatenate([np.zeros(int(silence_s * RATE), np.int16), heard, np.zeros(2 * RATE, np.int16)])
+    events = run_detector(vad, signal, ListenConfig())
+    starts = [t for t, e, _ in events if e is TurnEvent.SPEECH_START]
+    assert starts, events
+    assert starts[0] - 0.096 == pytest.approx(silence_s + first, abs=0.1)
