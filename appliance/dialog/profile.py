@@ -75,6 +75,9 @@ class Reminders:
     through the outbox) or "off". Calls are placed only on ``call_days`` within ``call_hours`` (business
     time zone); a busy line or no answer is tried again ``retry_minutes`` later, ``attempts`` times in all.
     Patients on the do-not-call list are never called (consent is opt-out: every booking with a number).
+    An answering machine gets a message without health details: ``voicemail`` "brief" (who called, call
+    us back), "detailed" (also the appointment's day and time, never the provider or the reason) or
+    "none" (no message; the reminder is tried again like an unanswered call).
     """
 
     channel: str = "off"
@@ -83,6 +86,7 @@ class Reminders:
     call_days: tuple[int, ...] = (0, 1, 2, 3, 4, 5)  # Monday to Saturday
     attempts: int = 3
     retry_minutes: int = 30
+    voicemail: str = "brief"
 
 
 @dataclass(frozen=True)
@@ -238,11 +242,14 @@ class _Reader:
     def reminders(self, table: Any) -> Reminders:
         if not isinstance(table, dict):
             raise self.fail("[reminders]", "must be a table")
-        keys = {"channel", "hours_before", "call_hours", "call_days", "attempts", "retry_minutes"}
+        keys = {"channel", "hours_before", "call_hours", "call_days", "attempts", "retry_minutes", "voicemail"}
         self.keys(table, keys, "[reminders]")
         channel = self.text(table, "channel", "[reminders]", "off")
         if channel not in ("call", "sms", "off"):
             raise self.fail(f'[reminders] channel = "{channel}"', 'must be "call", "sms" or "off"')
+        voicemail = self.text(table, "voicemail", "[reminders]", "brief")
+        if voicemail not in ("brief", "detailed", "none"):
+            raise self.fail(f'[reminders] voicemail = "{voicemail}"', 'must be "brief", "detailed" or "none"')
         spec = self.text(table, "call_hours", "[reminders]", "09:00-19:00")
         try:
             start_text, end_text = spec.split("-")
@@ -262,6 +269,7 @@ class _Reader:
             call_days=tuple(WEEKDAYS.index(d) for d in days),
             attempts=max(1, self.number(table, "attempts", "[reminders]", 3)),
             retry_minutes=self.number(table, "retry_minutes", "[reminders]", 30),
+            voicemail=voicemail,
         )
 
     def file(self, name: str, where: str) -> Path:

@@ -9,16 +9,20 @@ import contextlib
 import logging
 import re
 import uuid
+from dataclasses import astuple
 from datetime import datetime
 from typing import Any
 
+from ..audio.answering import Verdict
 from ..call import CallSession, Engines
 from ..config import ApplianceConfig
 from ..dialog.engine import Business
 from ..dialog.reminder import ReminderCall
 from ..dialog.tools import Action
-from ..sip.endpoint import Dialed, SipEndpoint
+from ..dialog.understand import format_phone
+from ..sip.endpoint import Dialed, IncomingCall, SipEndpoint
 from .reminders import Reminder, ReminderBook
+from .screening import Screener
 
 _LOGGER = logging.getLogger(__name__)
 NO_LINE = 0  # Dialed.status when the call could not be placed (no free line, or refused locally)
@@ -146,6 +150,17 @@ class Campaign:
             return
         call_id = str(uuid.uuid4())
         await asyncio.to_thread(self.book.answered, reminder.id, call_id)
+        screener = Screener(self.engines, reminder.language)
+        result.call.line.attach(screener)
+        verdict = await screener.screen()
+        if verdict is None:  # picked up and hung up before saying anything
+            await asyncio.to_thread(self.book.settle, reminder.id, "answered", "no_reply")
+            _LOGGER.info("reminder %s: answered and hung up at once", reminder.id[:8])
+            return
+        _LOGGER.info("reminder %s: a %s answered (%s, %.1f s)", reminder.id[:8], *astuple(verdict))
+        if verdict.kind == "machine":
+            await self._leave_message(reminder, result.call, screener, verdict, call_id)
+            return
         booking = await asyncio.to_thread(self._booking, reminder.booking_id)
         engine = self.business.engine(call_id, reminder.phone)
         engine.language = reminder.language
@@ -172,6 +187,43 @@ class Campaign:
         reply = await asyncio.to_thread(self._reply, call_id, responder.reply)
         await asyncio.to_thread(self.book.settle, reminder.id, "answered", reply)
         _LOGGER.info("reminder %s: answered, %s", reminder.id[:8], reply)
+
+    async def _leave_message(
+        self, reminder: Reminder, call: IncomingCall, screener: Screener, verdict: Verdict, call_id: str
+    ) -> None:
+        """An answering machine: after its beep, the message the profile allows (no provider, no reason)."""
+        style = self.book.settings.voicemail
+        message = "" if style == "none" else self._voicemail_text(reminder, detailed=style == "detailed")
+        left = bool(message) and await screener.until_recording() and await screener.say(message, reminder.language)
+        if not screener.hung_up:
+            await asyncio.sleep(0.1)  # the last frames are still on their way
+            self.sip.hangup(call.call_id)
+        heard = " ".join(screener.heard)
+        await asyncio.to_thread(
+            Screener.record,
+            self.book.store,
+            call_id,
+            f"outbound:{call.remote}",
+            verdict,
+            message if left else "",
+            heard,
+        )
+        state = await asyncio.to_thread(self.book.settle, reminder.id, "voicemail", "message_left" if left else "")
+        _LOGGER.info(
+            "reminder %s: voicemail, %s (now %s)", reminder.id[:8], "message left" if left else "no message", state
+        )
+
+    def _voicemail_text(self, reminder: Reminder, detailed: bool) -> str:
+        profile, phrases = self.business.profile, self.business.phrases
+        return phrases.say(
+            reminder.language,
+            "reminder_voicemail" if detailed else "reminder_voicemail_brief",
+            business=profile.name,
+            when=phrases.moment(reminder.language, datetime.fromisoformat(reminder.appointment)),
+            phone=f" {phrases.say(reminder.language, 'to_phone', phone=format_phone(profile.phone))}"
+            if profile.phone
+            else "",
+        )
 
     def _booking(self, booking_id: str) -> dict[str, Any]:
         (row,) = self.book.store.query("SELECT * FROM bookings WHERE id = ?", [booking_id])

@@ -26,7 +26,7 @@ from ..dialog.profile import BusinessProfile
 from ..store import Store
 from ..store.db import now_stamp
 
-OUTCOMES = ("answered", "busy", "no_answer", "declined", "failed", "interrupted", "sent")
+OUTCOMES = ("answered", "busy", "no_answer", "declined", "failed", "interrupted", "sent", "voicemail")
 RETRIED = frozenset({"busy", "no_answer", "failed"})  # tried again while attempts are left
 
 
@@ -166,8 +166,10 @@ class ReminderBook:
             found = conn.execute("SELECT attempts FROM reminders WHERE id = ?", (reminder_id,)).fetchone()
             if found is None:
                 raise LookupError(reminder_id)
-            retry = outcome in RETRIED and found[0] < self.settings.attempts
-            state = "pending" if retry else ("failed" if outcome in RETRIED or outcome == "declined" else "done")
+            # an answering machine that took no message has not reminded anyone: like no answer
+            unreached = outcome in RETRIED or (outcome == "voicemail" and not reply)
+            retry = unreached and found[0] < self.settings.attempts
+            state = "pending" if retry else ("failed" if unreached or outcome == "declined" else "done")
             conn.execute(
                 "UPDATE reminders SET state = ?, outcome = ?, reply = ?, last_error = ?, lease_until = NULL, "
                 "next_attempt_at = ?, updated_at = ? WHERE id = ?",

@@ -233,6 +233,7 @@ PACK = LanguagePack(
         "reminder_opted_out": "Understood, we won't call you with reminders again. Your appointment stays as it is. Goodbye!",
         "reminder_sms": "{business}: reminder of your appointment with {provider} on {when}. To change it, call us{phone}.",
         "reminder_voicemail": "Hello, this is the automated assistant of {business} with a reminder of an appointment on {when}. Please call us back{phone}. Goodbye.",
+        "reminder_voicemail_brief": "Hello, this is the automated assistant of {business} with a reminder of an upcoming appointment. Please call us back{phone}. Goodbye.",
         "hours_join": ", and ",
     },
     weekday_names=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),

@@ -190,6 +190,7 @@ PACK = LanguagePack(
         "reminder_opted_out": "Entendido, no volveremos a llamarle con recordatorios. Su cita sigue como está. ¡Adiós!",
         "reminder_sms": "{business}: recordatorio de su cita con {provider} el {when}. Para cambiarla, llámenos{phone}.",
         "reminder_voicemail": "Hola, le habla el asistente automático de {business} con el recordatorio de una cita el {when}. Por favor, devuélvanos la llamada{phone}. Adiós.",
+        "reminder_voicemail_brief": "Hola, le habla el asistente automático de {business} con el recordatorio de una próxima cita. Por favor, devuélvanos la llamada{phone}. Adiós.",
         "hours_join": ", y ",
     },
     weekday_names=("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),

@@ -204,6 +204,7 @@ PACK = LanguagePack(
         "reminder_opted_out": "C'est noté, nous ne vous appellerons plus pour des rappels. Votre rendez-vous reste tel quel. Au revoir !",
         "reminder_sms": "{business} : rappel de votre rendez-vous avec {provider} le {when}. Pour le changer, appelez-nous{phone}.",
         "reminder_voicemail": "Bonjour, ici l'assistant automatique de {business}, pour le rappel d'un rendez-vous le {when}. Merci de nous rappeler{phone}. Au revoir.",
+        "reminder_voicemail_brief": "Bonjour, ici l'assistant automatique de {business}, pour le rappel d'un prochain rendez-vous. Merci de nous rappeler{phone}. Au revoir.",
         "hours_join": ", et ",
     },
     weekday_names=("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
