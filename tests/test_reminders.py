@@ -96,6 +96,17 @@ def test_busy_and_no_answer_are_tried_again_then_the_reminder_fails(tmp_path: Pa
     assert states(book) == [("failed", "no_answer", 2)]
 
 
+def test_a_message_left_on_a_machine_settles_the_reminder_and_no_message_does_not(tmp_path: Path) -> None:
+    book = reminders_book(tmp_path, attempts=2, retry_minutes=1)
+    book_for(book.store, NOON + timedelta(hours=4))
+    book_for(book.store, NOON + timedelta(hours=5), "+14155550143")
+    book.plan(NOON)
+    left, silent = book.claim(local=NOON), book.claim(local=NOON)
+    assert left is not None and silent is not None
+    assert book.settle(left.id, "voicemail", "message_left") == "done"
+    assert book.settle(silent.id, "voicemail") == "pending"  # [reminders] voicemail = "none": nobody was told
+
+
 def test_two_workers_never_claim_the_same_reminder(tmp_path: Path) -> None:
     book = reminders_book(tmp_path)
     for n in range(30):
@@ -146,6 +157,7 @@ def test_the_profile_s_reminders_section_is_checked(tmp_path: Path) -> None:
         ('channel = "fax"', 'must be "call", "sms" or "off"'),
         ('call_hours = "19:00-09:00"', "ends before it starts"),
         ('call_days = ["funday"]', "is not a weekday"),
+        ('voicemail = "full"', 'must be "brief", "detailed" or "none"'),
     ):
         path.write_text(source + f"\n[reminders]\n{bad}\n")
         with pytest.raises(ConfigError, match=message):
