@@ -148,7 +148,7 @@ async def serve(config: ApplianceConfig) -> None:
             await notifier.watchdog(lambda: sip.alive and not delivering.done())
 
         announcing = asyncio.create_task(announce())
-        book = ReminderBook(store, profile, lease_s=config.call.max_duration_s + config.sip.ring_s + 60)
+        book = ReminderBook(store, profile)
         health.reminders = book
         campaign = Campaign(book, business, engines, sip, config)
         reminding = asyncio.create_task(campaign.run(stop_worker)) if profile.reminders.channel != "off" else None

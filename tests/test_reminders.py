@@ -145,6 +145,23 @@ def test_a_crash_after_the_answer_never_calls_again_and_one_while_ringing_does(t
     assert book.claim(now=later, local=NOON) is None
 
 
+def test_a_worker_s_calls_in_progress_stay_its_own_while_it_renews_them(tmp_path: Path) -> None:
+    book = reminders_book(tmp_path)  # leases of 60 s
+    book_for(book.store, NOON + timedelta(hours=2))
+    book_for(book.store, NOON + timedelta(hours=3), phone="+14155550199")
+    book.plan(NOON)
+    talking, ringing = book.claim(local=NOON), book.claim(local=NOON)
+    assert talking is not None and ringing is not None
+    book.answered(talking.id, "call-1")
+    start = time.time()
+    for tick in range(1, 13):  # a ten-minute call, the campaign renewing every 10 s
+        book.renew([talking.id, ringing.id], now=start + 10 * tick)
+        assert book.recover(now=start + 10 * tick + 1) == 0
+    book.renew([talking.id], now=start + 130)  # the ringing one is not renewed any more (its worker died)
+    assert book.recover(now=start + 185) == 1  # its lease ran out at 180 s; the call still talking, at 190 s
+    assert states(book) == [("answered", "answered", 1), ("pending", "interrupted", 1)]
+
+
 def test_the_profile_s_reminders_section_is_checked(tmp_path: Path) -> None:
     source = load_profile().path.read_text(encoding="utf-8")
     for name in ("demo-clinic.faq.md", "demo-clinic.faq.fr.md", "demo-clinic.faq.es.md"):

@@ -5,7 +5,6 @@ attempt's outcome. Outbound calls never take the last free line."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import uuid
@@ -59,7 +58,8 @@ class Campaign:
         self.sip = sip
         self.config = config
         self.target = outbound_target(config)
-        self.calls: set[asyncio.Task[None]] = set()
+        self.calls: dict[asyncio.Task[None], str] = {}  # the calls being made, with their reminder's id
+        self._freed = asyncio.Event()  # a call ended: its line may take the next reminder at once
 
     @property
     def enabled(self) -> bool:
@@ -71,21 +71,27 @@ class Campaign:
         if self.book.settings.channel == "call" and not self.target:
             _LOGGER.error("reminders by call need [sip] outbound_uri or [sip] registrar; none are placed")
             return
-        recovered = await asyncio.to_thread(self.book.recover)
-        if recovered:
-            _LOGGER.warning("reminders: settled %d left by a stopped run (none is placed twice)", recovered)
         try:
             while not stop.is_set():
                 await self.tick()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), every_s)
+                self._freed.clear()
+                stopping = asyncio.ensure_future(stop.wait())
+                freed = asyncio.ensure_future(self._freed.wait())
+                await asyncio.wait({stopping, freed}, timeout=every_s, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                freed.cancel()
         finally:
             for task in self.calls:
                 task.cancel()
             await asyncio.gather(*self.calls, return_exceptions=True)
 
     async def tick(self) -> None:
-        """One round: plan new reminders, then place as many due ones as lines allow."""
+        """One round: keep this worker's leases, take back a dead worker's rows, plan new reminders, then
+        place as many due ones as lines allow."""
+        await asyncio.to_thread(self.book.renew, list(self.calls.values()))
+        recovered = await asyncio.to_thread(self.book.recover)
+        if recovered:
+            _LOGGER.warning("reminders: settled %d left by a stopped worker (none is placed twice)", recovered)
         planned = await asyncio.to_thread(self.book.plan)
         if planned:
             _LOGGER.info("reminders: %d planned", planned)
@@ -94,10 +100,14 @@ class Campaign:
             if reminder is None:
                 return
             task = asyncio.create_task(self._remind(reminder))
-            self.calls.add(task)
-            task.add_done_callback(self.calls.discard)
+            self.calls[task] = reminder.id
+            task.add_done_callback(self._ended)
             if reminder.channel == "sms":
                 await task
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self.calls.pop(task, None)
+        self._freed.set()
 
     def _room(self) -> int:
         if self.book.settings.channel == "sms":

@@ -48,7 +48,9 @@ class Reminder:
 class ReminderBook:
     """Plans, claims and settles reminders in the store."""
 
-    def __init__(self, store: Store, profile: BusinessProfile, lease_s: float = 180.0) -> None:
+    def __init__(self, store: Store, profile: BusinessProfile, lease_s: float = 30.0) -> None:
+        """``lease_s``: how long a claimed row stays this worker's without :meth:`renew` (the campaign
+        renews its calls' rows every tick); a killed worker's rows are taken back that long after."""
         self.store = store
         self.profile = profile
         self.settings = profile.reminders
@@ -202,6 +204,18 @@ class ReminderBook:
                 (self.settings.attempts, now, now_stamp(), now),
             ).rowcount
         return int(answered + rung)
+
+    def renew(self, reminder_ids: list[str], now: float | None = None) -> None:
+        """Keep the leases of the reminders this worker is calling (still ringing, or talking)."""
+        if not reminder_ids:
+            return
+        now = time.time() if now is None else now
+        marks = ", ".join("?" * len(reminder_ids))
+        with self.store.transaction() as conn:
+            conn.execute(
+                f"UPDATE reminders SET lease_until = ? WHERE id IN ({marks}) AND state IN ('dialing', 'answered')",
+                (now + self.lease_s, *reminder_ids),
+            )
 
     def release(self, reminder_id: str, delay_s: float = 60.0) -> None:
         """No free line for it: back to pending ``delay_s`` later, the attempt not counted."""
