@@ -246,7 +246,13 @@ def test_a_daemon_killed_mid_campaign_reaches_every_patient_once(env: dict[str, 
             first.close()
             talking = count("answered")
             for _ in start_daemon(env, **settings):
-                wait_for(lambda: count("done") + count("failed") == 50, timeout=240, what="the campaign to finish")
+                try:
+                    wait_for(lambda: count("done") + count("failed") == 50, timeout=240, what="the campaign to finish")
+                except AssertionError:
+                    rows = (
+                        "SELECT state, outcome, last_error, attempts, COUNT(*) AS n FROM reminders GROUP BY 1, 2, 3, 4"
+                    )
+                    raise AssertionError(f"the campaign did not finish: {store.query(rows, [])}") from None
         finally:
             phones.terminate()
             phones.wait(timeout=15)
