@@ -103,3 +103,29 @@ def test_the_status_api_shows_no_phi_unless_asked_and_audits_the_asking(health: 
     assert shown["said"] == [{"call": "call-1", "turn": 0, "text": "My name is Jane Smith"}]
     (entry,) = health.store.query("SELECT actor, action FROM audit", [])  # type: ignore[union-attr]
     assert entry["action"] == "showed what callers said today" and entry["actor"].startswith("status page from")
+
+
+def test_the_status_api_shows_today_s_reminder_outcomes(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta
+
+    from tests.test_reminders import book_for, reminders_book
+
+    book = reminders_book(tmp_path)
+    noon = datetime(2026, 11, 24, 12, 0)
+    for n in range(4):
+        book_for(book.store, noon + timedelta(hours=2, minutes=30 * n), f"+1415555010{n}")
+    book.plan(noon)
+    machine, busy, talking = (book.claim(local=noon) for _ in range(3))
+    assert machine and busy and talking
+    book.settle(machine.id, "voicemail", "message_left")
+    book.settle(busy.id, "busy")
+    book.answered(talking.id, "call-2")
+    client = TestClient(create_app(Health(store=book.store, reminders=book, ready=True), TOKEN))
+    shown = client.get("/api/status", headers={"Authorization": f"Bearer {TOKEN}"}).json()["reminders"]
+    # the busy one waits for its retry, the fourth for its turn; the answered call is still going
+    assert shown == {
+        "waiting": 2,
+        "calling": 1,
+        "outcomes": {"voicemail": 1, "busy": 1},
+        "replies": {"message_left": 1},
+    }

@@ -247,6 +247,28 @@ class ReminderBook:
         with self.store.transaction() as conn:
             conn.execute("UPDATE bookings SET confirmed_at = ? WHERE id = ?", (now_stamp(), booking_id))
 
+    def today(self, since: str) -> dict[str, Any]:
+        """For the status page: reminders waiting and being called now, and the outcomes of the attempts
+        settled since ``since`` (a UTC stamp), with the patients' replies."""
+        rows = self.store.query(
+            "SELECT state, outcome, reply, updated_at >= ? AS recent, COUNT(*) AS n FROM reminders "
+            "GROUP BY state, outcome, reply, recent",
+            [since],
+        )
+        outcomes: dict[str, int] = {}
+        replies: dict[str, int] = {}
+        for row in rows:
+            if row["recent"] and row["outcome"] and row["state"] not in ("dialing", "answered"):
+                outcomes[row["outcome"]] = outcomes.get(row["outcome"], 0) + row["n"]
+                if row["reply"]:
+                    replies[row["reply"]] = replies.get(row["reply"], 0) + row["n"]
+        return {
+            "waiting": sum(r["n"] for r in rows if r["state"] == "pending"),
+            "calling": sum(r["n"] for r in rows if r["state"] in ("dialing", "answered")),
+            "outcomes": outcomes,
+            "replies": replies,
+        }
+
     def counts(self) -> dict[str, int]:
         """Reminders by state and by last outcome, for the status page and /metrics."""
         rows = self.store.query(

@@ -40,6 +40,7 @@ PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Voc
 <svg id="chart" width="320" height="80" viewBox="0 0 320 80"></svg></section>
 <section><h2>Outbox</h2><table id="outbox"></table><h2 style="margin-top:10px">Dead deliveries</h2>
 <table id="dead"><tr><td class="muted">none</td></tr></table></section>
+<section id="remindersbox" style="display:none"><h2>Reminder calls today</h2><table id="reminders"></table></section>
 <section><h2>Models</h2><table id="models"></table><div class="muted" id="memory"></div></section>
 <section id="saidbox" style="display:none"><h2>What callers said today</h2><table id="said"></table></section>
 </main>
@@ -82,6 +83,12 @@ async function refresh() {{
   rows("dead", ((s.outbox || {{}}).dead || []), d =>
     `<tr class="dead"><td>${{esc(d.connector)}}</td><td>${{esc(d.action)}}</td><td>${{esc(d.error)}}</td>` +
     `<td><button class="retry" data-id="${{esc(d.id)}}" onclick="retry(this.dataset.id)">retry</button></td></tr>`);
+  const rem = s.reminders;
+  document.getElementById("remindersbox").style.display = rem ? "" : "none";
+  if (rem) rows("reminders", [["waiting", rem.waiting], ["calling now", rem.calling],
+    ...Object.entries(rem.outcomes).map(([k, v]) => [k.replace("_", " "), v]),
+    ...Object.entries(rem.replies).map(([k, v]) => ["reply: " + k.replace("_", " "), v])],
+    ([k, v]) => `<tr><th>${{esc(k)}}</th><td>${{esc(v)}}</td></tr>`);
   rows("models", Object.entries(s.models), ([k, v]) => `<tr><th>${{esc(k)}}</th><td>${{esc(v)}}</td><td>loaded</td></tr>`);
   document.getElementById("memory").textContent = s.memory_mb ? s.memory_mb + " MB resident, models included" : "";
   document.getElementById("saidbox").style.display = phi ? "" : "none";

@@ -89,6 +89,9 @@ def status(health: Health, phi: bool, max_call_s: float = 3600.0) -> dict[str, A
         }
         if phi:
             body["said"] = [{"call": t["call_id"][:8], "turn": t["idx"], "text": t["caller_text"]} for t in turns[-20:]]
+    if health.reminders is not None:
+        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        body["reminders"] = health.reminders.today(midnight.isoformat(timespec="milliseconds"))
     if health.outbox is not None:
         body["outbox"] = {
             "connectors": health.outbox.stats(),
