@@ -243,3 +243,43 @@ def test_a_french_patient_confirms_in_french(demo_business: Business, tmp_path: 
     call.engine.language = "fr"
     assert "rappelons votre rendez-vous avec Dr. Martin le mardi 24 novembre à 10 h" in call.greeting().text
     assert call.respond("Oui, je confirme.", "fr").text.startswith("Merci, votre rendez-vous")
+
+
+def test_a_failing_round_does_not_stop_the_campaign(tmp_path: Path) -> None:
+    # SMS reminders, at any hour: the first round hits a store error, the next one sends the text.
+    import asyncio
+    from datetime import time as clock
+
+    from appliance.config import ApplianceConfig
+    from appliance.outbound.campaign import Campaign
+
+    settings = Reminders(channel="sms", call_hours=(clock(0, 0), clock(23, 59)), call_days=tuple(range(7)))
+    profile = dataclasses.replace(load_profile(), reminders=settings)
+    store = Store(tmp_path / "a.db")
+    book = ReminderBook(store, profile)
+    book_for(store, book.local_now() + timedelta(hours=2))
+    plan, failures = book.plan, []
+
+    def plan_failing_once() -> int:
+        if not failures:
+            failures.append("locked")
+            raise RuntimeError("database is locked")
+        return plan()
+
+    book.plan = plan_failing_once  # type: ignore[method-assign]
+    campaign = Campaign(book, Business(profile, store), None, None, ApplianceConfig())  # type: ignore[arg-type]
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(campaign.run(stop, every_s=0.05))
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if store.query("SELECT * FROM reminders WHERE state = 'done'", []):
+                break
+        stop.set()
+        await task
+
+    asyncio.run(run())
+    assert failures == ["locked"]
+    assert [r["tool"] for r in store.actions()] == ["send_sms"]
+    assert states(book) == [("done", "sent", 1)]

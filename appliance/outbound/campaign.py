@@ -67,14 +67,18 @@ class Campaign:
         return channel == "sms" or (channel == "call" and bool(self.target))
 
     async def run(self, stop: asyncio.Event, every_s: float = 10.0) -> None:
-        """Plan and place reminders until ``stop``; a crashed earlier run's rows are settled first."""
+        """Plan and place reminders until ``stop``, a round every ``every_s`` or as soon as a line frees up.
+        A round that fails is logged and the next one runs: the campaign never stops by itself."""
         if self.book.settings.channel == "call" and not self.target:
             _LOGGER.error("reminders by call need [sip] outbound_uri or [sip] registrar; none are placed")
             return
         try:
             while not stop.is_set():
-                await self.tick()
                 self._freed.clear()
+                try:
+                    await self.tick()
+                except Exception:  # the store busy, a bad row: the next round tries again, calls go on
+                    _LOGGER.exception("reminders: a round failed; trying again in %.0f s", every_s)
                 stopping = asyncio.ensure_future(stop.wait())
                 freed = asyncio.ensure_future(self._freed.wait())
                 await asyncio.wait({stopping, freed}, timeout=every_s, return_when=asyncio.FIRST_COMPLETED)
