@@ -29,6 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine import cpu_name  # noqa: E402  # benchmarks/machine.py, beside this script
+
 from appliance.audio.frames import PIPELINE_RATE  # noqa: E402
 from appliance.call import CallSession, Engines, RecordingLine, run_call  # noqa: E402
 from appliance.config import ApplianceConfig  # noqa: E402
@@ -157,7 +159,7 @@ async def main() -> None:
             store.close()
     nods_total = sum(len(v) for v in BACKCHANNELS.values())
     interruptions_total = sum(len(v) for v in INTERRUPTIONS.values())
-    print(f"\nBarge-in, {cpu()}; whisper base, [listen] defaults")
+    print(f"\nBarge-in, {cpu_name()}; whisper base, [listen] defaults")
     print("| case | goal | result |\n|---|---|---|")
     print(f"| backchannels that cut the reply or were answered | 0 | {cut_nods} / {nods_total} |")
     median = f", reply quiet {statistics.median(reactions):.0f} ms after the first word (median)" if reactions else ""
@@ -171,13 +173,6 @@ async def main() -> None:
     print("\n".join(rows["interruption"]))
     print("\n| echo delay | level | reply | echo answered as a turn | echo holds resumed |\n|---|---|---|---|---|")
     print("\n".join(rows["echo"]))
-
-
-def cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip() + ", 2 cores"
-    return "unknown CPU"
 
 
 if __name__ == "__main__":

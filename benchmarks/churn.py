@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import re
 import shutil
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from machine import cpu_name  # benchmarks/machine.py, beside this script
 
 from appliance.audio.files import write_wav
 from appliance.testing import baresip, conversation, free_port, linphone_call, private_network
@@ -303,16 +303,6 @@ def crash_signs(log: str) -> list[str]:
     ]
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=300)
@@ -348,7 +338,7 @@ def main() -> int:
         elapsed = time.monotonic() - started
 
     print(f"\nCall churn soak: {len(outcomes)} calls, {CONCURRENCY} at a time, seed {args.seed}, {elapsed:.0f} s")
-    print(f"CPU: {cpu_name()} ({os.cpu_count()} cores)\n")
+    print(f"CPU: {cpu_name()}\n")
     print("| caller | calls | legitimate | answered (legitimate) | ended cleanly (others) |")
     print("|---|---|---|---|---|")
     kinds = Counter(o.kind for o in outcomes)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from machine import cpu_name  # noqa: E402  # benchmarks/machine.py, beside this script
 
 from appliance.config import load_config  # noqa: E402
 from appliance.dialog.assist import IntentProposer  # noqa: E402
@@ -216,13 +217,6 @@ class TimedProposer(IntentProposer):
             return super().propose(utterance, allowed)
         finally:
             self.times.append(time.perf_counter() - started)
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    return "unknown"
 
 
 if __name__ == "__main__":

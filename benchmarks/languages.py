@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import platform
 import re
 import statistics
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import jiwer
 import numpy as np
+from machine import cpu_name  # benchmarks/machine.py, beside this script
 
 from appliance.audio.files import read_audio
 from appliance.audio.frames import PIPELINE_RATE
@@ -49,13 +49,6 @@ READ_BACKS = {
     "fr": "Donc une consultation avec le docteur Martin jeudi 3 décembre à 10 h 30, pour Anna Lopez. Je réserve ?",
     "es": "Entonces, una consulta con el doctor Martin el jueves 3 de diciembre a las 10 y media, para Anna López. ¿Lo reservo?",
 }
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def words(text: str) -> str:

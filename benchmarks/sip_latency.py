@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from machine import cpu_name  # benchmarks/machine.py, beside this script
 
 from appliance.audio.files import write_wav
 from appliance.config import ApplianceConfig
@@ -125,15 +126,8 @@ def main() -> int:
             f"| {level} | {media['frames']} | {media['late_frames']} ({media['late_frames'] / max(1, media['frames']):.2%}) "
             f"| {media['worst_gap_ms']} | {media['mean_callback_us']} | {media['worst_callback_ms']} |"
         )
-    print(f"\nCPU: {_cpu()}")
+    print(f"\nCPU: {cpu_name()}")
     return 0
-
-
-def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    return f"{os.cpu_count()} cores"
 
 
 def _call_async(workdir: Path, target: str, source: Path) -> subprocess.Popen[bytes]:

@@ -36,6 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine import cpu_name  # noqa: E402  # benchmarks/machine.py, beside this script
+
 from appliance.audio.files import read_audio  # noqa: E402
 from appliance.audio.frames import FRAME_MS, PIPELINE_RATE  # noqa: E402
 from appliance.audio.resample import resample  # noqa: E402
@@ -274,7 +276,7 @@ def main() -> None:
         found = measure(args.manifest, settings)
     if args.save:
         args.save.write_text(json.dumps({k: [asdict(p) for p in v] for k, v in found.items()}, default=_plain))
-    print(f"\nTurn taking, {cpu()}; whisper base transcript, Smart Turn v3.2 on 1 thread")
+    print(f"\nTurn taking, {cpu_name()}; whisper base transcript, Smart Turn v3.2 on 1 thread")
     print(
         "false cut-offs: pauses shorter than the longest wait (1.3 s) where the turn was ended; dead air: from "
         "the last word to when the reply can start (the turn ended and the transcript ready)"
@@ -320,13 +322,6 @@ def measure(manifest: Path | None, settings: ListenConfig) -> dict[str, list[Poi
         finally:
             engines.close()
     return found
-
-
-def cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 if __name__ == "__main__":
