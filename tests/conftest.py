@@ -176,3 +176,59 @@ def caller_voice(tmp_path_factory: pytest.TempPathFactory) -> KokoroSynthesizer:
     """A test caller's English voice, Kokoro's af_heart: not the appliance's own (piper)."""
     registry = ModelRegistry(tmp_path_factory.mktemp("cache"))
     return KokoroSynthesizer(registry.resolve_voice("kokoro-af-heart"), "en", 1, PIPELINE_RATE)
+
+
+KAMAILIO_CONFIG = """\
+#!KAMAILIO
+debug=2
+log_stderror=yes
+children=2
+disable_tcp=yes
+listen=udp:127.0.0.1:{port}
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "kex.so"
+loadmodule "corex.so"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "auth.so"
+request_route {{
+    if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
+    if (has_totag()) {{
+        if (loose_route()) {{ t_relay(); exit; }}
+        if (is_method("ACK")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+        sl_send_reply("404", "Not here"); exit;
+    }}
+    if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+    if (is_method("REGISTER")) {{
+        if (!pv_www_authenticate("$td", "{password}", "0")) {{ www_challenge("$td", "0"); exit; }}
+        if (!save("location")) {{ sl_reply_error(); }}
+        exit;
+    }}
+    record_route();
+    if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
+    t_relay();
+}}
+"""
+
+
+@pytest.fixture
+def kamailio(tmp_path: Path) -> Iterator[int]:
+    """Kamailio as the PBX: a registrar with digest auth (password s3cret for every user) and a proxy to
+    the registered phones, on loopback; yields its port."""
+    port = free_port()
+    config = tmp_path / "kamailio.cfg"
+    config.write_text(KAMAILIO_CONFIG.format(port=port, password="s3cret"))
+    cmd = ["kamailio", "-DD", "-E", "-f", str(config), "-P", str(tmp_path / "kamailio.pid"), "-Y", str(tmp_path)]
+    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
+        time.sleep(1.0)
+        assert proc.poll() is None, "kamailio did not start"
+        yield port
+        proc.terminate()
+        proc.wait(timeout=10)

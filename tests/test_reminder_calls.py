@@ -119,6 +119,53 @@ def test_the_daemon_calls_a_patient_who_confirms_by_voice(
     assert log.count("Call established") == 1, log  # the patient was called once
 
 
+def test_through_the_pbx_a_patient_cancels_by_voice(
+    env: dict[str, str], tmp_path: Path, caller_voice: KokoroSynthesizer, kamailio: int
+) -> None:
+    # Both the appliance and the patient's phone are registered with the PBX (kamailio); the reminder goes
+    # out through the appliance's account, and the PBX finds the phone by its registration. The patient
+    # cancels, hears it read back, and says yes.
+    said = [np.concatenate(list(caller_voice.sentences(t))) for t in ("Hello?", "I need to cancel it.", "Yes.")]
+    at_s = (0.5, 20.5, 32.0)
+    audio = silence(40)
+    for words, start in zip(said, at_s, strict=True):
+        audio[int(start * PIPELINE_RATE) : int(start * PIPELINE_RATE) + len(words)] = words
+    phone, _ = patient_phone(tmp_path, audio)
+    (phone / "accounts").write_text(
+        f"<sip:{PATIENT}@127.0.0.1:{kamailio}>;auth_pass=s3cret;regint=60;answermode=auto;audio_codecs=PCMU/8000/1\n"
+    )
+    store = daemon_store(Path(env["VOCALIA_STATE_DIR"]))
+    store.migrate()
+    booking = booking_in_two_hours(store)
+    account = {
+        "VOCALIA_BUSINESS_PROFILE": str(clinic_with_reminders(tmp_path)),
+        "VOCALIA_SIP_REGISTRAR": f"sip:127.0.0.1:{kamailio}",
+        "VOCALIA_SIP_USERNAME": "reception",
+        "VOCALIA_SIP_PASSWORD": "s3cret",
+    }
+    with subprocess.Popen(
+        ["baresip", "-f", str(phone), "-t", "120"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as patient:
+        try:
+            for _ in start_daemon(env, **account):
+                (reminder,) = wait_for(  # type: ignore[misc]
+                    lambda: store.query("SELECT * FROM reminders WHERE state IN ('done', 'failed')", []),
+                    timeout=90,
+                    what="the reminder call to end",
+                )
+                turns = store.turns(str(reminder["call_id"]))
+                heard = [(t["caller_text"], t["reply_text"], round(t["speech_start_s"], 1)) for t in turns]
+                assert (reminder["outcome"], reminder["reply"]) == ("answered", "cancelled"), heard
+                (row,) = store.query("SELECT status FROM bookings WHERE id = ?", [booking])
+                assert row["status"] == "cancelled", heard
+        finally:
+            patient.terminate()
+            log, _ = patient.communicate(timeout=15)
+    assert "200 OK (kamailio" in log, log  # the phone registered with the PBX, which found it for the call
+    assert "from sip:reception@127.0.0.1" in log, log  # the call came from the appliance's account
+    assert log.count("Call established") == 1, log
+
+
 def test_an_answering_machine_gets_a_message_without_health_details(
     env: dict[str, str], tmp_path: Path, listener: WhisperModel
 ) -> None:
