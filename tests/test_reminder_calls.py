@@ -307,3 +307,5 @@ def test_a_daemon_killed_mid_campaign_reaches_every_patient_once(env: dict[str, 
     assert sorted(reached) == sorted(patients), "every patient reached exactly once"
     outcomes = store.query("SELECT outcome, COUNT(*) AS n FROM reminders GROUP BY outcome", [])
     assert {r["outcome"]: r["n"] for r in outcomes} == {"answered": 50 - talking, "interrupted": talking}
+    ended = store.query("SELECT end_reason, COUNT(*) AS n FROM calls GROUP BY end_reason", [])
+    assert {r["end_reason"]: r["n"] for r in ended} == {"caller_hangup": 50 - talking}  # each in the call list

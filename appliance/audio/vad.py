@@ -14,12 +14,14 @@ WINDOW = 512  # samples at 16 kHz (32 ms): the window Silero v6 was trained on
 CONTEXT = 64  # samples of the previous window the model sees again
 # Silero's recurrent state drifts over a long stretch without speech (the patient listening to a 16 s
 # reminder, a caller on hold): after 18 s of line silence the first second of "Yes, I confirm" scored 0.3-0.4
-# instead of 0.8, under the threshold, and the start of the answer was lost. A state fresh from zeros is not
-# the best either (0.5 on the same words): the model scores best having heard a second or three of silence.
-# So every stream starts from the state left by PRIME_S of silence, and goes back to it each time it has
-# been quiet for RESET_AFTER_S.
+# instead of 0.8, under the threshold, and the start of the answer was lost (0.59 after 3 s of silence,
+# 0.54 after 6 s, 0.42 after 10 s). A state fresh from zeros is not the best either (0.5 on the same words):
+# the model scores best having heard a second or three of silence. So every stream starts from the state
+# left by PRIME_S of silence, and goes back to it after RESET_AFTER_S of quiet. Not sooner: resetting after
+# 2 s also reset it during ordinary turns (the caller quiet while a reply plays), which moved utterance
+# boundaries enough to write "Marie Du Pond" for "Marie Dupont" in the French booking over SIP.
 PRIME_S = 1.0
-RESET_AFTER_S = 2.0
+RESET_AFTER_S = 8.0
 QUIET = 0.1  # a window below this probability is quiet
 
 _RESET_WINDOWS = round(RESET_AFTER_S * 16000 / WINDOW)

@@ -167,7 +167,8 @@ class Campaign:
         screener = Screener(self.engines, reminder.language)
         result.call.line.attach(screener)
         verdict = await screener.screen()
-        if verdict is None:  # picked up and hung up before saying anything
+        if verdict is None:  # picked up and hung up before anything was said: still a call in the list
+            await asyncio.to_thread(self._hung_up_call, call_id, f"outbound:{result.call.remote}")
             await asyncio.to_thread(self.book.settle, reminder.id, "answered", "no_reply")
             _LOGGER.info("reminder %s: answered and hung up at once", reminder.id[:8])
             return
@@ -226,6 +227,10 @@ class Campaign:
         _LOGGER.info(
             "reminder %s: voicemail, %s (now %s)", reminder.id[:8], "message left" if left else "no message", state
         )
+
+    def _hung_up_call(self, call_id: str, source: str) -> None:
+        self.book.store.start_call(call_id, source)
+        self.book.store.end_call(call_id, "caller_hangup")
 
     def _voicemail_text(self, reminder: Reminder, detailed: bool) -> str:
         profile, phrases = self.business.profile, self.business.phrases
