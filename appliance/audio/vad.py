@@ -12,20 +12,6 @@ from .frames import to_float
 
 WINDOW = 512  # samples at 16 kHz (32 ms): the window Silero v6 was trained on
 CONTEXT = 64  # samples of the previous window the model sees again
-# Silero's recurrent state drifts over a long stretch without speech (the patient listening to a 16 s
-# reminder, a caller on hold): after 18 s of line silence the first second of "Yes, I confirm" scored 0.3-0.4
-# instead of 0.8, under the threshold, and the start of the answer was lost (0.59 after 3 s of silence,
-# 0.54 after 6 s, 0.42 after 10 s). A state fresh from zeros is not the best either (0.5 on the same words):
-# the model scores best having heard a second or three of silence. So every stream starts from the state
-# left by PRIME_S of silence, and goes back to it after RESET_AFTER_S of quiet. Not sooner: resetting after
-# 2 s also reset it during ordinary turns (the caller quiet while a reply plays), which moved utterance
-# boundaries enough to write "Marie Du Pond" for "Marie Dupont" in the French booking over SIP.
-PRIME_S = 1.0
-RESET_AFTER_S = 8.0
-QUIET = 0.1  # a window below this probability is quiet
-
-_RESET_WINDOWS = round(RESET_AFTER_S * 16000 / WINDOW)
-_State = tuple[np.ndarray, np.ndarray]
 
 
 class SileroVad:
@@ -45,27 +31,21 @@ class SileroVad:
         names = {i.name for i in self._session.get_inputs()}
         if names != {"input", "h", "c"}:
             raise ModelError(f"VAD model {path} is not a Silero VAD v6 model (inputs {sorted(names)})")
-        h = c = np.zeros((1, 1, 128), dtype=np.float32)
-        silence = np.zeros((1, CONTEXT + WINDOW), dtype=np.float32)
-        for _ in range(round(PRIME_S * 16000 / WINDOW)):
-            _, h, c = self._session.run(None, {"input": silence, "h": h, "c": c})
-        self._primed: _State = (h, c)
 
     def stream(self) -> VadStream:
         """A fresh detector state for one audio stream."""
-        return VadStream(self._session, self._primed)
+        return VadStream(self._session)
 
 
 class VadStream:
     """Speech probability of a 16 kHz stream, window by window, carrying the model state."""
 
-    def __init__(self, session: onnxruntime.InferenceSession, primed: _State) -> None:
+    def __init__(self, session: onnxruntime.InferenceSession) -> None:
         self._session = session
-        self._primed = primed
-        self._h, self._c = primed
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
         self._context = np.zeros(CONTEXT, dtype=np.float32)
         self._pending = np.zeros(0, dtype=np.float32)
-        self._quiet = 0  # windows in a row below QUIET
         self.probability = 0.0
 
     def push(self, samples: np.ndarray) -> float:
@@ -77,8 +57,4 @@ class VadStream:
             prob, self._h, self._c = self._session.run(None, {"input": x, "h": self._h, "c": self._c})
             self._context = window[-CONTEXT:]
             self.probability = float(np.asarray(prob).reshape(-1)[0])
-            self._quiet = self._quiet + 1 if self.probability < QUIET else 0
-            if self._quiet >= _RESET_WINDOWS:  # quiet long enough: back to the state it scores best from
-                self._h, self._c = self._primed
-                self._quiet = 0
         return self.probability
