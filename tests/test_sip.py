@@ -123,8 +123,14 @@ def test_dtmf_from_sipp_reaches_the_dialogue(daemon: Daemon, tmp_path: Path) -> 
     assert result.returncode == 0, result.stdout[-2000:]
     time.sleep(0.5)  # the daemon records the call's end after the BYE
     store = daemon_store(daemon.state)
-    keys = [t for t in store.db.table("turns").rows if t["eot_reason"] == "dtmf"]
-    assert [(t["caller_text"], t["reply_text"]) for t in keys] == [("1", TEMPLATES["en"]["keys_hint"])]
+    turns = store.db.table("turns").rows
+    keys = [t for t in turns if t["eot_reason"] == "dtmf"]
+    # The recording is unclear speech that Whisper takes for Spanish or English depending on where the VAD
+    # cuts it (es 0.58-0.84 of the three languages' probability, as real Spanish clips get), so the key's
+    # answer is checked in the language the call was in when the key came: the last speech heard.
+    heard = [t["language"] for t in turns if t["eot_reason"] != "dtmf" and t["caller_text"].strip()]
+    language = heard[-1] if heard else "en"
+    assert [(t["caller_text"], t["reply_text"]) for t in keys] == [("1", TEMPLATES[language]["keys_hint"])]
     (call,) = store.db.table("calls").rows
     assert call["end_reason"] == "caller_hangup"
 
