@@ -243,6 +243,9 @@ def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bo
             return found_day, False
     for index, name in enumerate(_WEEKDAYS[language]):
         if re.search(rf"\b{name}\b", text):
+            dated = _weekday_with_number(text, name, index, today)
+            if dated is not None:
+                return dated, False
             ahead = (index - today.weekday()) % 7
             # "next Tuesday" said on a Tuesday means in a week, as does a bare "Tuesday".
             if ahead == 0 and not re.search(r"\b(?:today|aujourd'hui|hoy)\b", text):
@@ -258,6 +261,29 @@ def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bo
                 ahead += 7
             return today + timedelta(days=ahead), False
     return None, False
+
+
+def _weekday_with_number(text: str, name: str, index: int, today: date) -> date | None:
+    """"Wednesday the 21st", "mercredi 21", "el miércoles 21": the next date that is both that weekday
+    and that day of the month (None when none is in the next three months: the weekday alone counts)."""
+    found = re.search(
+        rf"\b{name},? (?:the |le |el )?(\d{{1,2}})(?:st|nd|rd|th|er)?\b"
+        r"(?! ?(?:h\b|heures?|horas?|:|am\b|pm\b|o'clock|de la|du matin|de l'après|in the|\d))",
+        text,
+    )
+    if found is None or not 1 <= int(found.group(1)) <= 31:
+        return None
+    number = int(found.group(1))
+    year, month = today.year, today.month
+    for _ in range(3):
+        try:
+            candidate = date(year, month, number)
+        except ValueError:
+            candidate = None
+        if candidate is not None and candidate >= today and candidate.weekday() == index:
+            return candidate
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
 
 
 # "the 10th of this month", "on the 8th", "le 8", "el día 10": a day of the month without its month.

@@ -8,6 +8,8 @@ from . import LanguagePack
 
 RELATIVES = r"(?:mi hija|mi hijo|mi esposa|mi esposo|mi mujer|mi marido|mi madre|mi padre|mi niño|mi niña|mi hermana|mi hermano)"
 
+# The tens, after which "y uno" is a digit ("cuarenta y uno"), not an article.
+_TENS = ("treinta", "cuarenta", "cincuenta", "sesenta", "setenta", "ochenta", "noventa")
 PACK = LanguagePack(
     code="es",
     common_words="quiero quisiera cita hola sí mañana gracias mi los las para con por favor es una quería "
@@ -72,7 +74,10 @@ PACK = LanguagePack(
             False,
         ),
     ),
-    articles=re.compile(r"(?<!la )\b(un[oa]?s?)\b(?! horas?)", re.IGNORECASE),
+    # "la una" is one o'clock and "cuarenta y uno" forty-one: neither is an article.
+    articles=re.compile(
+        r"(?<!la )" + "".join(rf"(?<!{tens} y )" for tens in _TENS) + r"\b(un[oa]?s?)\b(?! horas?)", re.IGNORECASE
+    ),
     day_of_month=re.compile(
         r"\b(?:el|del) (?:día )?(?P<d>\d{1,2})\b(?! ?(?:de la|horas?|:|\d))(?: del mes (?:(?P<next>que viene|próximo)))?"
     ),
