@@ -50,6 +50,7 @@ from .understand import (
     parse_order_number,
     parse_ordinal,
     parse_phone,
+    swapped_name,
     yes_no,
 )
 
@@ -415,7 +416,8 @@ class DialogueEngine:
         if key in flow.slots and not asked and not correcting:
             return
         said = normalize(raw, self.language, lower=False)
-        name = parse_name(said, self.language, expecting=asked)
+        swapped = swapped_name(said, self.language, str(flow.slots[key])) if key in flow.slots and correcting else None
+        name = swapped or parse_name(said, self.language, expecting=asked)
         if name is None and key in flow.slots and correcting:
             name = self._corrected_name(said, str(flow.slots[key]))
         if name:

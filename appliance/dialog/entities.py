@@ -80,7 +80,7 @@ def hear(
     """Read one normalised utterance; ``regions`` are tried in order for numbers said without a +.
     ``expecting_phone``: the caller was just asked for a number, so any digit run is meant as one."""
     heard = Heard(text)
-    work = _take_phones(heard, text, regions, expecting_phone)
+    work = _take_phones(heard, text, language, regions, expecting_phone)
     work = _take_birth_date(heard, work, language, now.date(), country)
     heard.blanks = tuple(text[e.start : e.end] for e in heard.entities)
     heard.correction = bool(re.search(rf"\b(?:{_CORRECTION[language]})\b", work))
@@ -114,21 +114,29 @@ _COUNTRY_WORDS = (
 )
 
 
-def _take_phones(heard: Heard, text: str, regions: tuple[str, ...], expecting: bool) -> str:
+def _take_phones(heard: Heard, text: str, language: str, regions: tuple[str, ...], expecting: bool) -> str:
     named = [region for region, words in _COUNTRY_WORDS if re.search(rf"\b(?:{words})\b", text)]
     regions = tuple(dict.fromkeys([*named, *regions]))
     spoken = _spoken_digits(text)
     work = text
+    taken_to = 0  # the end of the last number taken, with its corrected digits
     for run in _RUN.finditer(spoken):
+        if run.start() < taken_to:
+            continue
         groups = [
             (m.start() + run.start(), m.end() + run.start(), m.group()) for m in re.finditer(r"\+?\d+", run.group())
         ]
         found = _valid_subrun(groups, regions)
         if found is not None:
             start, end, number = found
+            corrected = heard.phone is not None and _CORRECTED_BEFORE[language].search(spoken[taken_to:start])
+            fixed = _corrected_tail(spoken, end, number, language)
+            if fixed is not None:
+                number, end = fixed
             heard.entities.append(Entity("phone", number, start, end))
-            heard.phone = heard.phone or number
+            heard.phone = number if corrected else heard.phone or number  # "..., no, it's 720 555 0199"
             work = _blank(work, start, end)
+            taken_to = end
             continue
         digits = sum(len(g[2].lstrip("+")) for g in groups)
         context = spoken[max(0, run.start() - 30) : run.start()]
@@ -139,6 +147,50 @@ def _take_phones(heard: Heard, text: str, regions: tuple[str, ...], expecting: b
             heard.phone_invalid = heard.phone_invalid or re.sub(r"[^\d+]", "", run.group())
             work = _blank(work, run.start(), run.end())
     return work
+
+
+# "..., no wait, 0122", "sorry no, the last one is an 8, 0178", "ah non pardon, 38 à la fin": the digits
+# said after a correction that follows a number put right its end.
+_CORRECTED_AFTER = {
+    c: re.compile(
+        rf"^[\s,.;:!-]*(?:(?:ah|oh|oops|sorry|no|non|pardon|perdón|perdona|attendez|espera)\W+){{0,2}}(?:{p.corrections}|no|non)\b"
+    )
+    for c, p in PACKS.items()
+}
+_CORRECTED_BEFORE = {c: re.compile(rf"\b(?:{p.corrections}|no|non)\b") for c, p in PACKS.items()}
+
+
+def _corrected_tail(spoken: str, end: int, number: str, language: str) -> tuple[str, int] | None:
+    """``number`` with its last digits replaced by those said after a correction right behind it, and
+    where that correction ends; None when no correction follows or it does not make a valid number.
+    The shortest run of final groups that changes the number and keeps it valid is taken ("8, 0178":
+    "0178"), so a digit word inside the correction ("the last one is an eight") is not read into it."""
+    marker = _CORRECTED_AFTER[language].match(spoken[end:])
+    if marker is None:
+        return None
+    after = spoken[end + marker.end() : end + marker.end() + 60]
+    runs = list(_RUN_OR_DIGITS.finditer(after))
+    if not runs:
+        return None
+    run = runs[-1]
+    groups = re.findall(r"\d+", run.group())
+    parsed = phonenumbers.parse(number, None)
+    national = str(parsed.national_number)
+    for count in range(1, len(groups) + 1):
+        tail = "".join(groups[-count:])
+        if len(tail) >= len(national):
+            return None  # a whole number: read as one, not as an end
+        fixed = national[: len(national) - len(tail)] + tail
+        if fixed == national:
+            continue
+        candidate = phonenumbers.parse(fixed, phonenumbers.region_code_for_number(parsed))
+        if phonenumbers.is_valid_number(candidate):
+            e164 = phonenumbers.format_number(candidate, phonenumbers.PhoneNumberFormat.E164)
+            return e164, end + marker.end() + run.end()
+    return None
+
+
+_RUN_OR_DIGITS = re.compile(r"\d+(?:[\s.,-]{1,3}\d+)*")
 
 
 def _spoken_digits(text: str) -> str:

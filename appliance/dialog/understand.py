@@ -264,7 +264,7 @@ def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bo
 
 
 def _weekday_with_number(text: str, name: str, index: int, today: date) -> date | None:
-    """"Wednesday the 21st", "mercredi 21", "el miércoles 21": the next date that is both that weekday
+    """ "Wednesday the 21st", "mercredi 21", "el miércoles 21": the next date that is both that weekday
     and that day of the month (None when none is in the next three months: the weekday alone counts)."""
     found = re.search(
         rf"\b{name},? (?:the |le |el )?(\d{{1,2}})(?:st|nd|rd|th|er)?\b"
@@ -469,6 +469,33 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     if not words or len([w for w in words if w.lower() not in particles]) > 5:
         return None
     return " ".join(w if w.lower() in particles and i else w[:1].upper() + w[1:] for i, w in enumerate(words))
+
+
+# "not Smith, it's Smyth", "c'est pas Dupont c'est Dupuis", "no es García, es Garcés": one word of the
+# name put right.
+_SWAPPED = {
+    "en": r"\bnot ([\w'-]+)\W+(?:(?:it'?s|it is|but|that'?s)\s+)?([\w'-]+)",
+    "fr": r"\b(?:c'est\s+)?pas ([\w'-]+)\W+(?:(?:c'est|mais)\s+)?([\w'-]+)",
+    "es": r"\bno (?:es\s+)?([\w'-]+)\W+(?:(?:es|sino|se llama)\s+)?([\w'-]+)",
+}
+
+
+def swapped_name(text: str, language: str, held: str) -> str | None:
+    """``held`` with the word the caller rules out replaced by the one they say instead (spelled
+    letters after it win: "it's Smyth, S M Y T H"); None when the ruled-out word is not in it."""
+    found = re.search(_SWAPPED.get(language, _SWAPPED["en"]), text, re.IGNORECASE)
+    if found is None:
+        return None
+    old, new = found.group(1), found.group(2)
+    words = held.split()
+    index = next((i for i, w in enumerate(words) if fuzz.ratio(w.lower(), old.lower()) >= 80), None)
+    if index is None or not _is_name_word(new.lower(), new) or new.lower() == old.lower():
+        return None
+    spelled = _spelled(re.sub(r"[^\w'\s-]", " ", text[found.end() :]))
+    if spelled and fuzz.ratio(spelled.lower(), new.lower()) >= 50:
+        new = spelled
+    words[index] = new[:1].upper() + new[1:]
+    return " ".join(words)
 
 
 _TITLES = re.compile(
