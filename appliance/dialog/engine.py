@@ -424,6 +424,12 @@ class DialogueEngine:
             flow.slots[key] = name
             self._caller_name = name
 
+    def _introduces_self(self, said: str) -> bool:
+        """ "My name is Kevin Tran", "je m'appelle Claire Fontaine": the answer gives the caller's name."""
+        return bool(re.match(rf"\W*(?:{PACKS[self.language].name_intro})\b", said, re.I)) and bool(
+            parse_name(said, self.language, expecting=False)
+        )
+
     def _corrected_name(self, said: str, held: str) -> str | None:
         """ "Sorry, it's Ana María Pérez" at the read-back: a name after the correction word that
         shares a word with the one held (so a stray phrase is not taken for a name)."""
@@ -983,27 +989,35 @@ class DialogueEngine:
             return self._other_phone(flow)
         awaiting = flow.awaiting
         said = normalize(raw, self.language, lower=False)
-        facts = (
-            lead_facts(self._heard.without_taken(said), self.language) if awaiting not in ("need", "company") else {}
+        facts = lead_facts(self._heard.without_taken(said), self.language)
+        if awaiting == "need":
+            facts.pop("need", None)  # the whole answer is the need
+        # An answer that gives another fact, or the caller's name ("my name is Kevin Tran" to the company
+        # question, "budget's about 8000" to the timeline one), is that fact, not this one's answer.
+        elsewhere = bool(set(facts) - {awaiting}) or (
+            awaiting in ("company", "timeline") and self._introduces_self(said) and awaiting not in facts
         )
         for key, value in facts.items():
-            if key not in slots or awaiting in ("confirm", None):
+            if key not in slots or awaiting in ("confirm", None) or key == awaiting:
                 slots[key] = value
                 if key == "timeline":
                     slots["timeline_words"] = str(value).lower()
         if awaiting == "need":
             slots["need"] = raw.strip()
-        elif awaiting == "company":
+        elif awaiting == "company" and "company" not in facts and not elsewhere:
             slots["company"] = _company_answer(raw)
-        elif awaiting == "budget":
+        elif awaiting == "budget" and "budget" not in facts:
             amount = parse_amount(text, last=self._heard.correction)
             if amount is not None:
                 slots["budget"] = amount
-            else:
+            elif not elsewhere:
                 slots["budget_unclear"] = True  # "not sure yet": no budget is written rather than a guessed one
-        elif awaiting == "timeline":
-            slots["timeline"] = raw.strip()
-            slots["timeline_words"] = text
+        elif awaiting == "timeline" and "timeline" not in facts:
+            if elsewhere:  # asked once: a project without a date is still a lead
+                slots["timeline_unclear"] = True
+            else:
+                slots["timeline"] = raw.strip()
+                slots["timeline_words"] = text
         elif awaiting == "authority":
             decides = lead_facts(raw, self.language).get("authority")
             decides = yes_no(text, self.language) if decides is None else decides

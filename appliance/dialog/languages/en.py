@@ -133,8 +133,9 @@ PACK = LanguagePack(
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|and|of|the|et|y|de))*)",
     lead_timeline=r"\b(?:start|begin|launch|kick off|go live|ready|done)\b[^,.;]*",
     lead_decides=r"\b(?:i'm the owner|i am the owner|i own|it's my call|it's my decision|i decide|i make the decisions?|"
-    r"i'm the decision maker|i'm the one who decides|i'm the (?:founder|ceo|boss|director|manager|president))\b",
-    lead_does_not_decide=r"\b(?:not the (?:decision maker|one who decides|owner)|my (?:boss|manager|partner) decides|"
+    r"i'm the decision maker|i'm the (?:one|1) who decides|i'm the (?:founder|ceo|boss|director|manager|president))\b",
+    lead_does_not_decide=r"\b(?:not the (?:decision maker|(?:one|1) who decides|owner)|"
+    r"my (?:boss|manager|partner|mother|mom|father|dad|wife|husband) (?:decides|owns it|has the final say)|"
     r"(?:need|have) to (?:check|run it by)|not my (?:call|decision))\b",
     message_cues=re.compile(
         r"\b(?:tell|let|message|word|note)\b.*?\b(?:that|know|saying|say|:)\s+(?P<m>.+)$"
