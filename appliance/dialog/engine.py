@@ -458,6 +458,10 @@ class DialogueEngine:
         if number:
             flow.slots["phone"] = number
             return True
+        this_number = PACKS[self.language].this_number
+        if self.caller_id and this_number and "phone" not in flow.slots and re.search(this_number, text):
+            flow.slots["phone"] = self.caller_id  # "... and you can use this number", "au numéro que j'appelle"
+            return True
         return False
 
     def _other_phone(self, flow: _Flow) -> Reply:

@@ -51,6 +51,7 @@ class LanguagePack:
     range_to: str  # the word between the two ends of a range of days
     question_words: str  # what a question opens with
     faq_topics: dict[str, str]  # words that ask for the hours, the address, a price
+    this_number: str = ""  # the number the caller is calling from, named in passing: you can use this number
     stt_prompt: str = ""  # primes Whisper with this language's call vocabulary (and keeps it from translating)
 
 

@@ -259,5 +259,7 @@ PACK = LanguagePack(
         "address": r"\b(?:address|where are you|where's your (?:office|clinic|practice|shop|store)|where is your (?:office|clinic|practice|shop|store)|located|location|directions|get there|find you)\b",
         "price": r"\b(?:how much|cost|costs|price|fee|charge)\b",
     },
+    this_number=r"(?<!not )(?<!n't use )\b(?:(?:this|the same) (?:number|phone|mobile|cell)\b(?! (?:is wrong|isn't))|"
+    r"(?:number|mobile|phone|cell|line) i'?m (?:calling|ringing|phoning) (?:you )?(?:from|on)\b)",
     stt_prompt="A phone call to the receptionist of a clinic about appointments with the doctor, nurse or dentist.",
 )

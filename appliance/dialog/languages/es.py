@@ -220,5 +220,7 @@ PACK = LanguagePack(
         "address": r"\b(?:dirección|dónde están|dónde estáis|dónde se encuentra|dónde queda|ubicados|cómo llego)\b",
         "price": r"\b(?:cuánto|cuesta|precio|tarifa)\b",
     },
+    this_number=r"(?<!no a )(?<!no en )(?<!no al )\b(?:este (?:número|móvil|teléfono|celular)\b(?! no\b)|"
+    r"(?:número|móvil|teléfono) (?:desde el que|del que|con el que|que|por el que) (?:le |les )?(?:llamo|estoy llamando)\b)",
     stt_prompt="Una llamada telefónica a la recepción de una clínica para pedir, cambiar o cancelar una cita con el médico, la enfermera o el dentista.",
 )

@@ -229,5 +229,7 @@ PACK = LanguagePack(
         "address": r"\b(?:adresse|où êtes-vous|vous êtes où|où vous trouvez|où se trouve|situés|le cabinet est où)\b",
         "price": r"\b(?:combien|coûte|prix|tarif)\b",
     },
+    this_number=r"(?<!pas )(?<!pas sur )(?<!pas à )\b(?:ce (?:numéro|portable|téléphone)(?:-là|-ci)?\b(?! n'est pas)|"
+    r"(?:numéro|portable) (?:que|d'où|depuis lequel|avec lequel|duquel) (?:je vous |j')appelle\b)",
     stt_prompt="Un appel téléphonique au secrétariat d'un cabinet médical, pour prendre, déplacer ou annuler un rendez-vous avec le médecin, l'infirmière ou le dentiste.",
 )
