@@ -103,7 +103,10 @@ _COUNTRY_WORDS = (
     ("FR", r"french|francés|frances|français|française|francais|de france"),
     ("MA", r"moroccan|marroquí|marocain|marocaine|du maroc"),
     ("US", r"american|americano|américain|américaine|us number"),
-    ("GB", r"british|english number|uk number|británico|britannique|anglais"),
+    (
+        "GB",
+        r"british|english number|uk|u\.k\.|united kingdom|scottish|británico|britannique|anglais|del reino unido|du royaume-uni",
+    ),
     ("CA", r"canadian|canadiense|canadien|canadienne"),
     ("MX", r"mexican|mexicano|mexicain"),
     ("BE", r"belgian|belga|belge"),
@@ -114,10 +117,19 @@ _COUNTRY_WORDS = (
 )
 
 
+# What a caller calls their number before "one" stands for it: "a UK one", "the other one", "a work one".
+_NUMBER_KINDS = (
+    r"uk|british|french|spanish|moroccan|american|canadian|foreign|international|mobile|cell|landline|"
+    r"different|new|other|local|work|home|office"
+)
+
+
 def _take_phones(heard: Heard, text: str, language: str, regions: tuple[str, ...], expecting: bool) -> str:
     named = [region for region, words in _COUNTRY_WORDS if re.search(rf"\b(?:{words})\b", text)]
     regions = tuple(dict.fromkeys([*named, *regions]))
     spoken = _spoken_digits(text)
+    if language == "en":  # "it's a UK one, 07534 ...": that "one" is the number, not its first digit
+        spoken = re.sub(rf"(\b(?:a|an|the) (?:(?:{_NUMBER_KINDS}) ){{1,2}})1(?=,? (?:\+|\d))", r"\1 ", spoken)
     work = text
     taken_to = 0  # the end of the last number taken, with its corrected digits
     for run in _RUN.finditer(spoken):
