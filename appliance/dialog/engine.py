@@ -826,7 +826,10 @@ class DialogueEngine:
             slots.pop("message", None)
             return self._say("ask_message")
         if flow.awaiting == "message":
-            slots["message"] = raw.strip()
+            if yes_no(text, self.language) is None or len(text.split()) > 3 or slots.get("message_asked"):
+                slots["message"] = raw.strip()
+            else:  # "yes" is not a message: asked once more, then whatever is said is passed on
+                slots["message_asked"] = True
         else:
             provider = self._provider(text) or self._only_provider(text)
             if provider:
@@ -865,9 +868,13 @@ class DialogueEngine:
         asked = next((m for name, m in _request_matches(said, self.language) if name == "message"), None)
         if asked is None:
             return None
-        return self._message_clauses(said[: asked.start()], strict=True) or self._message_clauses(
-            said[asked.end() :], strict=True
+        after = said[asked.end() :]
+        recipient = re.match(
+            r"\W*(?:(?:for|to|pour|à|a|para|al?) )?(?:the |le |la |el )?([\w.'-]+(?: [\w.'-]+)?)\W*", after
         )
+        if recipient and self._provider(recipient.group(1).lower()):
+            after = after[recipient.end() :]  # "... a message for Morgan our contact form stopped working"
+        return self._message_clauses(said[: asked.start()], strict=True) or self._message_clauses(after, strict=True)
 
     def _message_clauses(self, told: str, strict: bool) -> str | None:
         """The clauses of ``told`` that carry a message; ``strict`` (no cue introduced them): only clauses

@@ -143,7 +143,7 @@ PACK = LanguagePack(
         re.I,
     ),
     message_about=re.compile(
-        r"\b(?:it'?s|it is|this is|that'?s) (?:about|regarding|concerning|in regards? to)\s+(?P<m>.+)$", re.I
+        r"\b(?:(?:it'?s|it is|this is|that'?s) )?(?:about|regarding|concerning|in regards? to)\s+(?P<m>.+)$", re.I
     ),
     templates={
         "greeting": "Thank you for calling {business}. How can I help you today?",

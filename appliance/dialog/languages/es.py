@@ -105,7 +105,9 @@ PACK = LanguagePack(
     message_cues=re.compile(
         r"\b(?:dígale|decirle|dile|avise|avisar|avisarle|mensaje|recado)\b.*?\bque\s+(?P<m>.+)$", re.I
     ),
-    message_about=re.compile(r"\bes (?:sobre|acerca de|por lo de|por|respecto a)\s+(?P<m>.+)$", re.I),
+    message_about=re.compile(
+        r"\b(?:es )?(?:sobre|acerca de|respecto a)\s+(?P<m>.+)$|\bes (?:por lo de|por)\s+(?P<m2>.+)$", re.I
+    ),
     templates={
         "greeting": "Gracias por llamar a {business}. ¿En qué puedo ayudarle?",
         "anything_else": "¿Puedo ayudarle en algo más?",

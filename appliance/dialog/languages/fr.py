@@ -113,7 +113,9 @@ PACK = LanguagePack(
         r"\b(?:dire|dites|prévenir|prévenez|informer|message|mot|transmettre)\b.*?\bque\s+(?P<m>.+)$", re.I
     ),
     message_about=re.compile(
-        r"\bc'est (?:(?:au sujet|à propos) (?:de la|de l'|des|du|de|d')|concernant|pour)\s*(?P<m>.+)$", re.I
+        r"\b(?:c'est )?(?:(?:au sujet|à propos) (?:de la|de l'|des|du|de|d')|concernant)\s*(?P<m>.+)$"
+        r"|\bc'est pour\s*(?P<m2>.+)$",
+        re.I,
     ),
     templates={
         "greeting": "{business}, bonjour. Comment puis-je vous aider ?",
