@@ -834,9 +834,13 @@ class DialogueEngine:
             provider = self._provider(text) or self._only_provider(text)
             if provider:
                 slots["recipient"] = provider
+            before = (slots.get("name"), slots.get("phone"))
             self._name(flow, raw)
             self._phone(flow, text)
             content = self._message_content(raw)
+            answered = before != (slots.get("name"), slots.get("phone"))
+            if content is None and not answered and flow.awaiting in ("name", "phone", "caller_id"):
+                content = self._message_out_of_turn(flow, raw, text)
             if content and "message" not in slots:
                 slots["message"] = content
         return self._contact_then(flow, "message", "message")
@@ -875,6 +879,17 @@ class DialogueEngine:
         if recipient and self._provider(recipient.group(1).lower()):
             after = after[recipient.end() :]  # "... a message for Morgan our contact form stopped working"
         return self._message_clauses(said[: asked.start()], strict=True) or self._message_clauses(after, strict=True)
+
+    def _message_out_of_turn(self, flow: _Flow, raw: str, text: str) -> str | None:
+        """The message itself, said when the name or number was asked ("dites-lui que je rentre en
+        France", "que he perdido la receta"): an answer of four words or more that gave neither."""
+        if self._heard.phone or self._heard.phone_invalid:
+            return None
+        if flow.awaiting == "name" and "name" not in flow.slots:
+            return None  # still nameless: the answer was read as a name and found none; ask again
+        if len(text.split()) < 4 or yes_no(text, self.language) is not None:
+            return None
+        return raw.strip()
 
     def _message_clauses(self, told: str, strict: bool) -> str | None:
         """The clauses of ``told`` that carry a message; ``strict`` (no cue introduced them): only clauses

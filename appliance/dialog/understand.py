@@ -404,6 +404,8 @@ _NOT_NAMES_TEXT = (
     "possible there's here's is was are be being going gonna wanna see speak talk tell ask booking "
     "est suis voudrais veux peux pouvez serait possible aussi alors donc quand qui que quoi "
     "quiero quisiera puedo puede necesito tengo llamaba llamo sería también entonces cuando quien "
+    # demonstratives: "oui ce numéro est bon" holds no name
+    "this these those ce cet cette ces ceci cela este esta estos estas ese esa esos esas eso esto "
 )
 _NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 

@@ -85,7 +85,7 @@ PACK = LanguagePack(
         r"\ble (?P<d>\d{1,2})(?:er)?\b(?! ?(?:h\b|heures?|:|\d))(?: du mois (?:(?P<next>prochain)|en cours))?"
     ),
     relatives=RELATIVES,
-    name_intro=rf"(?:je m'appelle|je suis|mon nom est|c'est pour|c'est|moi c'est|au nom de|nom de|pour {RELATIVES}|"
+    name_intro=rf"(?:je m'appelle|je suis|mon nom est|c'est de la part de|de la part de|c'est pour|c'est|moi c'est|au nom de|nom de|pour {RELATIVES}|"
     rf"{RELATIVES} s'appelle|(?:il|elle) s'appelle|de {RELATIVES}|même nom)",
     ordinals=("premier|première|1er|1ère|1re", "deuxième|second|seconde|2e|2ème|dernier|dernière"),
     birth_cues=r"née? le|née?|date de naissance(?: est)?|naissance",
