@@ -8,7 +8,7 @@ from . import LanguagePack
 
 RELATIVES = r"(?:mi hija|mi hijo|mi esposa|mi esposo|mi mujer|mi marido|mi madre|mi padre|mi niño|mi niña|mi hermana|mi hermano)"
 
-# The tens, after which "y uno" is a digit ("cuarenta y uno"), not an article.
+# After the tens ("cuarenta y uno"), "mil" and "ciento", "uno" is a digit, not an article.
 _TENS = ("treinta", "cuarenta", "cincuenta", "sesenta", "setenta", "ochenta", "noventa")
 PACK = LanguagePack(
     code="es",
@@ -76,7 +76,10 @@ PACK = LanguagePack(
     ),
     # "la una" is one o'clock and "cuarenta y uno" forty-one: neither is an article.
     articles=re.compile(
-        r"(?<!la )" + "".join(rf"(?<!{tens} y )" for tens in _TENS) + r"\b(un[oa]?s?)\b(?! horas?)", re.IGNORECASE
+        r"(?<!la )(?<!mil )(?<!ciento )"
+        + "".join(rf"(?<!{tens} y )" for tens in _TENS)
+        + r"\b(un[oa]?s?)\b(?! horas?)",
+        re.IGNORECASE,
     ),
     day_of_month=re.compile(
         r"\b(?:el|del) (?:día )?(?P<d>\d{1,2})\b(?! ?(?:de la|horas?|:|\d))(?: del mes (?:(?P<next>que viene|próximo)))?"

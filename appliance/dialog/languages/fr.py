@@ -78,7 +78,8 @@ PACK = LanguagePack(
     minutes=((r"\b(?P<h>\d{1,2}) ?(?:heures?|h) moins (?P<m>\d{1,2})\b", True),),
     # "vingt et un", "soixante et une": the number, not an article
     articles=re.compile(
-        r"(?<!vingt et )(?<!trente et )(?<!quarante et )(?<!cinquante et )(?<!soixante et )\b(une?)\b(?! heures?)",
+        r"(?<!vingt et )(?<!trente et )(?<!quarante et )(?<!cinquante et )(?<!soixante et )(?<!vingt-)(?<!-et-)(?<!mille )"
+        r"\b(une?)\b(?! heures?)",
         re.IGNORECASE,
     ),
     day_of_month=re.compile(
