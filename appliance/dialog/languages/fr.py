@@ -33,7 +33,7 @@ PACK = LanguagePack(
         ("reschedule", r"déplacer|décaler|changer (?:mon|le) rendez-vous|reporter|un autre (?:jour|créneau|horaire)"),
         (
             "cancel",
-            r"annuler|annulation|(?:ne )?(?:pourrai|peux) pas venir|empêchement|supprimer (?:mon|le)|enlever (?:mon|le)",
+            r"annuler|annulez|annule|annulation|(?:ne )?(?:pourrai|peux) pas venir|empêchement|supprimer (?:mon|le)|enlever (?:mon|le)",
         ),
         ("payment", r"payer|paiement|lien de paiement|régler"),
         ("order_status", r"ma commande|commande numéro|suivi de commande|état de (?:la|ma) commande|où en est"),
