@@ -1031,7 +1031,10 @@ class DialogueEngine:
         if awaiting == "need":
             slots["need"] = raw.strip()
         elif awaiting == "company" and "company" not in facts and not elsewhere:
-            slots["company"] = _company_answer(raw)
+            if yes_no(text, self.language) is not None and len(text.split()) <= 4:
+                slots["company_unclear"] = True  # "yes that's right" names no company: none is written
+            else:
+                slots["company"] = _company_answer(raw)
         elif awaiting == "budget" and "budget" not in facts:
             amount = parse_amount(text, last=self._heard.correction)
             if amount is not None:
@@ -1039,7 +1042,8 @@ class DialogueEngine:
             elif not elsewhere:
                 slots["budget_unclear"] = True  # "not sure yet": no budget is written rather than a guessed one
         elif awaiting == "timeline" and "timeline" not in facts:
-            if elsewhere:  # asked once: a project without a date is still a lead
+            bare = yes_no(text, self.language) is not None and len(text.split()) <= 4  # "yes that's right"
+            if elsewhere or bare:  # asked once: a project without a date is still a lead
                 slots["timeline_unclear"] = True
             else:
                 slots["timeline"] = raw.strip()

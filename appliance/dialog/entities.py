@@ -418,6 +418,13 @@ def _titled(name: str) -> str:
     return " ".join(w if i and w in small else w[:1].upper() + w[1:] for i, w in enumerate(name.split()))
 
 
+_CLAUSE_STARTS = (
+    r"we're|we are|we'd|we want|we need|we have|i'm|i am|i'd|i want|i need|(?:our |the |my )?budget(?:'s| is)|"
+    r"you can reach|nous cherchons|on cherche|on a un budget|notre budget|je suis|"
+    r"estamos|buscamos|queremos|tenemos|nuestro presupuesto"
+)
+
+
 def lead_facts(said: str, language: str) -> dict[str, object]:
     """The project facts in one utterance (``said`` keeps its capitals): need, company, budget,
     timeline, authority; only what was said."""
@@ -426,8 +433,14 @@ def lead_facts(said: str, language: str) -> dict[str, object]:
     facts: dict[str, object] = {}
     clauses = [
         c.strip()
-        for c in re.split(r"[,.;]\s*|\s+(?:and|so|et|y)\s+(?=(?:we|i|our|my|nous|je|notre|mon|ma|nuestro|mi)\b)", said)
-        if c.strip()
+        for c in re.split(
+            r"[,.;]\s*|\s+(?:and|so|et|y)\s+(?=(?:we|i|our|my|nous|je|notre|mon|ma|nuestro|mi)\b)"
+            # a caller who says it all in one breath starts a new clause without a pause or an "and"
+            rf"|\s+(?=(?:{_CLAUSE_STARTS})\b)",
+            said,
+            flags=re.IGNORECASE,
+        )
+        if c and c.strip()
     ]
     for clause in clauses:
         lowered = clause.lower()

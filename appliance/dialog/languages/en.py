@@ -76,7 +76,8 @@ PACK = LanguagePack(
             r"quote|pricing|interested in|your services|proposal|estimate|partnership|demo|"
             r"we(?:'re| are) looking for (?:a |an |someone)|we need (?:a |an |some |help)|we want (?:a |an )|"
             r"(?:build|redo|redesign|refresh) (?:our|my|a) |looking for help|need help with|help with (?:our|my)|"
-            r"(?:our|my|a new) (?:website|web site|online store|app|logo|brand|marketing|seo|ads)\b",
+            r"(?:our|my|a new) (?:website|web site|online store|app|logo|brand|marketing|seo|ads)\b|"
+            r"\b(?:seo|social media marketing|google ads|online ads|online advertising|web design|ad campaign)\b",
         ),
         (
             "goodbye",
@@ -136,7 +137,8 @@ PACK = LanguagePack(
     r"i'm the decision maker|i'm the (?:one|1) who decides|i'm the (?:founder|ceo|boss|director|manager|president))\b",
     lead_does_not_decide=r"\b(?:not the (?:decision maker|(?:one|1) who decides|owner)|"
     r"my (?:boss|manager|partner|mother|mom|father|dad|wife|husband) (?:decides|owns it|has the final say)|"
-    r"(?:need|have) to (?:check|run it by)|not my (?:call|decision))\b",
+    r"(?:need|have) to (?:check|run it by)|not my (?:call|decision)|"
+    r"(?:my|the) (?:boss|manager|owner|director|partner) (?:signs|approves|makes the call))\b",
     message_cues=re.compile(
         r"\b(?:tell|let|message|word|note)\b.*?\b(?:that|know|saying|say|:)\s+(?P<m>.+)$"
         r"|\btell (?:him|her|them|the (?:doctor|nurse|dentist)|dr\.? \w+|doctor \w+|nurse \w+|\w+)\s+(?P<m2>.+)$",

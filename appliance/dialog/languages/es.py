@@ -54,7 +54,9 @@ PACK = LanguagePack(
         ("book", r"cita|reservar|consulta|ver al (?:doctor|médico|dentista)|pedir hora|turno"),
         (
             "lead",
-            r"presupuesto|cotización|precios|interesad[oa] en|sus servicios|necesitamos (?:un|una) |buscamos (?:un|una|a alguien) ",
+            r"presupuesto|cotización|precios|interesad[oa] en|sus servicios|necesitamos (?:un|una) |buscamos (?:un|una|a alguien) |"
+            r"campaña (?:de publicidad|publicitaria)|publicidad en (?:internet|línea|redes)|posicionamiento|redes sociales|"
+            r"página web|sitio web",
         ),
         ("goodbye", r"adiós|adios|eso es todo|nada más|hasta luego|que tenga buen|es todo|ya está|ya estaría"),
     ),
@@ -104,7 +106,8 @@ PACK = LanguagePack(
     lead_timeline=r"\b(?:empezar|comenzar|arrancar|lanzar|listo|lista)\b[^,.;]*",
     lead_decides=r"\b(?:soy (?:el|la) (?:dueño|dueña|gerente|director|directora|fundador|fundadora)|yo decido|decido yo|"
     r"la decisión es mía)\b",
-    lead_does_not_decide=r"\b(?:no decido yo|no soy yo quien decide|mi jefe decide|tengo que consultarlo)\b",
+    lead_does_not_decide=r"\b(?:no decido yo|no soy yo quien (?:decide|firma)|mi jefe decide|tengo que consultarlo|"
+    r"(?:mi|la) (?:jefe|jefa|director|directora|socio|socia|dueño|dueña) (?:es quien )?(?:decide|firma)|quien decide es)\b",
     message_cues=re.compile(
         r"\b(?:dígale|decirle|dile|avise|avisar|avisarle|mensaje|recado)\b.*?\bque\s+(?P<m>.+)$", re.I
     ),

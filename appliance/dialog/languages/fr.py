@@ -51,7 +51,8 @@ PACK = LanguagePack(
         (
             "lead",
             r"devis|tarifs?|intéressée? par|vos services|démonstration|nous avons besoin d'une? |on a besoin d'une? |"
-            r"nous cherchons (?:une? |quelqu'un)|refaire (?:notre|mon|le) |(?:notre|mon|un nouveau) (?:site|application|logo)\b",
+            r"nous cherchons (?:une? |quelqu'un)|refaire (?:notre|mon|le) |(?:notre|mon|un nouveau) (?:site|application|logo)\b|"
+            r"campagne (?:de publicité|publicitaire|de pub)|publicité en ligne|référencement|réseaux sociaux|site web",
         ),
         (
             "goodbye",
@@ -109,7 +110,9 @@ PACK = LanguagePack(
     lead_timeline=r"\b(?:commencer|démarrer|lancer|débuter|prêt|prête|livré)\b[^,.;]*",
     lead_decides=r"\b(?:(?:je suis|c'est moi) (?:le|la) (?:gérante?|patron|patronne|propriétaire|directeur|directrice|fondateur|fondatrice|responsable)|"
     r"c'est moi qui décide|je décide|c'est ma décision)\b",
-    lead_does_not_decide=r"\b(?:ce n'est pas moi qui décide|pas moi qui décide|mon patron décide|je dois en parler)\b",
+    lead_does_not_decide=r"\b(?:ce n'est pas moi qui (?:décide|signe)|pas moi qui (?:décide|signe)|mon patron décide|je dois en parler|"
+    r"je ne décide pas|c'est (?:mon|ma) (?:patron|patronne|directeur|directrice|chef|associée?|gérante?|mari|femme) qui "
+    r"(?:décide|signe|valide))\b",
     message_cues=re.compile(
         r"\b(?:dire|dites|prévenir|prévenez|informer|message|mot|transmettre)\b.*?\bque\s+(?P<m>.+)$", re.I
     ),
