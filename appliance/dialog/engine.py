@@ -266,6 +266,8 @@ class DialogueEngine:
             if accepted is False:
                 return self._say("anything_else")
         started = next((i for i in found if i in _FLOW_INTENTS and self._offered(i)), None)
+        if started == "callback" and "lead" in found and self._offered("lead") and self._when(text) is None:
+            started = "lead"  # a prospect's "you can call me back on this number" (no time): the lead's call
         question = bool(_QUESTION.search(raw) or _QUESTION.search(text))
         if started is None and _MESSAGE_CUES[self.language].search(raw) and self._provider(text):
             started = "message"  # "can you tell Alex the signed contract is in his inbox"
@@ -887,7 +889,7 @@ class DialogueEngine:
             return None
         if flow.awaiting == "name" and "name" not in flow.slots:
             return None  # still nameless: the answer was read as a name and found none; ask again
-        if len(text.split()) < 4 or yes_no(text, self.language) is not None:
+        if len(text.split()) < 4:  # "sí", "oui c'est ça": an answer, not a message
             return None
         return raw.strip()
 
@@ -1020,8 +1022,11 @@ class DialogueEngine:
             facts.pop("need", None)  # the whole answer is the need
         # An answer that gives another fact, or the caller's name ("my name is Kevin Tran" to the company
         # question, "budget's about 8000" to the timeline one), is that fact, not this one's answer.
-        elsewhere = bool(set(facts) - {awaiting}) or (
-            awaiting in ("company", "timeline") and self._introduces_self(said) and awaiting not in facts
+        gave_phone = bool(self._heard.phone) or bool(re.search(PACKS[self.language].this_number or "$^", text))
+        elsewhere = (
+            bool(set(facts) - {awaiting})
+            or gave_phone
+            or (awaiting in ("company", "timeline") and self._introduces_self(said) and awaiting not in facts)
         )
         for key, value in facts.items():
             if key not in slots or awaiting in ("confirm", None) or key == awaiting:

@@ -389,9 +389,7 @@ def _in_part(at: time, part: str) -> bool:
 # twelve thousand dollars, we'd like to start in January, I'm the owner").
 _NEED = {c: p.lead_need for c, p in PACKS.items()}
 _COMPANY = {c: p.lead_company for c, p in PACKS.items()}
-_BUDGET_CUE = (
-    r"\b(?:budget|spend|invest|presupuesto|gastar|invertir|dollars?|euros?|bucks|grand|k\b|dólares|mille|mil)\b"
-)
+_BUDGET_CUE = r"\b(?:budget|spend|invest|set aside|put aside|prévu|presupuesto|gastar|invertir|dollars?|euros?|bucks|grand|k\b|dólares|mille|mil)\b"
 _TIMELINE = {c: p.lead_timeline for c, p in PACKS.items()}
 _AUTHORITY_YES = {c: p.lead_decides for c, p in PACKS.items()}
 _AUTHORITY_NO = {c: p.lead_does_not_decide for c, p in PACKS.items()}
@@ -400,6 +398,12 @@ _AUTHORITY_NO = {c: p.lead_does_not_decide for c, p in PACKS.items()}
 _INTRODUCED_COMPANY = (
     r"\b(?:this is|i'm|it's|my name is|je suis|c'est|soy|me llamo) [\w'-]+(?: [\w'-]+)? "
     r"(?:from|at|de chez|de la société|chez|de la empresa|de) (?P<c>[\w&'-]+(?: [\w&'-]+){0,4})$"
+)
+
+
+_WORKS_AT = (
+    r"\b(?:i (?:work|manage (?:the )?[\w']+|run (?:the )?[\w']+)|je travaille|trabajo) (?:at|for|chez|pour|en|para) "
+    r"(?P<c>[\w&'-]+(?: [\w&'-]+){0,4})\s*$"
 )
 
 
@@ -453,7 +457,9 @@ def lead_facts(said: str, language: str) -> dict[str, object]:
             introduced = re.search(
                 _INTRODUCED_COMPANY, clause, re.IGNORECASE
             )  # "this is raj malhotra from lakeside dental"
-            named = re.search(_NAMED_COMPANY, clause, re.IGNORECASE)  # "a bakery called la mie dorée"
+            named = re.search(_NAMED_COMPANY, clause, re.IGNORECASE) or re.search(
+                _WORKS_AT, clause, re.IGNORECASE
+            )  # "a bakery called la mie dorée", "i manage the office at northshore family dental"
             if company and not re.fullmatch(r"[\d\s]+", company.group("c")) and not company.group("c").isupper():
                 facts["company"] = company.group("c").strip()[:120]
             elif introduced:
