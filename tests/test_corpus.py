@@ -15,7 +15,11 @@ from appliance.dialog.scenarios import ScenarioResult, load_scenarios, run_scena
 from .conftest import ROOT
 
 CORPUS = ROOT / "tests" / "corpus"
-SETS = {name: load_scenarios(CORPUS / name) for name in ("dev", "dev2", "dev3", "locked") if (CORPUS / name).is_dir()}
+SETS = {
+    name: load_scenarios(CORPUS / name)
+    for name in ("dev", "dev2", "dev3", "dev4", "locked")
+    if (CORPUS / name).is_dir()
+}
 
 
 def _run(name: str) -> list[ScenarioResult]:
@@ -29,9 +33,12 @@ def test_every_value_written_was_read_back_before_the_yes(name: str) -> None:
     assert not unread, f"written without being said in the read-back: {unread}"
 
 
-# The floors are what the rules reach today (dev 94 %, dev2 93 %, dev3 92 %), less a little, so a change
-# that loses callers fails here; the goal (95 %) and the locked set's figures are in benchmarks/RESULTS.md.
-@pytest.mark.parametrize(("name", "floor", "size"), [("dev", 0.90, 150), ("dev2", 0.88, 150), ("dev3", 0.85, 50)])
+# The floors are what the rules reach today (dev 95 %, dev2 95 %, dev3 94 %, dev4 98 %), less a little, so
+# a change that loses callers fails here; the goal (95 %) and the locked set's figures are in
+# benchmarks/RESULTS.md.
+@pytest.mark.parametrize(
+    ("name", "floor", "size"), [("dev", 0.90, 150), ("dev2", 0.88, 150), ("dev3", 0.85, 50), ("dev4", 0.93, 90)]
+)
 def test_a_development_set_passes_its_floor_without_a_wrong_write(name: str, floor: float, size: int) -> None:
     results = _run(name)
     assert len(results) >= size
@@ -43,7 +50,7 @@ def test_a_development_set_passes_its_floor_without_a_wrong_write(name: str, flo
 
 def test_the_sets_cover_three_languages_and_every_kind_of_business() -> None:
     for name, scenarios in SETS.items():
-        if name == "dev3":  # a smaller set, on the harder calls (one breath, foreign numbers, corrections)
+        if name in ("dev3", "dev4"):  # smaller sets, on the harder calls (one breath, foreign numbers, corrections)
             continue
         assert len(scenarios) >= 150, name
         profiles = {s.get("profile", "demo").rsplit("/", 1)[-1] for _, s in scenarios}
