@@ -39,6 +39,7 @@ from .tools import Action
 from .understand import (
     _NOT_NAMES,
     INTENT_PATTERNS,
+    STRONG_NAME_INTRO,
     When,
     detect_language,
     format_phone,
@@ -415,7 +416,8 @@ class DialogueEngine:
         asked = flow.awaiting == key
         correcting = self._heard.correction or flow.awaiting == "change"
         correcting = correcting or (flow.awaiting == "confirm" and yes_no(self._heard.text, self.language) is not True)
-        if key in flow.slots and not asked and not correcting:
+        stated = bool(re.search(STRONG_NAME_INTRO.get(self.language, "$^"), raw, re.I))  # "his name's Albert ..."
+        if key in flow.slots and not asked and not correcting and not stated:
             return
         said = normalize(raw, self.language, lower=False)
         swapped = swapped_name(said, self.language, str(flow.slots[key])) if key in flow.slots and correcting else None

@@ -406,6 +406,9 @@ _NOT_NAMES_TEXT = (
     "quiero quisiera puedo puede necesito tengo llamaba llamo sería también entonces cuando quien "
     # demonstratives: "oui ce numéro est bon" holds no name
     "this these those ce cet cette ces ceci cela este esta estos estas ese esa esos esas eso esto "
+    # pronouns and verbs after "for my dad, he's ninety", "para mi hija, es para...", "pour mon fils, il doit"
+    "he he's she she's his hers its they they're il elle ils elles es está tiene necesita él "
+    "doit faire fait vacciner consulter soigner examiner "
 )
 _NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 
@@ -479,6 +482,14 @@ _SWAPPED = {
     "en": r"\bnot ([\w'-]+)\W+(?:(?:it'?s|it is|but|that'?s)\s+)?([\w'-]+)",
     "fr": r"\b(?:c'est\s+)?pas ([\w'-]+)\W+(?:(?:c'est|mais)\s+)?([\w'-]+)",
     "es": r"\bno (?:es\s+)?([\w'-]+)\W+(?:(?:es|sino|se llama)\s+)?([\w'-]+)",
+}
+
+
+# What names a person outright, whatever was asked: a name said this way replaces one held.
+STRONG_NAME_INTRO = {
+    "en": r"\b(?:(?:my|his|her|the patient's) name(?:'s| is)|the patient is)\b",
+    "fr": r"\b(?:je m'appelle|(?:il|elle) s'appelle|(?:mon|son) nom (?:est|c'est))\b",
+    "es": r"\b(?:me llamo|se llama|(?:mi|su) nombre es)\b",
 }
 
 
@@ -703,8 +714,8 @@ _LANGUAGE_PARTICLES = {"es": frozenset({"i"})}
 
 
 def _is_name_word(lowered: str, token: str) -> bool:
-    if lowered in _NOT_NAMES or lowered in _PARTICLES or len(token) == 1:
-        return False
+    if lowered in _NOT_NAMES or lowered in _PARTICLES or len(token) == 1 or token.endswith("-"):
+        return False  # a word cut off ("il doit-") is a restart, not a name
     return bool(re.fullmatch(r"[^\W\d_][\w'-]*", token)) and not re.fullmatch(r"(?:\w[-.])+\w", token)
 
 

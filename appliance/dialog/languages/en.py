@@ -112,7 +112,7 @@ PACK = LanguagePack(
     ),
     relatives=RELATIVES,
     name_intro=r"(?:my name is|my name's|name is|name's|this is|it's|it is|i am|i'm|the name is|under the name|patient is|"
-    rf"(?:it's |it is |that's )?for my {RELATIVES}|my {RELATIVES}(?:'s name)? is|my {RELATIVES}'s|"
+    rf"(?:it's |it is |that's )?for my {RELATIVES}|my {RELATIVES}(?:'s name)? is|"
     rf"of my {RELATIVES}|same name|under (?:my |the |his |her )?(?:{RELATIVES}'s )?name(?: of)?)",
     ordinals=("first|1st|earliest|former", "second|2nd|latter|other one|last one"),
     birth_cues=r"born(?: on)?|date of birth|birth ?date|d\.? ?o\.? ?b\.?|birthday(?: is)?",
