@@ -175,8 +175,9 @@ _CORRECTED_BEFORE = {c: re.compile(rf"\b(?:{p.corrections}|no|non)\b") for c, p 
 def _corrected_tail(spoken: str, end: int, number: str, language: str) -> tuple[str, int] | None:
     """``number`` with its last digits replaced by those said after a correction right behind it, and
     where that correction ends; None when no correction follows or it does not make a valid number.
-    The shortest run of final groups that changes the number and keeps it valid is taken ("8, 0178":
-    "0178"), so a digit word inside the correction ("the last one is an eight") is not read into it."""
+    The groups are what the caller said between pauses (commas): the fewest final groups that change the
+    number and keep it valid are taken ("8, 0178": "0178"; "0 1 9 2": "0192"), so a digit word inside
+    the correction ("the last one is an eight") is not read into it."""
     marker = _CORRECTED_AFTER[language].match(spoken[end:])
     if marker is None:
         return None
@@ -185,7 +186,7 @@ def _corrected_tail(spoken: str, end: int, number: str, language: str) -> tuple[
     if not runs:
         return None
     run = runs[-1]
-    groups = re.findall(r"\d+", run.group())
+    groups = [re.sub(r"\D", "", unit) for unit in re.split(r"[,.;]", run.group()) if re.search(r"\d", unit)]
     parsed = phonenumbers.parse(number, None)
     national = str(parsed.national_number)
     for count in range(1, len(groups) + 1):

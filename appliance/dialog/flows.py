@@ -35,7 +35,8 @@ FLOWS: dict[str, FlowSpec] = {
         FlowSpec("reschedule", _CALENDAR, "reschedule_booking", ("name", "old_when", "new_when"), frozenset({"book"})),
         FlowSpec("cancel", _CALENDAR, "cancel_booking", ("name", "old_when"), frozenset({"book"})),
         FlowSpec("order_status", frozenset({"shop"}), None, ("order",)),
-        FlowSpec("payment", frozenset({"shop"}), "send_payment_link", ("order", "phone")),
+        # "Can you text me the link?" while a payment link is being sent is that link.
+        FlowSpec("payment", frozenset({"shop"}), "send_payment_link", ("order", "phone"), frozenset({"sms"})),
         FlowSpec("sms", _ALL, "send_sms", ("phone",)),
         FlowSpec("callback", _ALL, "schedule_callback", ("name", "phone", "callback_when")),
         # "Tell her to call me back about my results" is a message, not a callback to book.

@@ -61,7 +61,7 @@ _TIME_PATTERNS = (
     r"(?P<h>\d{1,2})\s?h\b",  # 15h
     r"\b(?P<h>\d{1,2})(?: (?P<m>\d{2}))? (?:in the (?:morning|afternoon|evening)|this (?:morning|afternoon|evening)|tonight|"
     r"(?:de|por) la (?:mañana|tarde|noche)|du (?:matin|soir)|de l'après-midi|l'après-midi)",
-    r"\b(?:morning|afternoon|evening|matin|après-midi|tarde|mañana) (?:at )?(?P<h>\d{1,2})(?: (?P<m>\d{2}))?\b(?! ?(?:st|nd|rd|th|de|of))",
+    r"\b(?:morning|afternoon|evening|matin|après-midi|tarde|mañana),? (?:at )?(?P<h>\d{1,2})(?: (?P<m>\d{2}))?\b(?! ?(?:st|nd|rd|th|de|of))",
 )
 _TIME_RES = tuple(re.compile(p, re.IGNORECASE) for p in _TIME_PATTERNS)
 _AFTERNOON_HINT = re.compile(
