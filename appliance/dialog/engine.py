@@ -399,15 +399,16 @@ class DialogueEngine:
             return found.group(0).title().replace("Dr ", "Dr. ")
         return None
 
-    def _service(self, text: str) -> Service | None:
+    def _service(self, text: str, specific_only: bool = False) -> Service | None:
         """The service named; a specific one ("un vaccin") wins over a generic word for any visit
-        ("rendez-vous", "appointment") that a profile may also list as an alias."""
+        ("rendez-vous", "appointment") that a profile may also list as an alias, which ``specific_only``
+        ignores (a service is held: "I take him to all his appointments" does not change it)."""
         specific = {
             s.name: tuple(f for f in (s.name, *s.aliases) if f.lower() not in _GENERIC) for s in self.profile.services
         }
-        name = match_choice(text, specific) or match_choice(
-            text, {s.name: (s.name, *s.aliases) for s in self.profile.services}
-        )
+        name = match_choice(text, specific)
+        if name is None and not specific_only:
+            name = match_choice(text, {s.name: (s.name, *s.aliases) for s in self.profile.services})
         return self.profile.service(name) if name else None
 
     def _name(self, flow: _Flow, raw: str, key: str = "name") -> None:
@@ -613,7 +614,7 @@ class DialogueEngine:
         self._name(flow, raw)
         # "a nombre de José García de la Vega": the caller's surname is not Dra. García
         rest = _without_name(text, slots["name"]) if slots.get("name") != before.get("name") else text
-        service = None if naming else self._service(rest)
+        service = None if naming else self._service(rest, specific_only="service" in slots)
         if service is not None:
             slots["service"] = service.name
         provider = None if naming else self._provider(rest)
