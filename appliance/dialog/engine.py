@@ -515,8 +515,9 @@ class DialogueEngine:
                 pick = _offer_by_hour(text, flow.offers)  # "nine thirty would be fine", "the 3 one"
             if pick is None and when and when.at:
                 pick = next((i for i, s in enumerate(flow.offers) if s.start.time() == when.at), None)
-            if pick is None and when is None and yes_no(text, self.language) is True and not re.search(r"\d", text):
-                pick = 0  # a plain yes takes the first offer; a number not understood takes nothing
+            plain_yes = when is None and yes_no(text, self.language) is True and not re.search(r"\d", text)
+            if pick is None and plain_yes and len(flow.offers) == 1:
+                pick = 0  # a plain yes takes the one offer; of two, it chooses neither ("which would you prefer?")
             if pick is not None and pick < len(flow.offers):
                 flow.slots[key] = flow.offers[pick]
                 flow.offers = []

@@ -63,6 +63,11 @@ _TIME_PATTERNS = (
     r"(?:de|por) la (?:mañana|tarde|noche)|du (?:matin|soir)|de l'après-midi|l'après-midi)",
     r"\b(?:morning|afternoon|evening|matin|après-midi|tarde|mañana),? (?:at )?(?P<h>\d{1,2})(?: (?P<m>\d{2}))?\b(?! ?(?:st|nd|rd|th|de|of))",
 )
+_TIME_PATTERNS += (
+    # "the day after tomorrow, one thirty?", "ten forty-five works": an hour and its minutes said bare, last
+    r"(?<![\d,.] )(?<![\d/])\b(?P<h>1[0-2]|[1-9]) (?P<m>[0-5][05])\b(?! ?(?:[\d/.,]\d|years?|ans|años|minutes?|mins?|"
+    r"dollars?|euros?|dirhams?|%|pounds?|de |del |of ))",
+)
 _TIME_RES = tuple(re.compile(p, re.IGNORECASE) for p in _TIME_PATTERNS)
 _AFTERNOON_HINT = re.compile(
     r"\b(?:p\.?\s?m|afternoon|evening|tonight|après-midi|apres-midi|du soir|de la tarde|de la noche|por la tarde)\b",
