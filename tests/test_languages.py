@@ -167,6 +167,28 @@ def test_a_language_without_a_voice_stops_the_start_with_the_fix(tmp_path: Path)
         Engines.load(config, ("en", "de"))
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap, open in #13: whisper base spells common French surnames heard over an 8 kHz line as "
+    "they sound ('Du Pond', 'Moro', 'Jean-Le Fèbre'); the read-back lets a caller spell it, the ear does not",
+)
+def test_a_common_french_surname_is_spelled_as_the_caller_spells_it(
+    engines: Engines, callers: dict[str, KokoroSynthesizer]
+) -> None:
+    # Wherever the turn detector cuts the utterance (lead 0-200 ms, tail 100-600 ms), the surname is
+    # written right at least two times in three.
+    for surname in ("Dupont", "Moreau", "Lefebvre"):
+        speech = np.concatenate(list(callers["fr"].sentences(f"Je m'appelle Marie {surname}.")))
+        line = resample(resample(speech, PIPELINE_RATE, 8000), 8000, PIPELINE_RATE)
+        heard = []
+        for lead_ms in range(0, 240, 40):
+            for tail_ms in (100, 300, 600):
+                audio = np.concatenate([np.zeros(lead_ms * 16, np.int16), line, np.zeros(tail_ms * 16, np.int16)])
+                heard.append(engines.transcriber.transcribe(audio, current="fr").text)
+        right = sum(surname.lower() in text.lower() for text in heard)
+        assert right >= 2 * len(heard) / 3, (surname, sorted(set(heard)))
+
+
 @pytest.mark.parametrize(
     ("language", "caller_id", "turns", "name"),
     [
@@ -175,11 +197,12 @@ def test_a_language_without_a_voice_stops_the_start_with_the_fix(tmp_path: Path)
             "+33612345678",
             [
                 ("Bonjour, je voudrais un rendez-vous jeudi à dix heures.", 8.0),
-                ("Je m'appelle Marie Dupont.", 8.0),
+                # a surname whisper spells as said; "Dupont" comes out "Du Pond" one time in three (the test above)
+                ("Je m'appelle Marie Dubois.", 8.0),
                 ("Oui, c'est bien mon numéro.", 14.0),
                 ("Oui, c'est bien ça, merci.", 9.0),
             ],
-            "Marie Dupont",
+            "Marie Dubois",
         ),
         (
             "es",
@@ -235,7 +258,7 @@ def test_a_french_or_spanish_caller_books_through_a_sip_call(
         assert len(said) >= len(turns), said
         assert {t["language"] for t in said} == {language}, said
         bookings = list(store.db.table("bookings").rows)
-        # "Dupont" and "du Pont" sound the same: spelling is beyond a voice channel, the name is not
+        # "Dubois" and "du Bois" sound the same: the space is beyond a voice channel, the name is not
         assert [(b["patient_name"].replace(" ", "").lower(), b["phone"]) for b in bookings] == [
             (name.replace(" ", "").lower(), caller_id)
         ], (bookings, said)
