@@ -50,7 +50,7 @@ PART_RANGES = {
 }
 
 # Spoken times, after numbers became digits. Each yields (hour, minute, meridiem or None).
-_TIME_PATTERNS = (
+_TIME_PATTERNS: tuple[str, ...] = (
     r"(?P<h>\d{1,2})\s*[:h.]\s*(?P<m>\d{2})\s*(?P<ap>[ap]\.?\s?m\b\.?)?",  # 14:30, 10h30, 2:30 pm
     r"(?P<h>\d{1,2}) (?P<m>\d{2}) ?(?P<ap>[ap]m)\b",  # 10 30 am
     r"(?P<h>\d{1,2})\s*(?P<ap>[ap]\.?\s?m\b\.?)",  # 2 pm, 10am
