@@ -434,7 +434,7 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     split = _first_and_last(clean.replace("|", " "))
     if split:
         return split
-    spelled = _spelled(clean.replace("|", " "))
+    spelled_words = _spelled_words(clean)
     # every cue, overlapping ("a nombre de mi hijo, Mateo Ruiz" holds two)
     intros = list(
         re.finditer(
@@ -471,9 +471,11 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
                 break  # "no wait, quarter to five": not a name, and what follows is not either
     if expecting and len(words) == 1:
         words = _name_continued(words, clean)
-    if spelled:
-        if words and fuzz.ratio(words[-1].lower(), spelled.lower()) >= 50:
-            words[-1] = spelled
+    for spelled in spelled_words:  # each spelling puts right the word it spells ("Chidinma, C H I ..., Eze, E Z E")
+        scores = [fuzz.ratio(w.lower(), spelled.lower()) for w in words]
+        best = max(range(len(words)), key=scores.__getitem__) if words else None
+        if best is not None and scores[best] >= 50:
+            words[best] = spelled
         elif spelled.lower() not in (w.lower() for w in words):
             words.append(spelled)
     if not words or len([w for w in words if w.lower() not in particles]) > 5:
@@ -724,18 +726,34 @@ def _is_name_word(lowered: str, token: str) -> bool:
     return bool(re.fullmatch(r"[^\W\d_][\w'-]*", token)) and not re.fullmatch(r"(?:\w[-.])+\w", token)
 
 
+def _spelled_words(clean: str) -> list[str]:
+    """The words spelled in ``clean`` (pauses marked "|"): one per group set apart by pauses when each
+    group spells two letters or more ("c h i d i n m a | e z e"), else one for the whole ("S, M, Y, T, H")."""
+    groups = [_spelled(group) for group in clean.split("|")]
+    found = [g for g in groups if g and len(g.replace("-", "").replace("'", "")) >= 2]
+    if len(found) >= 2:
+        return found
+    whole = _spelled(clean.replace("|", " "))
+    return [whole] if whole else []
+
+
 def _spelled(text: str) -> str | None:
-    """A name spelled letter by letter ("S M Y T H E", "b r e n n a n dash d w y e r")."""
+    """A name spelled letter by letter ("S M Y T H E", "b r e n n a n dash d w y e r", "o apostrophe d o n
+    n e l l")."""
     text = re.sub(
         r"(?<=\b[A-Za-z]) (?:dash|hyphen|tiret|trait d'union|guion|guión) (?=[A-Za-z]\b)", " - ", text, flags=re.I
     )
-    letters = re.search(r"(?<!['’])\b(?:[A-Za-z](?:\s+-\s+|[\s.-]+)){2,}[A-Za-z]\b", text)
+    text = re.sub(r"(?<=\b[A-Za-z]) (?:apostrophe|apóstrofo|apostrofe) (?=[A-Za-z]\b)", " ' ", text, flags=re.I)
+    letters = re.search(r"(?<!['’])\b(?:[A-Za-z](?:\s+[-']\s+|[\s.-]+)){2,}[A-Za-z]\b", text)
     if not letters:
         return None
-    if any(len(t) > 1 for t in re.split(r"[\s.]+|(?<=\s)-(?=\s)", letters.group(0)) if t and t != "-"):
+    if any(len(t) > 1 for t in re.split(r"[\s.]+|(?<=\s)[-'](?=\s)", letters.group(0)) if t and t not in "-'"):
         return None
-    parts = re.split(r"\s+-\s+", letters.group(0))
-    return "-".join("".join(re.findall(r"[A-Za-z]", part)).capitalize() for part in parts)
+
+    def word(part: str) -> str:
+        return "'".join("".join(re.findall(r"[A-Za-z]", p)).capitalize() for p in re.split(r"\s+'\s+", part))
+
+    return "-".join(word(part) for part in re.split(r"\s+-\s+", letters.group(0)))
 
 
 def match_choice(text: str, choices: dict[str, tuple[str, ...]], cutoff: float = 85) -> str | None:
