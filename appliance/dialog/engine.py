@@ -58,6 +58,7 @@ from .understand import (
 _LOGGER = logging.getLogger(__name__)
 
 _FLOW_INTENTS = tuple(FLOWS)
+_LINK = re.compile(r"\b(?:link|lien|enlace|liga)\b")
 # A question: it opens with a question word of the call's language, or ends with a question mark.
 _QUESTION = re.compile(
     r"^(?:" + "|".join(p.question_words for p in PACKS.values()) + r")\b|\?\s*$",
@@ -267,6 +268,8 @@ class DialogueEngine:
             if accepted is False:
                 return self._say("anything_else")
         started = next((i for i in found if i in _FLOW_INTENTS and self._offered(i)), None)
+        if started == "sms" and self._order is not None and self._offered("payment") and _LINK.search(text):
+            started = "payment"  # "text me the link" after an order waiting for payment: that order's link
         if started == "callback" and "lead" in found and self._offered("lead") and self._when(text) is None:
             started = "lead"  # a prospect's "you can call me back on this number" (no time): the lead's call
         question = bool(_QUESTION.search(raw) or _QUESTION.search(text))
@@ -310,6 +313,8 @@ class DialogueEngine:
         """Whether an intent heard mid-flow starts another flow (see ``FlowSpec.kept_against``)."""
         if wanted == current or not self._offered(wanted) or wanted in FLOWS[current].kept_against:
             return False
+        if wanted == "callback" and self._flow and self._flow.awaiting in ("phone", "caller_id"):
+            return False  # "vous pouvez me rappeler sur ce numéro": the number asked for, not a callback
         return not (self._flow and self._flow.awaiting == "message")  # a message itself may say anything
 
     def _about_booking(self, text: str) -> bool:

@@ -414,6 +414,10 @@ _NOT_NAMES_TEXT = (
     # pronouns and verbs after "for my dad, he's ninety", "para mi hija, es para...", "pour mon fils, il doit"
     "he he's she she's his hers its they they're il elle ils elles es está tiene necesita él "
     "doit faire fait vacciner consulter soigner examiner "
+    # what a caller is, not who: "je suis directrice chez ...", "i'm the office manager", "soy la gerente"
+    "directrice directeur gérant gérante responsable propriétaire fondateur fondatrice associé associée chez "
+    "owner manager director founder co-founder cofounder ceo president assistant receptionist "
+    "dueño dueña gerente director directora fundador fundadora socio socia encargado encargada "
 )
 _NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 

@@ -39,7 +39,8 @@ PACK = LanguagePack(
             "reschedule",
             r"reschedul|re-schedul|move (?:my|the|it)|push (?:back )?(?:my|the|it)|change (?:my|the) (?:appointment|time)|"
             r"(?:a )?different (?:day|time|date)|another (?:day|time|date)|(?:a )?(?:later|earlier) (?:time|slot|appointment)|"
-            r"(?:can|could) (?:we|you|i) (?:change|move|switch) (?:it|that)",
+            r"(?:can|could) (?:we|you|i) (?:change|move|switch) (?:it|that)|"
+            r"(?:need|want|have|like) to (?:change|move|switch) (?:it|that|my appointment|the appointment)",
         ),
         (
             "cancel",
