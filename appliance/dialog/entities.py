@@ -287,9 +287,9 @@ def _take_birth_date(heard: Heard, text: str, language: str, today: date, countr
         cue = re.search(rf"\b(?:{_BIRTH_CUES[language]})\W*$", before)
         said = found.group()
         if found.group("yy"):
-            if cue is None:
-                continue  # "the 5th of May in 10": not a birth date without a cue
             yy = int(found.group("yy"))
+            if cue is None and yy <= today.year % 100 + 1:
+                continue  # "the 5th of May in 10": not a birth date without a cue; "el 4 de abril del 87" is one
             century = 1900 if yy > today.year % 100 else 2000
             said = said[: found.start("yy") - found.start()] + str(century + yy)
         parsed = _parse_date(said, language, country)

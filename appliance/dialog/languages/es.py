@@ -36,7 +36,7 @@ PACK = LanguagePack(
         ),
         (
             "cancel",
-            r"cancelar(?:la|lo)?|cancele|cancelo|anular(?:la|lo)?|anule|anulo|no (?:podré|puedo|voy a poder) ir|borrar (?:mi|la)|quitar (?:mi|la)|eliminar (?:mi|la)",
+            r"cancelar(?:la|lo)?|cancele|cancelo|anular(?:la|lo)?|anule|anulo|no (?:podré|puedo|voy a poder|va a poder|van a poder|podrá|puede) ir|borrar (?:mi|la)|quitar (?:mi|la)|eliminar (?:mi|la)",
         ),
         ("payment", r"pagar|enlace de pago|link de pago|pago"),
         ("order_status", r"mi pedido|estado del pedido|estado de mi pedido|número de pedido|dónde está mi"),
