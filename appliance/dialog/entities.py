@@ -223,7 +223,10 @@ def _valid_subrun(groups: list[tuple[int, int, str]], regions: tuple[str, ...]) 
     """The longest contiguous groups that form a valid number in one of ``regions``."""
     best: tuple[int, int, str] | None = None
     best_len = 0
-    for i in range(len(groups)):
+    # A number said with its country code ("plus four four, ...") is that country's or none: the digits
+    # after the code are never read as a number of another country.
+    starts = range(1) if groups and groups[0][2].startswith("+") else range(len(groups))
+    for i in starts:
         for j in range(len(groups), i, -1):
             digits = "".join(g[2] for g in groups[i:j])
             count = len(digits.lstrip("+"))

@@ -121,7 +121,7 @@ def normalize(text: str, language: str, lower: bool = True) -> str:
         text = text.lower()
     months = "|".join(_MONTHS.get(language, _MONTHS["en"]).split())
     text = re.sub(
-        rf"(?i)\b((?:{months})\s+(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th|er)?,?\s+)?(?:of\s+|de\s+)?)(19|20) (\d{{2}})\b",
+        rf"(?i)\b((?:{months}),?\s+(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th|er)?,?\s+)?(?:of\s+|de\s+)?)(19|20) (\d{{2}})\b",
         r"\1\2\3",
         text,
     )
