@@ -249,7 +249,7 @@ class DialogueEngine:
     def _understood(self, text: str, raw: str, found: list[str]) -> Reply | None:
         flow = self._flow
         if flow is not None:
-            switch = next((i for i in found if i in _FLOW_INTENTS and self._switches(flow.name, i)), None)
+            switch = next((i for i in found if i in _FLOW_INTENTS and self._switches(flow.name, i, text)), None)
             if switch is None:
                 if "goodbye" in found and re.search(r"\b(?:bye|goodbye|au revoir|adiós|adios)\b", text):
                     self._flow = None
@@ -270,8 +270,9 @@ class DialogueEngine:
         started = next((i for i in found if i in _FLOW_INTENTS and self._offered(i)), None)
         if started == "sms" and self._order is not None and self._offered("payment") and _LINK.search(text):
             started = "payment"  # "text me the link" after an order waiting for payment: that order's link
-        if started == "callback" and "lead" in found and self._offered("lead") and self._when(text) is None:
-            started = "lead"  # a prospect's "you can call me back on this number" (no time): the lead's call
+        in_passing = bool(self._heard.phone) or bool(re.search(PACKS[self.language].this_number or "$^", text))
+        if started == "callback" and "lead" in found and self._offered("lead") and in_passing and not self._when(text):
+            started = "lead"  # a prospect's "you can call me back on this number": contact details, not a callback
         question = bool(_QUESTION.search(raw) or _QUESTION.search(text))
         if started is None and _MESSAGE_CUES[self.language].search(raw) and self._provider(text):
             started = "message"  # "can you tell Alex the signed contract is in his inbox"
@@ -309,12 +310,19 @@ class DialogueEngine:
         allowed = [i for i in _FLOW_INTENTS if self._offered(i)] + ["human"]
         return self.business.proposer.propose(raw, allowed)
 
-    def _switches(self, current: str, wanted: str) -> bool:
+    def _switches(self, current: str, wanted: str, text: str) -> bool:
         """Whether an intent heard mid-flow starts another flow (see ``FlowSpec.kept_against``)."""
         if wanted == current or not self._offered(wanted) or wanted in FLOWS[current].kept_against:
             return False
-        if wanted == "callback" and self._flow and self._flow.awaiting in ("phone", "caller_id"):
-            return False  # "vous pouvez me rappeler sur ce numéro": the number asked for, not a callback
+        awaiting = self._flow.awaiting if self._flow else None
+        if (
+            wanted == "callback"
+            and (current == "message" or awaiting in ("phone", "caller_id"))
+            and not self._when(text)
+        ):
+            # "vous pouvez me rappeler sur ce numéro", "tell her to call me back about my results": the number
+            # or the message; a call back asked for at a time ("call me back tomorrow at 10") is a callback
+            return False
         return not (self._flow and self._flow.awaiting == "message")  # a message itself may say anything
 
     def _about_booking(self, text: str) -> bool:

@@ -472,8 +472,7 @@ def lead_facts(said: str, language: str) -> dict[str, object]:
                 facts["company"] = _titled(named.group("c").strip())[:120]
             if "company" in facts:  # "chez boulangeries marchand à montréal": where it is, not its name
                 facts["company"] = (
-                    re.sub(r"\s+(?:à|au|in|en)\s+[\w'-]+$", "", str(facts["company"]), flags=re.I)
-                    or facts["company"]
+                    re.sub(r"\s+(?:à|au|in|en)\s+[\w'-]+$", "", str(facts["company"]), flags=re.I) or facts["company"]
                 )
         if "budget" not in facts and re.search(_BUDGET_CUE, lowered):
             amount = parse_amount(lowered)

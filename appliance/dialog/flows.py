@@ -39,8 +39,7 @@ FLOWS: dict[str, FlowSpec] = {
         FlowSpec("payment", frozenset({"shop"}), "send_payment_link", ("order", "phone"), frozenset({"sms"})),
         FlowSpec("sms", _ALL, "send_sms", ("phone",)),
         FlowSpec("callback", _ALL, "schedule_callback", ("name", "phone", "callback_when")),
-        # "Tell her to call me back about my results" is a message, not a callback to book.
-        FlowSpec("message", _ALL, "take_message", ("name", "phone", "message"), frozenset({"callback"})),
+        FlowSpec("message", _ALL, "take_message", ("name", "phone", "message")),
         # "Can you change that to 3 pm?" while booking changes the booking being made.
         FlowSpec("book", _CALENDAR, "create_booking", ("when", "name", "phone", "dob"), frozenset({"reschedule"})),
         # A prospect asks about meetings and calls back while qualifying: that is part of the lead.
