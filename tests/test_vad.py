@@ -121,3 +121,27 @@ def test_an_answer_after_a_long_silence_is_heard_from_its_first_word(
     starts = [t for t, e, _ in events if e is TurnEvent.SPEECH_START]
     assert starts, events
     assert starts[0] - 0.096 == pytest.approx(silence_s + first, abs=0.1)
+
+
+def test_a_stream_reset_after_a_long_silence_hears_the_answer_from_its_first_word(
+    vad: SileroVad, caller_voice: KokoroSynthesizer
+) -> None:
+    # What an outbound reminder does once its 16 s message has been said: the detector goes back to a
+    # settled state, and the patient's "Yes, I confirm" is heard from its first word after 20 s of silence.
+    from appliance.audio.resample import resample
+
+    speech = np.concatenate(list(caller_voice.sentences("Yes, I confirm my appointment.")))
+    heard = resample(resample(speech, RATE, 8000), 8000, RATE)
+    first, _ = voiced_span(heard)
+    stream, detector = vad.stream(), TurnDetector(ListenConfig())
+    stream.push(np.zeros(20 * RATE, np.int16))  # the reminder, listened to in silence
+    stream.reset()
+    signal = np.concatenate([np.zeros(RATE // 2, np.int16), heard, np.zeros(2 * RATE, np.int16)])
+    starts = []
+    for n, frame in enumerate(split_frames(signal)):
+        now = (n + 1) * 0.02
+        for event in detector.push(now, stream.push(np.frombuffer(frame, dtype=np.int16))):
+            if event is TurnEvent.SPEECH_START:
+                starts.append(now)
+    assert starts, "the answer was not heard"
+    assert starts[0] - 0.096 == pytest.approx(0.5 + first, abs=0.1)

@@ -88,7 +88,11 @@ class CallSession:
         greet: bool = True,
         limits: CallConfig | None = None,
         call_id: str | None = None,
+        fresh_ears_after_greeting: bool = False,
     ) -> None:
+        """``fresh_ears_after_greeting``: the greeting is long and the other side listens to it in
+        silence (an outbound reminder), so the voice detector goes back to a settled state once it has
+        been said (see :meth:`VadStream.reset`)."""
         self.call_id = call_id or str(uuid.uuid4())
         self.turns: list[TurnRecord] = []
         self.end_reason = ""
@@ -104,6 +108,7 @@ class CallSession:
         self._store = store
         self._source = source
         self._greet = greet
+        self._fresh_ears = fresh_ears_after_greeting
         self._limits = limits or CallConfig()
         self._t0 = time.monotonic()
         self._last_activity = 0.0  # when the caller last spoke or the appliance last made a sound
@@ -242,6 +247,13 @@ class CallSession:
         for event in self._detector.push(now, probability):
             self._on_event(event, now)
 
+    async def _settle_ears(self) -> None:
+        """Once the greeting has been heard, and unless the caller is already speaking, the voice
+        detector starts again from a settled state (on its own thread, between two frames)."""
+        await self.playout.drain()
+        if not self._detector.in_utterance:
+            await self._blocking(self._engines.vad_pool, self._vad.reset)
+
     def _hear(self, samples: np.ndarray) -> float:
         """The speech probability of a frame from the caller's side, 0 where it is the appliance's own
         voice echoed back by the line (VAD thread)."""
@@ -363,6 +375,9 @@ class CallSession:
             try:
                 if isinstance(item, Reply):
                     await self._play(None, item)
+                    if self._fresh_ears and self._group is not None:
+                        self._fresh_ears = False  # the greeting only
+                        self._group.create_task(self._settle_ears())
                 elif isinstance(item, TurnRecord):
                     await self._answer_key(item)
                 else:

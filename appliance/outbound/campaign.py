@@ -193,6 +193,7 @@ class Campaign:
             greet=True,
             limits=self.config.call,
             call_id=call_id,
+            fresh_ears_after_greeting=True,  # the patient hears the whole reminder before answering
         )
         result.call.line.attach(session)
         reason = await session.run()
