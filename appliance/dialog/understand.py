@@ -8,8 +8,10 @@ them, with the language given, because dateparser alone misreads spoken times (s
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -278,36 +280,29 @@ def _weekday_with_number(text: str, name: str, index: int, today: date) -> date 
     )
     if found is None or not 1 <= int(found.group(1)) <= 31:
         return None
-    number = int(found.group(1))
-    year, month = today.year, today.month
-    for _ in range(3):
-        try:
-            candidate = date(year, month, number)
-        except ValueError:
-            candidate = None
-        if candidate is not None and candidate >= today and candidate.weekday() == index:
-            return candidate
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return None
+    return next((d for d in _dates_numbered(int(found.group(1)), today) if d.weekday() == index), None)
 
 
 # "the 10th of this month", "on the 8th", "le 8", "el día 10": a day of the month without its month.
 _DAY_OF_MONTH = {c: p.day_of_month for c, p in PACKS.items()}
 
 
-def _day_of_month(number: int, today: date, next_month: bool) -> date | None:
-    """The next date with that day number: this month if it is still ahead, else the next month."""
+def _dates_numbered(number: int, today: date) -> Iterator[date]:
+    """The dates from today on with that day of the month, in this month and the next two."""
     year, month = today.year, today.month
     for _ in range(3):
-        try:
-            candidate = date(year, month, number)
-        except ValueError:
-            candidate = None
-        if candidate is not None and candidate >= today and not next_month:
-            return candidate
-        next_month = False
+        with contextlib.suppress(ValueError):  # no 31st in this month
+            if (candidate := date(year, month, number)) >= today:
+                yield candidate
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return None
+
+
+def _day_of_month(number: int, today: date, next_month: bool) -> date | None:
+    """The next date with that day number: this month if it is still ahead, else the next month."""
+    dates = [
+        d for d in _dates_numbered(number, today) if not next_month or (d.year, d.month) != (today.year, today.month)
+    ]
+    return dates[0] if dates else None
 
 
 def _parse_time(text: str, language: str) -> time | None:
