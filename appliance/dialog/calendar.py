@@ -184,6 +184,12 @@ class LocalCalendar:
         match = best_match(name, names, cutoff=80)
         return [r for r in rows if r["patient_name"] == match]
 
+    def upcoming(self, name: str, now: datetime, days: int) -> list[dict[str, Any]]:
+        """Active bookings from ``now`` to ``days`` ahead whose patient name matches ``name`` closely."""
+        rows = self.store.bookings(now.isoformat(timespec="minutes"), (now + timedelta(days=days)).isoformat())
+        match = best_match(name, [r["patient_name"] for r in rows], cutoff=80)
+        return [r for r in rows if r["patient_name"] == match]
+
     def cancel(self, call_id: str | None, booking: dict[str, Any]) -> None:
         """Cancel a booking and record the ``cancel_booking`` action."""
         action = validate(

@@ -740,6 +740,16 @@ class DialogueEngine:
         if "name" not in slots:
             flow.awaiting = "name"
             return self._say("ask_name")
+        if "old_day" not in slots and flow.awaiting != "old_when":
+            # "my appointment with Dr. Lopez": the one appointment ahead under that name with that provider
+            # is the one (its day and time are said back before anything changes); else the day is asked.
+            provider = self._provider(text)
+            rows = self.business.calendar.upcoming(slots["name"], self.business.now(), self.profile.max_days_ahead)
+            rows = [r for r in rows if r["provider"] == provider] if provider else []
+            if len(rows) == 1:
+                slots["booking"] = rows[0]
+                start = datetime.fromisoformat(rows[0]["start"])
+                slots["old_day"], slots["old_time"] = start.date(), start.time()
         if "old_day" not in slots:
             flow.awaiting = "old_when"
             return self._say("ask_old_when")

@@ -413,6 +413,9 @@ _NOT_NAMES_TEXT = (
     "directrice directeur gérant gérante responsable propriétaire fondateur fondatrice associé associée chez "
     "owner manager director founder co-founder cofounder ceo president assistant receptionist "
     "dueño dueña gerente director directora fundador fundadora socio socia encargado encargada "
+    # kin and "I spell it": "c'est sa fille", "Goikoetxea, lo deletreo"
+    "sa ses fille fils mère père mari femme hija hijo madre padre daughter son's mother father "
+    "lo la le deletreo deletrear deletreado épelle épeler "
 )
 _NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 
@@ -740,17 +743,17 @@ def _spelled(text: str) -> str | None:
     """A name spelled letter by letter ("S M Y T H E", "b r e n n a n dash d w y e r", "o apostrophe d o n
     n e l l")."""
     text = re.sub(
-        r"(?<=\b[A-Za-z]) (?:dash|hyphen|tiret|trait d'union|guion|guión) (?=[A-Za-z]\b)", " - ", text, flags=re.I
+        r"(?<=\b[^\W\d_]) (?:dash|hyphen|tiret|trait d'union|guion|guión) (?=[^\W\d_]\b)", " - ", text, flags=re.I
     )
-    text = re.sub(r"(?<=\b[A-Za-z]) (?:apostrophe|apóstrofo|apostrofe) (?=[A-Za-z]\b)", " ' ", text, flags=re.I)
-    letters = re.search(r"(?<!['’])\b(?:[A-Za-z](?:\s+[-']\s+|[\s.-]+)){2,}[A-Za-z]\b", text)
+    text = re.sub(r"(?<=\b[^\W\d_]) (?:apostrophe|apóstrofo|apostrofe) (?=[^\W\d_]\b)", " ' ", text, flags=re.I)
+    letters = re.search(r"(?<!['’])\b(?:[^\W\d_](?:\s+[-']\s+|[\s.-]+)){2,}[^\W\d_]\b", text)
     if not letters:
         return None
     if any(len(t) > 1 for t in re.split(r"[\s.]+|(?<=\s)[-'](?=\s)", letters.group(0)) if t and t not in "-'"):
         return None
 
     def word(part: str) -> str:
-        return "'".join("".join(re.findall(r"[A-Za-z]", p)).capitalize() for p in re.split(r"\s+'\s+", part))
+        return "'".join("".join(re.findall(r"[^\W\d_]", p)).capitalize() for p in re.split(r"\s+'\s+", part))
 
     return "-".join(word(part) for part in re.split(r"\s+-\s+", letters.group(0)))
 

@@ -32,7 +32,8 @@ PACK = LanguagePack(
             "reschedule",
             r"reprogramar|cambiar (?:mi|la) cita|mover (?:mi|la) cita|aplazar|otro día|otra hora|"
             r"(?:la|lo) (?:podemos|puede|podría|podrían|pueden) (?:cambiar|mover|pasar)|cambiarla|moverla|pasarla|"
-            r"pasar (?:mi|la) cita|cambiar(?:la)? (?:para|al)",
+            r"pasar (?:mi|la) cita|cambiar(?:la)? (?:para|al)|(?:la|lo) quer[ií]a (?:cambiar|mover|pasar)|"
+            r"(?:quería|quisiera|necesito) (?:cambiar|mover)(?:la|lo)?\b(?! de)",
         ),
         (
             "cancel",

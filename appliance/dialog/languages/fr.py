@@ -84,7 +84,8 @@ PACK = LanguagePack(
         re.IGNORECASE,
     ),
     day_of_month=re.compile(
-        r"\ble (?P<d>\d{1,2})(?:er)?\b(?! ?(?:h\b|heures?|:|\d))(?: du mois (?:(?P<next>prochain)|en cours))?"
+        r"\b(?:le|celui du|celui de|du) (?P<d>\d{1,2})(?:er)?\b(?! ?(?:h\b|heures?|:|\d|ans|mois|jours))"
+        r"(?: du mois (?:(?P<next>prochain)|en cours))?"
     ),
     relatives=RELATIVES,
     name_intro=rf"(?:je m'appelle|je suis|mon nom est|c'est de la part de|de la part de|c'est pour|c'est|moi c'est|au nom de|nom de|pour {RELATIVES}|"
