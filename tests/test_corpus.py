@@ -17,7 +17,7 @@ from .conftest import ROOT
 CORPUS = ROOT / "tests" / "corpus"
 SETS = {
     name: load_scenarios(CORPUS / name)
-    for name in ("dev", "dev2", "dev3", "dev4", "dev5", "locked")
+    for name in ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "locked")
     if (CORPUS / name).is_dir()
 }
 
@@ -35,8 +35,9 @@ def test_every_value_written_was_read_back_before_the_yes(name: str) -> None:
 
 # The floors are what the rules reach today (dev 95 %, dev2 95 %, dev3 94 %, dev4 98 %), less a little, so
 # a change that loses callers fails here; the goal (95 %) and the locked set's figures are in
-# benchmarks/RESULTS.md. dev5 (87 %) is not held to a floor yet: one of its calls still writes a wrong lead
-# (a bare "thibault de la roche" to the company question is taken for the company), open in #13.
+# benchmarks/RESULTS.md. dev5 (87 %) and dev6 (73 %) are not held to a floor yet: they still hold wrong writes
+# (a bare "thibault de la roche" to the company question taken for the company; a misheard first name
+# that the spelling does not put right; a message's recipient by first name), open in #13.
 @pytest.mark.parametrize(
     ("name", "floor", "size"), [("dev", 0.90, 150), ("dev2", 0.88, 150), ("dev3", 0.85, 50), ("dev4", 0.93, 90)]
 )
@@ -51,7 +52,12 @@ def test_a_development_set_passes_its_floor_without_a_wrong_write(name: str, flo
 
 def test_the_sets_cover_three_languages_and_every_kind_of_business() -> None:
     for name, scenarios in SETS.items():
-        if name in ("dev3", "dev4", "dev5"):  # smaller sets, on the harder calls (one breath, numbers, for others)
+        if name in (
+            "dev3",
+            "dev4",
+            "dev5",
+            "dev6",
+        ):  # smaller sets, on the harder calls (one breath, numbers, for others)
             continue
         assert len(scenarios) >= 150, name
         profiles = {s.get("profile", "demo").rsplit("/", 1)[-1] for _, s in scenarios}
