@@ -76,10 +76,6 @@ def reminder_daemon_settings(tmp_path: Path, port: int, extra: str = "") -> dict
     }
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug, open in #16: the VAD drifts during the 16 s reminder and may miss the patient's first words",
-)
 def test_the_daemon_calls_a_patient_who_confirms_by_voice(
     env: dict[str, str], tmp_path: Path, caller_voice: KokoroSynthesizer
 ) -> None:
@@ -123,10 +119,6 @@ def test_the_daemon_calls_a_patient_who_confirms_by_voice(
     assert log.count("Call established") == 1, log  # the patient was called once
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug, open in #16: the VAD drifts during the 16 s reminder and may miss the patient's first words",
-)
 def test_through_the_pbx_a_patient_cancels_by_voice(
     env: dict[str, str], tmp_path: Path, caller_voice: KokoroSynthesizer, kamailio: int
 ) -> None:

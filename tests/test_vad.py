@@ -100,8 +100,9 @@ def test_a_file_that_is_not_silero_is_refused(tmp_path: Path) -> None:
             20.0,
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="known bug, open in #16: Silero's state drifts over a long silence; resetting it fixed this "
-                "but changed a French name over SIP ('Marie Du Pond'), so the reset was taken back",
+                reason="known bug, open in #16: Silero's state drifts over a long silence. An outbound call resets "
+                "it once its reminder is said (the next test); an inbound stream is never reset, as an inbound "
+                "caller rarely waits 20 s in silence",
             ),
         ),
     ],
