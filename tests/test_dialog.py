@@ -411,3 +411,28 @@ def test_each_language_pack_says_and_reads_everything_the_others_do() -> None:
         assert [name for name, _ in pack.intents] == [name for name, _ in PACKS["en"].intents], code
         empty = [f.name for f in fields(pack) if f.name != "articles" and not getattr(pack, f.name)]
         assert not empty, f"{code} has nothing for {empty}"
+
+
+@pytest.mark.parametrize(
+    ("asked", "language", "offer"),
+    [
+        ("hi is doctor lopez there", "en", "Dr. Lopez can't come to the phone right now"),
+        ("bonjour, est-ce que le docteur lopez est là ?", "fr", "Dr. Lopez n'est pas disponible"),
+        ("hola, ¿está el doctor lopez?", "es", "Dr. Lopez no puede atenderle"),
+    ],
+)
+def test_asking_for_a_person_offers_a_message_for_them(
+    demo_business: Business, asked: str, language: str, offer: str
+) -> None:
+    # "Is Dr. Lopez there?" is no booking: the caller hears that they cannot come to the phone, and the
+    # message they then leave is for that person.
+    engine = demo_business.engine("c1", "+14155550142")
+    assert engine.respond(asked).text.startswith(offer)
+    for line in {
+        "en": ("yes", "Ann Lee", "yes", "please call me about my results", "yes"),
+        "fr": ("oui", "Anne Lefort", "oui", "qu'il me rappelle pour mes résultats", "oui"),
+        "es": ("sí", "Ana López", "sí", "que me llame por mis resultados", "sí"),
+    }[language]:
+        engine.respond(line)
+    (action,) = demo_business.calendar.store.actions()
+    assert action["tool"] == "take_message" and action["args"]["recipient"] == "Dr. Lopez", action

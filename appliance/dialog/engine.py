@@ -59,6 +59,14 @@ _LOGGER = logging.getLogger(__name__)
 
 _FLOW_INTENTS = tuple(FLOWS)
 _LINK = re.compile(r"\b(?:link|lien|enlace|liga)\b")
+# "Is Morgan there?", "est-ce que le docteur Benali est là ?", "¿está el doctor Ruiz?": asking for a person now.
+_ASKS_FOR = {
+    "en": re.compile(
+        r"\b(?:is|are)\s+(?:[\w.'-]+\s+){1,4}(?:there|in|available|around|in the office)(?: today| now)?\W*$"
+    ),
+    "fr": re.compile(r"\b(?:est-ce que\s+(?:[\w.'-]+\s+){1,4}est|est-(?:il|elle))\s+(?:là|disponible|joignable)\W*$"),
+    "es": re.compile(r"(?:^|¿|\b)(?:está|se encuentra)\s+(?:[\w.'-]+\s+){0,3}[\w.'-]+(?:\s+disponible)?\W*$"),
+}
 # A question: it opens with a question word of the call's language, or ends with a question mark.
 _QUESTION = re.compile(
     r"^(?:" + "|".join(p.question_words for p in PACKS.values()) + r")\b|\?\s*$",
@@ -144,6 +152,7 @@ class DialogueEngine:
         self._fixed_language = language is not None
         self._flow: _Flow | None = None
         self._offer: str | None = None  # a yes/no offer just made ("shall I take a message?")
+        self._asked_for: str | None = None  # the staff member the caller asked to speak to
         self._misses = 0
         self._digits = ""
         self._caller_name: str | None = None  # once given, a later message needs not ask again
@@ -254,7 +263,8 @@ class DialogueEngine:
                 if "goodbye" in found and re.search(r"\b(?:bye|goodbye|au revoir|adiós|adios)\b", text):
                     self._flow = None
                     return self._say("goodbye", end_call=True)
-                if _QUESTION.search(raw) or _QUESTION.search(text):
+                if flow.awaiting != "message" and (_QUESTION.search(raw) or _QUESTION.search(text)):
+                    # (a message is passed on as said: "que me llame por mis resultados" asks nothing of us)
                     answer = self._faq(text, follow_up=self._ask(flow))
                     if answer is not None:
                         return answer
@@ -268,6 +278,11 @@ class DialogueEngine:
             if accepted is False:
                 return self._say("anything_else")
         started = next((i for i in found if i in _FLOW_INTENTS and self._offered(i)), None)
+        wanted = self._provider(text) if started is None and _ASKS_FOR[self.language].search(text) else None
+        if wanted is not None and self._when(text) is None:
+            # "is Morgan there?": the person cannot come to the phone; a message for them is offered
+            self._asked_for, self._offer = wanted, "message"
+            return self._say("person_unavailable", person=wanted)
         if started == "sms" and self._order is not None and self._offered("payment") and _LINK.search(text):
             started = "payment"  # "text me the link" after an order waiting for payment: that order's link
         in_passing = bool(self._heard.phone) or bool(re.search(PACKS[self.language].this_number or "$^", text))
@@ -336,6 +351,8 @@ class DialogueEngine:
         self._flow = _Flow(name)
         if name == "message" and self._caller_name:
             self._flow.slots["name"] = self._caller_name
+        if name == "message" and self._asked_for:
+            self._flow.slots["recipient"] = self._asked_for  # the person asked for a moment ago
         if name == "payment" and self._order is not None:
             self._flow.slots.update(self._order)  # read back with the order's number: the caller hears which
         if name == "book" and self._asked_about and self._service(text) is None:

@@ -198,6 +198,7 @@ PACK = LanguagePack(
         "ask_callback_when": "When is a good time to call you back?",
         "callback_scheduled": "Thank you, {name}. We'll call you back {when}. Is there anything else?",
         "callback_asap": "as soon as we can",
+        "person_unavailable": "{person} can't come to the phone right now. Would you like to leave a message?",
         "unknown_answer": "I'm sorry, I don't know that. I can take a message for our staff. Would you like that?",
         "hours": "We're open {hours}.",
         "closed_all": "We don't have opening hours on file; I can take a message for our staff.",

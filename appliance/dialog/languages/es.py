@@ -163,6 +163,7 @@ PACK = LanguagePack(
         "ask_callback_when": "¿Cuándo le viene bien que le llamemos?",
         "callback_scheduled": "Gracias, {name}. Le llamaremos {when}. ¿Algo más?",
         "callback_asap": "lo antes posible",
+        "person_unavailable": "{person} no puede atenderle ahora mismo. ¿Quiere dejarle un recado?",
         "unknown_answer": "Lo siento, no lo sé. Puedo tomar un recado para el equipo. ¿Quiere?",
         "hours": "Abrimos {hours}.",
         "closed_all": "No tengo nuestro horario; puedo tomar un recado para el equipo.",

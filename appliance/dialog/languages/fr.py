@@ -170,6 +170,7 @@ PACK = LanguagePack(
         "ask_callback_when": "Quand pouvons-nous vous rappeler ?",
         "callback_scheduled": "Merci, {name}. Nous vous rappellerons {when}. Autre chose ?",
         "callback_asap": "dès que possible",
+        "person_unavailable": "{person} n'est pas disponible pour le moment. Voulez-vous laisser un message ?",
         "unknown_answer": "Désolée, je ne sais pas. Je peux prendre un message pour l'équipe. Voulez-vous ?",
         "hours": "Nous sommes ouverts {hours}.",
         "closed_all": "Je n'ai pas nos horaires ; je peux prendre un message pour l'équipe.",
