@@ -168,6 +168,10 @@ def test_a_backchannel_takes_no_turn(language: str, said: str, nod: bool) -> Non
         ("en", "Goodbye.", 0.6, False),  # short, but it asks for something
         ("es", "Adiós.", 0.5, False),
         ("en", "Thursday?", 0.5, False),
+        ("en", "Uh-fuh.", 0.6, True),  # "uh-huh" as whisper once heard it over a reply
+        ("en", "Uh, wait.", 0.6, False),
+        ("en", "Uh, no.", 0.5, False),
+        ("en", "Uh-fuh.", 1.2, False),
     ],
 )
 def test_one_short_word_over_a_reply_is_a_nod_unless_it_stops_the_speaker(

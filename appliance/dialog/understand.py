@@ -194,7 +194,12 @@ def backchannel(text: str, language: str, seconds: float | None = None) -> bool:
     said = " ".join(words)
     if len(words) <= 4 and _BACKCHANNEL_RES.get(language, _BACKCHANNEL_RES["en"]).fullmatch(said + " "):
         return True
-    if seconds is None or seconds > SHORT_NOD_S or len(words) != 1:
+    if seconds is None or seconds > SHORT_NOD_S:
+        return False
+    if len(words) == 2 and words[0] in _HESITATIONS:
+        words = words[1:]  # "uh-huh" heard as "Uh-fuh", "mm-hm" as "Mm, Ham": a hesitation and a syllable
+        said = words[0]
+    if len(words) != 1:
         return False
     # the word must mean nothing here: not one that stops a speaker, asks for something ("goodbye",
     # "cancel") or names a day
@@ -204,6 +209,9 @@ def backchannel(text: str, language: str, seconds: float | None = None) -> bool:
         or re.search(rf"\b(?:{PACKS.get(language, PACKS['en']).day_words})\b", said)
     )
     return not meaningful
+
+
+_HESITATIONS = frozenset({"uh", "um", "mm", "hm", "hmm", "ah", "oh", "eh", "euh", "mh"})
 
 
 def parse_when(text: str, language: str, now: datetime) -> When | None:
