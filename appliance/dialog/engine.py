@@ -285,7 +285,7 @@ class DialogueEngine:
             return self._say("person_unavailable", person=wanted)
         if started == "sms" and self._order is not None and self._offered("payment") and _LINK.search(text):
             started = "payment"  # "text me the link" after an order waiting for payment: that order's link
-        in_passing = bool(self._heard.phone) or bool(re.search(PACKS[self.language].this_number or "$^", text))
+        in_passing = bool(self._heard.phone) or self._names_this_number(text)
         if started == "callback" and "lead" in found and self._offered("lead") and in_passing and not self._when(text):
             started = "lead"  # a prospect's "you can call me back on this number": contact details, not a callback
         question = bool(_QUESTION.search(raw) or _QUESTION.search(text))
@@ -338,7 +338,7 @@ class DialogueEngine:
             # "vous pouvez me rappeler sur ce numéro", "tell her to call me back about my results": the number
             # or the message; a call back asked for at a time ("call me back tomorrow at 10") is a callback
             return False
-        return not (self._flow and self._flow.awaiting == "message")  # a message itself may say anything
+        return awaiting != "message"  # a message itself may say anything
 
     def _about_booking(self, text: str) -> bool:
         """A date, a provider or a service named without other intent: "Can I see Dr. Lopez on Friday?"."""
@@ -493,11 +493,15 @@ class DialogueEngine:
         if number:
             flow.slots["phone"] = number
             return True
-        this_number = PACKS[self.language].this_number
-        if self.caller_id and this_number and "phone" not in flow.slots and re.search(this_number, text):
+        if self.caller_id and "phone" not in flow.slots and self._names_this_number(text):
             flow.slots["phone"] = self.caller_id  # "... and you can use this number", "au numéro que j'appelle"
             return True
         return False
+
+    def _names_this_number(self, text: str) -> bool:
+        """ "you can use this number", "au numéro que j'appelle": the caller's own line, named in passing."""
+        pattern = PACKS[self.language].this_number
+        return bool(pattern) and re.search(pattern, text) is not None
 
     def _other_phone(self, flow: _Flow) -> Reply:
         """The caller said no to the number read back: ask for another one (not the caller ID again)."""
@@ -1066,7 +1070,7 @@ class DialogueEngine:
             facts.pop("need", None)  # the whole answer is the need
         # An answer that gives another fact, or the caller's name ("my name is Kevin Tran" to the company
         # question, "budget's about 8000" to the timeline one), is that fact, not this one's answer.
-        gave_phone = bool(self._heard.phone) or bool(re.search(PACKS[self.language].this_number or "$^", text))
+        gave_phone = bool(self._heard.phone) or self._names_this_number(text)
         elsewhere = (
             bool(set(facts) - {awaiting})
             or gave_phone
@@ -1077,10 +1081,11 @@ class DialogueEngine:
                 slots[key] = value
                 if key == "timeline":
                     slots["timeline_words"] = str(value).lower()
+        bare = yes_no(text, self.language) is not None and len(text.split()) <= 4  # "yes that's right"
         if awaiting == "need":
             slots["need"] = raw.strip()
         elif awaiting == "company" and "company" not in facts and not elsewhere:
-            if yes_no(text, self.language) is not None and len(text.split()) <= 4:
+            if bare:
                 slots["company_unclear"] = True  # "yes that's right" names no company: none is written
             else:
                 slots["company"] = _company_answer(raw)
@@ -1091,7 +1096,6 @@ class DialogueEngine:
             elif not elsewhere:
                 slots["budget_unclear"] = True  # "not sure yet": no budget is written rather than a guessed one
         elif awaiting == "timeline" and "timeline" not in facts:
-            bare = yes_no(text, self.language) is not None and len(text.split()) <= 4  # "yes that's right"
             if elsewhere or bare:  # asked once: a project without a date is still a lead
                 slots["timeline_unclear"] = True
             else:
