@@ -39,7 +39,6 @@ from .tools import Action
 from .understand import (
     _NOT_NAMES,
     INTENT_PATTERNS,
-    STRONG_NAME_INTRO,
     When,
     detect_language,
     format_phone,
@@ -60,13 +59,7 @@ _LOGGER = logging.getLogger(__name__)
 _FLOW_INTENTS = tuple(FLOWS)
 _LINK = re.compile(r"\b(?:link|lien|enlace|liga)\b")
 # "Is Morgan there?", "est-ce que le docteur Benali est là ?", "¿está el doctor Ruiz?": asking for a person now.
-_ASKS_FOR = {
-    "en": re.compile(
-        r"\b(?:is|are)\s+(?:[\w.'-]+\s+){1,4}(?:there|in|available|around|in the office)(?: today| now)?\W*$"
-    ),
-    "fr": re.compile(r"\b(?:est-ce que\s+(?:[\w.'-]+\s+){1,4}est|est-(?:il|elle))\s+(?:là|disponible|joignable)\W*$"),
-    "es": re.compile(r"(?:^|¿|\b)(?:está|se encuentra)\s+(?:[\w.'-]+\s+){0,3}[\w.'-]+(?:\s+disponible)?\W*$"),
-}
+_ASKS_FOR = {c: re.compile(p.asks_for) for c, p in PACKS.items()}
 # A question: it opens with a question word of the call's language, or ends with a question mark.
 _QUESTION = re.compile(
     r"^(?:" + "|".join(p.question_words for p in PACKS.values()) + r")\b|\?\s*$",
@@ -447,7 +440,7 @@ class DialogueEngine:
         asked = flow.awaiting == key
         correcting = self._heard.correction or flow.awaiting == "change"
         correcting = correcting or (flow.awaiting == "confirm" and yes_no(self._heard.text, self.language) is not True)
-        stated = bool(re.search(STRONG_NAME_INTRO.get(self.language, "$^"), raw, re.I))  # "his name's Albert ..."
+        stated = bool(re.search(PACKS[self.language].strong_name_intro, raw, re.I))  # "his name's Albert ..."
         if key in flow.slots and not asked and not correcting and not stated:
             return
         said = normalize(raw, self.language, lower=False)

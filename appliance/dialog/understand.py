@@ -493,27 +493,10 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     return " ".join(w if w.lower() in particles and i else w[:1].upper() + w[1:] for i, w in enumerate(words))
 
 
-# "not Smith, it's Smyth", "c'est pas Dupont c'est Dupuis", "no es García, es Garcés": one word of the
-# name put right.
-_SWAPPED = {
-    "en": r"\bnot ([\w'-]+)\W+(?:(?:it'?s|it is|but|that'?s)\s+)?([\w'-]+)",
-    "fr": r"\b(?:c'est\s+)?pas ([\w'-]+)\W+(?:(?:c'est|mais)\s+)?([\w'-]+)",
-    "es": r"\bno (?:es\s+)?([\w'-]+)\W+(?:(?:es|sino|se llama)\s+)?([\w'-]+)",
-}
-
-
-# What names a person outright, whatever was asked: a name said this way replaces one held.
-STRONG_NAME_INTRO = {
-    "en": r"\b(?:(?:my|his|her|the patient's) name(?:'s| is)|the patient is)\b",
-    "fr": r"\b(?:je m'appelle|(?:il|elle) s'appelle|(?:mon|son) nom (?:est|c'est))\b",
-    "es": r"\b(?:me llamo|se llama|(?:mi|su) nombre es)\b",
-}
-
-
 def swapped_name(text: str, language: str, held: str) -> str | None:
     """``held`` with the word the caller rules out replaced by the one they say instead (spelled
     letters after it win: "it's Smyth, S M Y T H"); None when the ruled-out word is not in it."""
-    found = re.search(_SWAPPED.get(language, _SWAPPED["en"]), text, re.IGNORECASE)
+    found = re.search(PACKS.get(language, PACKS["en"]).swapped_name, text, re.IGNORECASE)
     if found is None:
         return None
     old, new = found.group(1), found.group(2)

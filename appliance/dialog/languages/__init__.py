@@ -52,6 +52,9 @@ class LanguagePack:
     question_words: str  # what a question opens with
     faq_topics: dict[str, str]  # words that ask for the hours, the address, a price
     this_number: str = ""  # the number the caller is calling from, named in passing: you can use this number
+    asks_for: str = ""  # asking for a person now, the utterance's end: is Morgan there?
+    swapped_name: str = ""  # one word of a name ruled out, (1) the old, (2) the new: not Smith, it's Smyth
+    strong_name_intro: str = ""  # what names a person outright, whatever was asked: his name's ...
     stt_prompt: str = ""  # primes Whisper with this language's call vocabulary (and keeps it from translating)
 
 
