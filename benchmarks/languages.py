@@ -37,7 +37,7 @@ from appliance.audio.files import read_audio
 from appliance.audio.frames import PIPELINE_RATE
 from appliance.audio.resample import resample
 from appliance.call import Engines
-from appliance.config import ApplianceConfig
+from appliance.config import ApplianceConfig, ModelsConfig
 from appliance.dialog.languages import PACKS
 from appliance.models.tts import KokoroSynthesizer
 
@@ -65,8 +65,10 @@ def phone_line(samples: np.ndarray) -> np.ndarray:
     return resample(resample(samples, PIPELINE_RATE, 8000), 8000, PIPELINE_RATE)
 
 
-def hearing(engines: Engines, manifest: Path, forced: bool, rates: list[int]) -> None:
+def hearing(engines: Engines, manifest: Path, forced: bool, rates: list[int], half: str) -> None:
     rows = list(csv.DictReader(manifest.open(encoding="utf-8"), delimiter="\t"))
+    if half != "all":  # the dev half chooses settings, the locked half reports them
+        rows = [r for n, r in enumerate(rows) if n % 2 == (0 if half == "dev" else 1)]
     transcriber = engines.transcriber
     print(f"\nHearing: {len(rows)} recordings from {manifest}, whisper {transcriber.name}, {cpu_name()}")
     print("| rate | language | what | utterances | WER | language right | WER, language given | decode p50 / p95 ms |")
@@ -131,15 +133,19 @@ def main() -> None:
     parser.add_argument("--forced", action="store_true", help="also decode with the language given")
     parser.add_argument("--speak-only", action="store_true", help="only the voices")
     parser.add_argument("--rates", default="8000,16000", help="line rates to hear the recordings at (Hz)")
+    parser.add_argument("--half", choices=["all", "dev", "locked"], default="all", help="every other recording")
+    parser.add_argument("--no-speak", action="store_true", help="only the hearing table")
+    parser.add_argument("--beam", type=int, default=ModelsConfig.stt_beam_size, help="Whisper's beam size")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state:
         started = time.perf_counter()
-        engines = Engines.load(ApplianceConfig(state_dir=state), LANGUAGES)
+        engines = Engines.load(ApplianceConfig(state_dir=state, models=ModelsConfig(stt_beam_size=args.beam)), LANGUAGES)
         print(f"models loaded in {time.perf_counter() - started:.1f} s")
         try:
             if args.manifest and not args.speak_only:
-                hearing(engines, args.manifest, args.forced, [int(r) for r in args.rates.split(",")])
-            speaking(engines)
+                hearing(engines, args.manifest, args.forced, [int(r) for r in args.rates.split(",")], args.half)
+            if not args.no_speak:
+                speaking(engines)
         finally:
             engines.close()
 
