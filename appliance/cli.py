@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import ApplianceConfig, load_config
-from .errors import ApplianceError
+from .errors import ApplianceError, ConfigError
 from .service import load_credentials
 
 if TYPE_CHECKING:
@@ -43,8 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("run", help="start the daemon (web /healthz; answers calls once SIP is configured)")
+    run = commands.add_parser("run", help="start the daemon (web /healthz; answers calls once SIP is configured)")
+    run.add_argument("--workers", type=int, help="daemons behind kamailio's dispatcher (overrides [scale] workers)")
+    run.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # one of them, started by the supervisor
 
+    kam = commands.add_parser("kamailio-config", help="print the kamailio configuration for [scale] workers")
+    kam.add_argument("--workers", type=int, help="overrides [scale] workers")
+    kam.add_argument("--list", action="store_true", help="print the dispatcher list instead")
     sim = commands.add_parser("simulate", help="run a whole conversation from a caller recording (WAV, any rate)")
     sim.add_argument("caller", type=Path, help="caller audio: several utterances separated by silence")
     sim.add_argument("--out", type=Path, help="write what the caller would have heard to this WAV (16 kHz)")
@@ -105,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Under systemd (JOURNAL_STREAM is set) journald stamps each line itself: one event per line, no time.
     stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
+    if getattr(args, "worker", None) is not None:
+        stamp += f"[worker {args.worker}] "
     logging.basicConfig(level=args.log_level, format=stamp + "%(levelname)s %(name)s: %(message)s")
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)
     try:
@@ -112,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config)
         handler = {
             "run": _run,
+            "kamailio-config": _kamailio_config,
             "simulate": _simulate,
             "talk": _talk,
             "call": _call,
@@ -131,10 +140,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _kamailio_config(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    from .scale.kamailio import render
+
+    if args.workers is not None:
+        config = dataclasses.replace(config, scale=dataclasses.replace(config.scale, workers=args.workers))
+    if config.scale.workers < 2:
+        raise ConfigError("[scale] workers = 1: one daemon needs no kamailio in front; pass --workers N")
+    text, dispatchers = render(config, config.state_path / "kamailio")
+    print(dispatchers if args.list else text, end="")
+    return 0
+
+
 def _run(config: ApplianceConfig, args: argparse.Namespace) -> int:
     from .daemon import serve
+    from .scale.kamailio import workers
+    from .scale.supervisor import Supervisor, worker_config
 
-    asyncio.run(serve(config))
+    if args.workers is not None:
+        config = dataclasses.replace(config, scale=dataclasses.replace(config.scale, workers=args.workers))
+    if args.worker is not None:
+        cluster = workers(config)
+        if not 0 <= args.worker < len(cluster):
+            raise ConfigError(f"--worker {args.worker}: [scale] workers = {len(cluster)}")
+        asyncio.run(serve(worker_config(config, args.worker), cluster=cluster, worker=args.worker))
+    elif config.scale.workers > 1:
+        return Supervisor(config, args.config, args.log_level).run()
+    else:
+        asyncio.run(serve(config))
     return 0
 
 

@@ -129,6 +129,22 @@ class SipConfig:
     ack_timeout_s: float = 4.0
     rtp_timeout_s: float = 5.0
     rtp_gap_s: float = 30.0
+    # Set for each worker by `appliance run` when [scale] workers > 1, not by hand: the address kamailio's
+    # dispatcher sends from (its requests are not rate-limited per source here, since kamailio limits each
+    # real source itself), and the Contact the registering worker gives the PBX (the dispatcher's).
+    front: str = ""
+    contact: str = ""
+
+
+@dataclass(frozen=True)
+class ScaleConfig:
+    """More calls than one daemon holds: ``workers`` daemons on this box, each with its own [sip] max_calls,
+    behind kamailio's dispatcher, which takes [sip] port. They share one store."""
+
+    workers: int = 1
+    worker_port: int = 5070  # worker k's SIP port is worker_port + k; its web /healthz is on [web] port + k
+    probe_s: int = 2  # kamailio sends each worker an OPTIONS this often; one unanswered and it gets no calls
+    kamailio: str = "kamailio"  # Debian's kamailio (installed by scripts/setup)
 
 
 @dataclass(frozen=True)
@@ -176,6 +192,7 @@ class ApplianceConfig:
     listen: ListenConfig = field(default_factory=ListenConfig)
     call: CallConfig = field(default_factory=CallConfig)
     sip: SipConfig = field(default_factory=SipConfig)
+    scale: ScaleConfig = field(default_factory=ScaleConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     integrations: IntegrationsConfig = field(default_factory=IntegrationsConfig)
     web: WebConfig = field(default_factory=WebConfig)

@@ -9,6 +9,7 @@ import logging
 import signal
 import socket
 import uuid
+from collections.abc import Sequence
 
 import uvicorn
 
@@ -24,6 +25,7 @@ from .integrations.outbox import Outbox
 from .integrations.worker import OutboxWorker
 from .outbound.campaign import Campaign
 from .outbound.reminders import ReminderBook
+from .scale.kamailio import Worker
 from .service import Notifier
 from .sip.endpoint import IncomingCall, SipEndpoint
 from .store import Store
@@ -65,8 +67,11 @@ def _log_worker_end(task: asyncio.Task[None]) -> None:
         _LOGGER.error("the outbox worker stopped: %r; actions stay queued until a restart", task.exception())
 
 
-async def serve(config: ApplianceConfig) -> None:
-    """Run until SIGTERM or SIGINT. Raises ApplianceError for anything the operator must fix."""
+async def serve(config: ApplianceConfig, cluster: Sequence[Worker] = (), worker: int | None = None) -> None:
+    """Run until SIGTERM or SIGINT. Raises ApplianceError for anything the operator must fix.
+
+    ``worker``: this daemon's index among the ``cluster`` behind kamailio (``appliance run --workers``);
+    worker 0's status page shows every worker."""
     loop = asyncio.get_running_loop()
     with contextlib.ExitStack() as cleanup:
         profile = await asyncio.to_thread(load_profile, config.profile_path)
@@ -81,7 +86,7 @@ async def serve(config: ApplianceConfig) -> None:
         outbox = Outbox(store, connectors)
         proposer = await asyncio.to_thread(IntentProposer.configured, config.models, config.model_cache)
         business = Business(profile, store, proposer=proposer, outbox=outbox, availability=availability(connectors))
-        worker = OutboxWorker.configured(outbox, config.integrations)
+        deliverer = OutboxWorker.configured(outbox, config.integrations)
         stop_worker = asyncio.Event()
         transfer_target = profile.transfer_target or config.sip.transfer_target
         calls: set[asyncio.Task[None]] = set()
@@ -130,6 +135,8 @@ async def serve(config: ApplianceConfig) -> None:
             outbox=outbox,
             business=profile,
             ready=True,
+            worker=worker,
+            cluster=list(cluster) if worker == 0 else [],
         )
         app = create_app(health, config.web.token, config.web.desk_token)
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
@@ -137,7 +144,7 @@ async def serve(config: ApplianceConfig) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
         _LOGGER.info("serving on http://%s:%d (database %s)", config.web.host, config.web.port, config.db_path)
-        delivering = asyncio.create_task(worker.run(stop_worker))
+        delivering = asyncio.create_task(deliverer.run(stop_worker))
         delivering.add_done_callback(_log_worker_end)
         notifier = Notifier()
 

@@ -93,8 +93,11 @@ class SipPolicy:
 
     MAX_SOURCES = 4096  # rate windows kept; more are pruned (a spoofed-source flood cannot grow memory)
 
-    def __init__(self, allow: str, invites_per_minute: int, requests_per_minute: int) -> None:
+    def __init__(self, allow: str, invites_per_minute: int, requests_per_minute: int, front: str = "") -> None:
         self.networks = parse_networks(allow, "[sip] allow")
+        # kamailio's dispatcher in front ([scale] workers > 1): every caller reaches this worker from its
+        # address, so it is not limited per source here; kamailio limits each real source (pike)
+        self.front = front
         self.invites_per_minute = invites_per_minute
         self.requests_per_minute = requests_per_minute
         self._windows: dict[str, _Window] = {}
@@ -139,6 +142,8 @@ class SipPolicy:
         if in_dialog or method in _DIALOG_METHODS:
             return None
         now = time.monotonic() if now is None else now
+        if source == self.front:
+            return self._admit(call_id, now, streams) if method == "INVITE" else None
         if method == "INVITE" and call_id and now - self._admitted.get(call_id, -RETRANSMISSION_S) < RETRANSMISSION_S:
             return None
         window = self._window(source, now)

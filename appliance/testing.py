@@ -9,6 +9,7 @@ import fcntl
 import hashlib
 import os
 import queue
+import random
 import socket
 import struct
 import subprocess
@@ -114,6 +115,23 @@ def free_port() -> int:
                     continue
             return port
     raise RuntimeError("no free port on 127.0.0.1")
+
+
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive ports free on 127.0.0.1 (UDP and TCP)."""
+    if count == 1:
+        return free_port()
+    for _ in range(100):
+        base = random.randrange(20000, 60000)
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                    tcp.bind(("127.0.0.1", port))
+                    udp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free port range on 127.0.0.1")
 
 
 @dataclass

@@ -139,7 +139,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state:
         started = time.perf_counter()
-        engines = Engines.load(ApplianceConfig(state_dir=state, models=ModelsConfig(stt_beam_size=args.beam)), LANGUAGES)
+        engines = Engines.load(
+            ApplianceConfig(state_dir=state, models=ModelsConfig(stt_beam_size=args.beam)), LANGUAGES
+        )
         print(f"models loaded in {time.perf_counter() - started:.1f} s")
         try:
             if args.manifest and not args.speak_only:

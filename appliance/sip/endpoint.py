@@ -298,10 +298,12 @@ class SipEndpoint:
         if settings.max_calls > COMPILED_MAX_CALLS:
             raise ConfigError(
                 f"[sip] max_calls = {settings.max_calls} is above the {COMPILED_MAX_CALLS} concurrent calls "
-                "this build of pjsua2 supports; set it to 4 or less"
+                "this build of pjsua2 supports; set it to 4 or less (and [scale] workers for more lines)"
             )
         self.settings = settings
-        self.policy = SipPolicy(settings.allow, settings.max_invites_per_minute, settings.max_requests_per_minute)
+        self.policy = SipPolicy(
+            settings.allow, settings.max_invites_per_minute, settings.max_requests_per_minute, settings.front
+        )
         self.events = SecurityEvents()
         self._guard = SipGuard(self.policy, self.events, on_accept=self._bury, note_ipv6_offers=not IPV6)
         self.loop = loop
@@ -553,6 +555,8 @@ class SipEndpoint:
         account_cfg.regConfig.retryIntervalSec = 30
         account_cfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", s.username, 0, s.password))
         account_cfg.natConfig.udpKaIntervalSec = s.keepalive_s
+        if s.contact:  # a worker behind kamailio: the PBX sends calls to kamailio, which hands them out
+            account_cfg.sipConfig.contactForced = f"<{s.contact}>"
         self.registration = {"registrar": s.registrar, "registered": False, "status": 0, "reason": "registering"}
 
     def _allow_host_of(self, uri: str) -> None:

@@ -24,6 +24,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -41,13 +42,14 @@ from ..dialog.profile import BusinessProfile
 from ..errors import ConfigError
 from ..integrations.outbox import Outbox
 from ..outbound.reminders import ReminderBook
+from ..scale.kamailio import Worker
 from ..security import security_event
 from ..sip.endpoint import SipEndpoint
 from ..store import Store
 from . import desk
 from .desk_page import desk_login, desk_page
 from .page import LOGIN, PAGE
-from .status import status
+from .status import resident_mb, status
 
 COOKIE = "vocalia_session"
 DESK_COOKIE = "vocalia_desk"
@@ -77,6 +79,8 @@ class Health:
     reminders: ReminderBook | None = None
     ready: bool = False
     started: float = field(default_factory=time.monotonic)
+    worker: int | None = None  # this daemon's index behind kamailio ([scale] workers > 1)
+    cluster: list[Worker] = field(default_factory=list)  # worker 0: every worker, for the status page
 
     def summary(self) -> dict[str, Any]:
         """What every view starts with: state and reasons, version, uptime, models (no PHI)."""
@@ -218,6 +222,8 @@ def create_app(health: Health, token: str, desk_token: str = "") -> Starlette:
     def healthz(request: Request) -> JSONResponse:
         body = health.summary()
         state = body["status"]
+        if health.worker is not None:
+            body["worker"] = {"index": health.worker, "pid": os.getpid(), "memory_mb": resident_mb()}
         if health.sip is not None:
             body["sip"] = {
                 "listening": health.sip.listening,

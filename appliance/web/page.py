@@ -32,6 +32,7 @@ PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Voc
 <a href="/logout" style="color:#fff">sign out</a></header>
 <main>
 <section><h2>Line</h2><div id="reasons" class="muted"></div><table id="sip"></table></section>
+<section id="workersbox" style="display:none"><h2>Workers (kamailio in front)</h2><table id="workers"></table></section>
 <section><h2>Calls in progress</h2><table id="live"><tr><td class="muted">none</td></tr></table></section>
 <section><h2>Today</h2><table id="today"></table></section>
 <section><h2>Caller-ear latency (end of speech &rarr; first reply audio)</h2>
@@ -68,6 +69,11 @@ async function refresh() {{
     ["busy (486)", sip.busy_rejections],
     ["released (never a conversation)", Object.entries(sip.released || {{}}).map(([k, v]) => k.replace("_", " ") + " " + v).join(", ")]],
     ([k, v]) => `<tr><th>${{esc(k)}}</th><td>${{esc(v)}}</td></tr>`);
+  document.getElementById("workersbox").style.display = s.workers ? "" : "none";
+  if (s.workers) rows("workers", s.workers, w =>
+    `<tr class="worker"><th>worker ${{esc(w.index)}}</th><td>${{esc(w.sip)}}</td><td class="${{esc(w.status)}}">${{esc(w.status)}}</td>` +
+    `<td>${{esc(w.active_calls ?? "-")}} / ${{esc(w.max_calls ?? "-")}} calls</td><td>${{esc(w.memory_mb ?? "-")}} MB</td>` +
+    `<td class="muted">${{esc((w.reasons || []).join("; "))}}</td></tr>`);
   rows("live", s.calls.in_progress, c =>
     `<tr class="call"><td>${{esc(c.caller)}}</td><td>${{esc(c.duration_s)}} s</td><td>${{esc(c.turns)}} turns</td></tr>`);
   rows("today", Object.entries(s.calls.today), ([k, v]) => `<tr><th>${{esc(k)}}</th><td>${{esc(v)}}</td></tr>`);

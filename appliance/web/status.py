@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
 if TYPE_CHECKING:
     from .app import Health
 
@@ -32,6 +34,39 @@ def _resident_mb() -> int | None:
     return int(found.group(1)) // 1024 if found else None
 
 
+def resident_mb() -> int | None:
+    """This process's resident memory in MB."""
+    return _resident_mb()
+
+
+def _workers(health: Health) -> list[dict[str, Any]]:
+    """Each worker behind kamailio, as its own /healthz tells (this one from itself)."""
+    seen = []
+    for worker in health.cluster:
+        row: dict[str, Any] = {"index": worker.index, "sip": f"{worker.sip_host}:{worker.sip_port}"}
+        if worker.index == health.worker:
+            state, reasons = health.state()
+            row |= {"status": state, "reasons": reasons, "memory_mb": _resident_mb()}
+            if health.sip is not None:
+                row |= {"active_calls": health.sip.active_calls, "max_calls": health.sip.settings.max_calls}
+        else:
+            try:
+                answer = httpx.get(worker.health_url, timeout=0.5).json()
+            except (httpx.HTTPError, ValueError) as err:
+                row |= {"status": "down", "reasons": [f"no answer on {worker.health_url} ({type(err).__name__})"]}
+            else:
+                line = answer.get("sip") or {}
+                row |= {
+                    "status": answer.get("status"),
+                    "reasons": answer.get("reasons", []),
+                    "active_calls": line.get("active_calls"),
+                    "max_calls": line.get("max_calls"),
+                    "memory_mb": (answer.get("worker") or {}).get("memory_mb"),
+                }
+        seen.append(row)
+    return seen
+
+
 def status(health: Health, phi: bool, max_call_s: float = 3600.0) -> dict[str, Any]:
     """The status page's data."""
     body = health.summary() | {"memory_mb": _resident_mb(), "phi": phi}
@@ -44,6 +79,8 @@ def status(health: Health, phi: bool, max_call_s: float = 3600.0) -> dict[str, A
             "released": health.sip.released,
             "busy_rejections": health.sip.busy_rejections,
         }
+    if health.cluster:
+        body["workers"] = _workers(health)
     store = health.store
     if store is not None:
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).isoformat()

@@ -1,0 +1,1 @@
+"""Scale-out: several daemons on one box behind kamailio's dispatcher (``[scale] workers``)."""
