@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="daemons behind kamailio's dispatcher (overrides [scale] workers)")
     run.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # one of them, started by the supervisor
 
+    stt = commands.add_parser("stt-server", help="serve this box's speech to text to other workers over Wyoming")
+    stt.add_argument("--uri", default="tcp://127.0.0.1:10300", help="where to listen (tcp://host:port)")
     kam = commands.add_parser("kamailio-config", help="print the kamailio configuration for [scale] workers")
     kam.add_argument("--workers", type=int, help="overrides [scale] workers")
     kam.add_argument("--list", action="store_true", help="print the dispatcher list instead")
@@ -121,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {
             "run": _run,
             "kamailio-config": _kamailio_config,
+            "stt-server": _stt_server,
             "simulate": _simulate,
             "talk": _talk,
             "call": _call,
@@ -138,6 +142,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+def _stt_server(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    from .call.engines import local_transcriber
+    from .dialog.profile import load_profile
+    from .models.wyoming import serve_stt, server_address
+
+    server_address(args.uri)
+    languages = (config.business.language,) if config.business.language else load_profile(config.profile_path).languages
+    transcriber = local_transcriber(config, languages)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_stt(transcriber, args.uri))
+    return 0
 
 
 def _kamailio_config(config: ApplianceConfig, args: argparse.Namespace) -> int:

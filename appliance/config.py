@@ -53,6 +53,10 @@ class ModelsConfig:
     # a bundled voice's name or a path. A language not listed gets its bundled default.
     voices: dict[str, str] = field(default_factory=dict)
     stt_fit_window: bool = True
+    # Speech to text on a Wyoming server shared by the workers ("tcp://host:10300"; `appliance stt-server`
+    # runs one): no Whisper in this process until the server fails to answer within server_timeout_s.
+    stt_server: str = ""
+    server_timeout_s: float = 5.0
     tts_threads: int = 1
     llm_threads: int = 1
     # Ask the LLM which task an utterance is about when the rules understand nothing. Off: the bundled

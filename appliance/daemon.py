@@ -23,6 +23,7 @@ from .integrations.availability import availability
 from .integrations.connectors import load_connectors
 from .integrations.outbox import Outbox
 from .integrations.worker import OutboxWorker
+from .models.wyoming import WyomingTranscriber
 from .outbound.campaign import Campaign
 from .outbound.reminders import ReminderBook
 from .scale.kamailio import Worker
@@ -138,6 +139,15 @@ async def serve(config: ApplianceConfig, cluster: Sequence[Worker] = (), worker:
             worker=worker,
             cluster=list(cluster) if worker == 0 else [],
         )
+        stt = engines.transcriber
+        if isinstance(stt, WyomingTranscriber):
+            health.problems.append(
+                lambda: (
+                    f"STT server {stt.uri} does not answer ({stt.down_reason}): the local model hears callers"
+                    if stt.down_reason
+                    else ""
+                )
+            )
         app = create_app(health, config.web.token, config.web.desk_token)
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         server.should_exit = bool(failures)

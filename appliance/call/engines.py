@@ -18,6 +18,7 @@ from ..errors import ModelError
 from ..models.registry import DEFAULT_VOICES, ModelRegistry, ResolvedVoice, smart_turn_model
 from ..models.stt import Transcriber
 from ..models.tts import Synthesizer, Voice, load_voices
+from ..models.wyoming import WyomingTranscriber
 
 _LOGGER = logging.getLogger(__name__)
 # What every call hears, whatever it is about: said once per voice when the daemon starts.
@@ -36,6 +37,20 @@ FIXED_PHRASES = (
 )
 
 
+def local_transcriber(config: ApplianceConfig, languages: Sequence[str]) -> Transcriber:
+    """Whisper in this process, as ``[models]`` describes it, for ``languages``. Raises ModelError."""
+    m = config.models
+    prompts = {lang: m.stt_prompts.get(lang, PACKS[lang].stt_prompt if lang in PACKS else "") for lang in languages}
+    return Transcriber(
+        ModelRegistry(config.model_cache).resolve("stt", m.stt),
+        m.stt_threads,
+        languages,
+        m.stt_beam_size,
+        prompts,
+        m.stt_fit_window,
+    )
+
+
 @dataclass
 class Engines:
     """The models and their executors, loaded once per daemon and shared by every call.
@@ -43,7 +58,7 @@ class Engines:
     Each stage has its own small executor: that is the thread budget of the two-core box.
     """
 
-    transcriber: Transcriber
+    transcriber: Transcriber | WyomingTranscriber  # [models] stt_server: on a Wyoming server, local behind it
     synthesizer: Synthesizer  # [models] tts: the English voice, and any language without one of its own
     vad: SileroVad
     listen: ListenConfig
@@ -63,9 +78,12 @@ class Engines:
         registry = ModelRegistry(config.model_cache)
         m = config.models
         languages = (config.business.language,) if config.business.language else tuple(languages)
-        prompts = {lang: m.stt_prompts.get(lang, PACKS[lang].stt_prompt if lang in PACKS else "") for lang in languages}
-        transcriber = Transcriber(
-            registry.resolve("stt", m.stt), m.stt_threads, languages, m.stt_beam_size, prompts, m.stt_fit_window
+        transcriber: Transcriber | WyomingTranscriber = (
+            WyomingTranscriber(
+                m.stt_server, languages, m.server_timeout_s, lambda: local_transcriber(config, languages)
+            )
+            if m.stt_server
+            else local_transcriber(config, languages)
         )
         synthesizer = Synthesizer(registry.resolve("tts", m.tts), m.tts_threads, PIPELINE_RATE)
         specs: dict[str, ResolvedVoice] = {}

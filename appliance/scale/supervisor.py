@@ -24,7 +24,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -132,7 +131,9 @@ class Supervisor:
         self.children = [
             _Child(f"worker {w.index}", [*base, "run", "--worker", str(w.index)], env) for w in self.workers
         ]
-        self._stop = threading.Event()
+        # set by the signal handler: a flag, not a threading.Event, whose set() in a handler deadlocks on the
+        # lock the interrupted Event.wait() of the same thread holds
+        self._stopping = False
 
     def prepare(self) -> None:
         """The store created and migrated once, kamailio's files written and checked."""
@@ -156,7 +157,7 @@ class Supervisor:
         self.prepare()
         logging.getLogger("httpx").setLevel(logging.WARNING)  # the readiness polls, twice a second
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self._stop.set())
+            signal.signal(sig, self._on_signal)
         notifier = Notifier()
         self.kamailio.start()
         for child in self.children:
@@ -174,7 +175,10 @@ class Supervisor:
         deadline = time.monotonic() + READY_TIMEOUT_S
         watchdog_at = 0.0
         try:
-            while not self._stop.wait(0.5):
+            while not self._stopping:
+                time.sleep(0.5)
+                if self._stopping:
+                    break
                 fatal = self._tend()
                 if fatal is not None:
                     status = fatal
@@ -196,6 +200,9 @@ class Supervisor:
             notifier.notify("STOPPING=1")
             self._shutdown()
         return status
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self._stopping = True
 
     def _tend(self) -> int | None:
         """Restart what died; the exit status to stop with when a worker cannot start at all."""

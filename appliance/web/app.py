@@ -26,6 +26,7 @@ import hmac
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -81,6 +82,7 @@ class Health:
     started: float = field(default_factory=time.monotonic)
     worker: int | None = None  # this daemon's index behind kamailio ([scale] workers > 1)
     cluster: list[Worker] = field(default_factory=list)  # worker 0: every worker, for the status page
+    problems: list[Callable[[], str]] = field(default_factory=list)  # each says what is wrong now, or ""
 
     def summary(self) -> dict[str, Any]:
         """What every view starts with: state and reasons, version, uptime, models (no PHI)."""
@@ -105,6 +107,7 @@ class Health:
         registration = self.sip.registration if self.sip is not None else {}
         if registration and not registration.get("registered"):
             reasons.append(f"not registered to {registration.get('registrar')}: {registration.get('reason')}")
+        reasons += [problem for check in self.problems if (problem := check())]
         if self.outbox is not None:
             dead = sum(entry["dead"] for entry in self.outbox.stats().values())
             if dead:
