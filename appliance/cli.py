@@ -158,12 +158,12 @@ def _stt_server(config: ApplianceConfig, args: argparse.Namespace) -> int:
 
 
 def _kamailio_config(config: ApplianceConfig, args: argparse.Namespace) -> int:
-    from .scale.kamailio import render
+    from .scale.kamailio import fronted, render
 
     if args.workers is not None:
         config = dataclasses.replace(config, scale=dataclasses.replace(config.scale, workers=args.workers))
-    if config.scale.workers < 2:
-        raise ConfigError("[scale] workers = 1: one daemon needs no kamailio in front; pass --workers N")
+    if not fronted(config):
+        raise ConfigError("[scale] workers = 1 and no peers: one daemon needs no kamailio in front; pass --workers N")
     text, dispatchers = render(config, config.state_path / "kamailio")
     print(dispatchers if args.list else text, end="")
     return 0
@@ -171,7 +171,7 @@ def _kamailio_config(config: ApplianceConfig, args: argparse.Namespace) -> int:
 
 def _run(config: ApplianceConfig, args: argparse.Namespace) -> int:
     from .daemon import serve
-    from .scale.kamailio import workers
+    from .scale.kamailio import fronted, workers
     from .scale.supervisor import Supervisor, worker_config
 
     if args.workers is not None:
@@ -181,7 +181,7 @@ def _run(config: ApplianceConfig, args: argparse.Namespace) -> int:
         if not 0 <= args.worker < len(cluster):
             raise ConfigError(f"--worker {args.worker}: [scale] workers = {len(cluster)}")
         asyncio.run(serve(worker_config(config, args.worker), cluster=cluster, worker=args.worker))
-    elif config.scale.workers > 1:
+    elif fronted(config):
         return Supervisor(config, args.config, args.log_level).run()
     else:
         asyncio.run(serve(config))

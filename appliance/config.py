@@ -133,9 +133,10 @@ class SipConfig:
     ack_timeout_s: float = 4.0
     rtp_timeout_s: float = 5.0
     rtp_gap_s: float = 30.0
-    # Set for each worker by `appliance run` when [scale] workers > 1, not by hand: the address kamailio's
-    # dispatcher sends from (its requests are not rate-limited per source here, since kamailio limits each
-    # real source itself), and the Contact the registering worker gives the PBX (the dispatcher's).
+    # The address of kamailio's dispatcher in front of this daemon: its requests are not rate-limited per
+    # source here, since kamailio limits each real source itself. `appliance run` sets it for its own
+    # workers; set it by hand on another box that is one of the [scale] peers. And the Contact the
+    # registering worker gives the PBX (the dispatcher's; set by `appliance run`).
     front: str = ""
     contact: str = ""
 
@@ -148,7 +149,14 @@ class ScaleConfig:
     workers: int = 1
     worker_port: int = 5070  # worker k's SIP port is worker_port + k; its web /healthz is on [web] port + k
     probe_s: int = 2  # kamailio sends each worker an OPTIONS this often; one unanswered and it gets no calls
+    # Each worker's Whisper threads ([models] stt_threads for one daemon); 0: the cores shared out among the
+    # workers, at least 1 each. Measured on 2 cores, 3 workers, 12 callers asking at once: p95 1.99 s with
+    # 1 thread each, 2.31 s with 2.
+    stt_threads: int = 0
     kamailio: str = "kamailio"  # Debian's kamailio (installed by scripts/setup)
+    # Other appliances kamailio also hands calls to, after this box's workers: SIP URIs, comma-separated
+    # ("sip:192.0.2.11:5060"), each another box's daemon (with [sip] front = this box's address) or kamailio.
+    peers: str = ""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from appliance.errors import ConfigError
 from appliance.scale.kamailio import check, render
 from appliance.scale.supervisor import worker_config
 from appliance.testing import baresip_setup, free_port, free_ports
-from tests.conftest import APPLIANCE, ROOT, daemon_store, transcribe, wait_for
+from tests.conftest import APPLIANCE, ROOT, daemon_store, start_daemon, transcribe, wait_for
 
 WORKERS = 3
 PROBE_S = 2
@@ -41,6 +41,7 @@ class Cluster:
     web_port: int
     proc: subprocess.Popen[str]
     state: Path
+    workers: int = WORKERS
 
     def health(self, index: int) -> dict:  # type: ignore[type-arg]
         return httpx.get(f"http://127.0.0.1:{self.web_port + index}/healthz", timeout=2).json()  # type: ignore[no-any-return]
@@ -48,7 +49,7 @@ class Cluster:
     def calls(self) -> list[int]:
         """Each worker's calls in progress (-1: it does not answer)."""
         counts = []
-        for index in range(WORKERS):
+        for index in range(self.workers):
             try:
                 counts.append(self.health(index)["sip"]["active_calls"])
             except (httpx.HTTPError, KeyError, ValueError):
@@ -56,26 +57,27 @@ class Cluster:
         return counts
 
 
-@pytest.fixture
-def cluster(env: dict[str, str], tmp_path: Path) -> Iterator[Cluster]:
-    sip_port, web_port = free_port(), free_ports(WORKERS)
+def run_cluster(env: dict[str, str], tmp_path: Path, workers: int, **extra: str) -> Iterator[Cluster]:
+    """``appliance run --workers N`` on loopback until the generator is closed; yields once all answer."""
+    sip_port, web_port = free_port(), free_ports(workers)
     env = {
         **env,
         "VOCALIA_SIP_PORT": str(sip_port),
         "VOCALIA_WEB_PORT": str(web_port),
         "VOCALIA_WEB_TOKEN": TOKEN,
-        "VOCALIA_SCALE_WORKER_PORT": str(free_ports(WORKERS)),
+        "VOCALIA_SCALE_WORKER_PORT": str(free_ports(workers)),
         "VOCALIA_SCALE_PROBE_S": str(PROBE_S),
         "VOCALIA_SIP_LOG_LEVEL": "0",
-        "VOCALIA_BUSINESS_LANGUAGE": "en",  # one voice: three workers load and warm up faster on 2 cores
+        "VOCALIA_BUSINESS_LANGUAGE": "en",  # one voice: the workers load and warm up faster on 2 cores
+        **extra,
     }
     log = (tmp_path / "cluster.log").open("w")
     with subprocess.Popen(
-        [*APPLIANCE, "run", "--workers", str(WORKERS)], env=env, cwd=ROOT, stderr=log, text=True
+        [*APPLIANCE, "run", "--workers", str(workers)], env=env, cwd=ROOT, stderr=log, text=True
     ) as proc:
-        cluster = Cluster(sip_port, web_port, proc, Path(env["VOCALIA_STATE_DIR"]))
+        cluster = Cluster(sip_port, web_port, proc, Path(env["VOCALIA_STATE_DIR"]), workers)
         try:
-            wait_for(lambda: proc.poll() is not None or min(cluster.calls()) == 0, 180, "three workers answering")
+            wait_for(lambda: proc.poll() is not None or min(cluster.calls()) == 0, 180, "the workers answering")
             assert proc.poll() is None, (tmp_path / "cluster.log").read_text()[-3000:]
             yield cluster
             proc.send_signal(signal.SIGTERM)
@@ -84,6 +86,11 @@ def cluster(env: dict[str, str], tmp_path: Path) -> Iterator[Cluster]:
             if proc.poll() is None:
                 proc.kill()
             log.close()
+
+
+@pytest.fixture
+def cluster(env: dict[str, str], tmp_path: Path) -> Iterator[Cluster]:
+    yield from run_cluster(env, tmp_path, WORKERS)
 
 
 def callers(cluster: Cluster, workdir: Path, count: int, seconds: int) -> list[subprocess.Popen[bytes]]:
@@ -225,6 +232,8 @@ def test_each_worker_gets_its_own_ports_and_only_worker_0_registers_with_kamaili
     assert first.sip.registrar and first.sip.contact == "sip:100@127.0.0.1:5060", "the PBX calls kamailio"
     assert not second.sip.registrar and second.sip.outbound_uri == "sip:{number}@127.0.0.1:5080"
     assert second.sip.allow == "192.0.2.0/24, 127.0.0.1/32", "kamailio's forwarded calls pass the allow-list"
+    cores = os.cpu_count() or 2
+    assert first.models.stt_threads == max(1, cores // 3), "the cores shared out among the workers"
 
 
 @pytest.mark.parametrize(
@@ -239,3 +248,39 @@ def test_a_scale_that_cannot_work_is_refused_with_the_fix(scale: dict[str, int],
     config = ApplianceConfig(sip=SipConfig(**sip), scale=ScaleConfig(**scale))  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=re.escape(fix)):
         check(config)
+
+
+@pytest.mark.slow
+def test_another_box_behind_the_same_kamailio_takes_its_share_and_its_death_loses_no_caller(
+    env: dict[str, str], tmp_path: Path, listener: WhisperModel
+) -> None:
+    """Two appliances on two addresses (127.0.0.1 with 2 workers and kamailio, 127.0.0.2 a plain daemon
+    told that kamailio is in front), each with its own store, as two boxes of one practice would be."""
+    other_env = {**env, "VOCALIA_STATE_DIR": str(tmp_path / "other-box"), "VOCALIA_BUSINESS_LANGUAGE": "en"}
+    other_box = start_daemon(other_env, VOCALIA_SIP_HOST="127.0.0.2", VOCALIA_SIP_FRONT="127.0.0.1")
+    other = next(other_box)
+    this_box = run_cluster(env, tmp_path, 2, VOCALIA_SCALE_PEERS=f"sip:127.0.0.2:{other.sip_port}")
+    cluster = next(this_box)
+    try:
+        phones = callers(cluster, tmp_path / "first", 6, 10)
+        wait_for(lambda: sum(cluster.calls()) + other.health()["sip"]["active_calls"] == 6, 30, "6 calls up")
+        here, there = cluster.calls(), other.health()["sip"]["active_calls"]
+        assert min(here) >= 1 and there >= 1, ("every destination took calls", here, there)
+        for phone in phones:
+            phone.wait(timeout=40)
+        texts = [heard(listener, tmp_path / "first" / f"phone{n}") for n in range(6)]
+        assert all(GREETING in " ".join(t.split()) for t in texts), texts
+        other.proc.send_signal(signal.SIGKILL)
+        other.proc.wait(timeout=10)
+        phones = callers(cluster, tmp_path / "second", 3, 8)
+        for phone in phones:
+            phone.wait(timeout=40)
+        texts = [heard(listener, tmp_path / "second" / f"phone{n}") for n in range(3)]
+        assert all(GREETING in " ".join(t.split()) for t in texts), ("the box that died was skipped", texts)
+        here_rows = list(daemon_store(cluster.state).db.table("calls").rows)
+        there_rows = list(daemon_store(other.state).db.table("calls").rows)
+        assert len(here_rows) == 6 - there + 3 and len(there_rows) == there, "each box keeps its own calls"
+        next(this_box, None)  # its clean stop, checked
+    finally:
+        this_box.close()
+        other_box.close()  # killed above: nothing left to stop

@@ -59,7 +59,9 @@ def worker_config(config: ApplianceConfig, index: int) -> ApplianceConfig:
             sip, registrar="", outbound_uri=config.sip.outbound_uri or _through(config.sip.registrar)
         )
     web = config.web if index == 0 else dataclasses.replace(config.web, host="127.0.0.1", port=me.web_port)
-    return dataclasses.replace(config, sip=sip, web=web)
+    threads = config.scale.stt_threads or max(1, (os.cpu_count() or 2) // config.scale.workers)
+    models = dataclasses.replace(config.models, stt_threads=threads)
+    return dataclasses.replace(config, sip=sip, web=web, models=models)
 
 
 def _through(registrar: str) -> str:
