@@ -113,7 +113,11 @@ class SipConfig:
     domain: str = ""  # the account's domain; empty: the registrar's host
     register_interval_s: int = 300
     keepalive_s: int = 15  # NAT keep-alive on UDP
-    transfer_target: str = ""  # where "a person, please" or key 0 goes (REFER), e.g. "sip:100@pbx.example.lan"
+    transfer_target: str = ""  # where "a person, please" or key 0 goes, e.g. "sip:100@pbx.example.lan"
+    # "blind": a REFER, the PBX rings the person; "warm": the appliance calls the person first, says who is
+    # calling and what they said, then joins the calls (a second line for the time of the call)
+    transfer_mode: typing.Literal["blind", "warm"] = "blind"
+    transfer_ring_s: float = 20.0  # warm: the person's phone rings this long before the caller is told
     # Outbound calls (reminders): the URI for a number, {number} being E.164 ("+14155550142"); empty: through
     # the registrar ("sip:{number}@<registrar host>"), or no outbound calls when there is none.
     outbound_uri: str = ""

@@ -9,14 +9,16 @@ import logging
 import signal
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 
 import uvicorn
 
 from .call import CallSession, Engines, TransferDone
+from .call.transfer import WarmTransfer
+from .call.transfer import record as record_transfer
 from .config import ApplianceConfig, StoreConfig
 from .dialog.assist import IntentProposer
-from .dialog.engine import Business
+from .dialog.engine import Business, DialogueEngine
 from .dialog.profile import load_profile
 from .errors import ApplianceError, ConfigError
 from .integrations.availability import availability
@@ -94,24 +96,51 @@ async def serve(config: ApplianceConfig, cluster: Sequence[Worker] = (), worker:
 
         async def answer(incoming: IncomingCall) -> None:
             call_id = str(uuid.uuid4())
+            engine = business.engine(call_id, incoming.caller_id or None)
             session = CallSession(
                 engines,
-                business.engine(call_id, incoming.caller_id or None),
+                engine,
                 store,
                 source=f"sip:{incoming.remote}",
                 greet=True,
                 limits=config.call,
                 call_id=call_id,
             )
-            if transfer_target:
+            if transfer_target and config.sip.transfer_mode == "warm":
+                warm = WarmTransfer(
+                    sip, engines, store, transfer_target, config.sip.transfer_ring_s, profile.languages[0]
+                )
+                session.on_transfer = lambda: _spawn(warm_transfer(warm, incoming, session, engine, call_id))
+            elif transfer_target:
                 session.on_transfer = lambda: sip.transfer(
-                    incoming.call_id, transfer_target, lambda ok: session.post(TransferDone(ok))
+                    incoming.call_id, transfer_target, lambda ok: blind_done(session, call_id, ok)
                 )
             incoming.line.attach(session)
             reason = await session.run()
             if reason not in ("caller_hangup", "transferred"):
                 await asyncio.sleep(0.1)  # the last frames are still on their way to the caller
                 sip.hangup(incoming.call_id)
+
+        background: set[asyncio.Task[object]] = set()
+
+        def _spawn(job: Coroutine[object, object, object]) -> None:
+            task = asyncio.create_task(job)
+            background.add(task)
+            task.add_done_callback(background.discard)
+
+        async def warm_transfer(
+            warm: WarmTransfer, incoming: IncomingCall, session: CallSession, engine: DialogueEngine, call_id: str
+        ) -> None:
+            summary = engine.handover_summary()
+            await warm.run(incoming, call_id, summary, lambda joined: session.post(TransferDone(joined)))
+
+        def blind_done(session: CallSession, call_id: str, ok: bool) -> None:
+            session.post(TransferDone(ok))
+            _spawn(
+                asyncio.to_thread(
+                    record_transfer, store, call_id, "blind", transfer_target, "answered" if ok else "failed"
+                )
+            )
 
         def on_call(incoming: IncomingCall) -> None:
             task = asyncio.create_task(answer(incoming))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from machine import cpu_name  # noqa: E402 - benchmarks/machine.py, beside this script
 
 from appliance.dialog.tools import Action  # noqa: E402
 from appliance.integrations.connectors import load_connectors  # noqa: E402
@@ -108,6 +109,7 @@ def main() -> None:
         f"| {'plaintext' if key is None else 'SQLCipher'} | {args.actions} | {full:.0f}/s | {normal:.0f}/s | {rate:.0f}/s | "
         f"{statistics.median(delays) * 1000:.0f} ms | {p95 * 1000:.0f} ms |"
     )
+    print(f"\nCPU: {cpu_name()}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import jiwer
 import numpy as np
+from machine import cpu_name  # benchmarks/machine.py, beside this script
 
 from appliance.audio.files import read_audio
 from appliance.audio.frames import PIPELINE_RATE
@@ -159,7 +160,7 @@ def main() -> int:
             if args.show:
                 for t in rows[-1].turns:
                     print(f"  {t.eot_reason:10} {t.caller_text!r}", file=sys.stderr)
-    print(f"\n## Voice pipeline, {len(texts)} utterances per row (2 CPU cores, real-time line)\n")
+    print(f"\n## Voice pipeline, {len(texts)} utterances per row ({cpu_name()}, real-time line)\n")
     print_table(rows)
     if args.llm_runs:
         results = bench_llm(args.llm_runs)

@@ -149,6 +149,7 @@ class DialogueEngine:
         self._misses = 0
         self._digits = ""
         self._caller_name: str | None = None  # once given, a later message needs not ask again
+        self.said: list[str] = []  # what the caller said so far, for the summary of a warm transfer
         self._order: dict[str, Any] | None = None  # the order last talked about ("send me a link for it")
         region = region_of(self.caller_id)
         country = business.profile.country
@@ -172,6 +173,8 @@ class DialogueEngine:
     def respond(self, transcript: str, language: str | None = None) -> Reply:
         """The reply to what the caller said, in the language it was said in: the one speech recognition
         heard (``language``) or, from text alone, the one its words show."""
+        if transcript.strip():
+            self.said.append(transcript.strip())
         reply = self._respond(transcript.strip(), language)
         return dataclasses.replace(reply, language=self.language)
 
@@ -368,8 +371,22 @@ class DialogueEngine:
         return self.business.phrases.say(self.language, key, **{**base, **fields})
 
     def _transfer(self, key: str) -> Reply:
+        if self._flow is not None and self._flow.slots.get("name"):
+            self._caller_name = self._caller_name or str(self._flow.slots["name"])
         self._flow = None
         return self._say(key, transfer=True)
+
+    def handover_summary(self, said: list[str] | None = None) -> str:
+        """What the person a call is transferred to hears first, in the business's language: who calls
+        (the name given, the caller ID) and ``said`` (by default the caller's last two utterances)."""
+        said = self.said[-2:] if said is None else said
+        language = self.profile.languages[0]
+        parts = [self._caller_name or "", format_phone(self.caller_id) if self.caller_id else ""]
+        who = ", ".join(p for p in parts if p) or self.business.phrases.say(language, "handover_anonymous")
+        words = " ".join(t.strip() for t in said if t.strip()) or "..."
+        return self.business.phrases.say(
+            language, "handover", who=who, said=words if words[-1] in ".?!" else words + "."
+        )
 
     def _done(self, key: str, **fields: object) -> Reply:
         self._flow = None

@@ -33,6 +33,7 @@ import re
 import socket
 import threading
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +195,7 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.on_dialed: Callable[[Dialed], None] | None = None  # an outbound call not answered yet
         self.ring_deadline = 0.0
         self.rang_out = False  # we gave up waiting for the answer
+        self.bridged_to: int | None = None  # the call this one talks to directly (a warm transfer)
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
         try:
@@ -358,6 +360,12 @@ class SipEndpoint:
     def hangup(self, call_id: int) -> None:
         """Hang up a call (from any thread)."""
         self._commands.put(lambda: self._hangup(call_id))
+
+    def bridge(self, first: int, second: int, done: Callable[[bool], None]) -> None:
+        """Join two calls' audio directly (a warm transfer: the caller and the person), leaving the
+        appliance out of the conversation; when either hangs up, the other is hung up. ``done(joined)``
+        is called on the loop."""
+        self._commands.put(lambda: self._bridge(first, second, done))
 
     def transfer(self, call_id: int, target: str, done: Callable[[bool], None]) -> None:
         """Blind transfer (REFER) to ``target``; ``done(success)`` is called on the asyncio loop."""
@@ -662,6 +670,24 @@ class SipEndpoint:
             return
         self._calls[call.getId()] = call
 
+    def _bridge(self, first: int, second: int, done: Callable[[bool], None]) -> None:
+        calls = [self._calls.get(first), self._calls.get(second)]
+        media = [c._audio(c.media_index) if c is not None and c.media_index is not None else None for c in calls]
+        joined = all(c is not None and c.isActive() and c.port is not None for c in calls) and None not in media
+        if joined:
+            a, b = typing.cast(list[_Call], calls)
+            audio_a, audio_b = typing.cast(list[pj.AudioMedia], media)
+            for call, audio in ((a, audio_a), (b, audio_b)):
+                port = typing.cast(_AudioPort, call.port)
+                audio.stopTransmit(port)  # the appliance stops listening and speaking on both
+                port.stopTransmit(audio)
+            audio_a.startTransmit(audio_b)
+            audio_b.startTransmit(audio_a)
+            a.bridged_to, b.bridged_to = second, first
+            _LOGGER.info("calls %d and %d joined", first, second)
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(done, joined)
+
     def _transfer(self, call_id: int, target: str, done: Callable[[bool], None]) -> None:
         call = self._calls.get(call_id)
         if call is None or not call.isActive():
@@ -718,6 +744,9 @@ class SipEndpoint:
         if dialed is not None:  # an outbound call that was never answered
             dialed(Dialed(pj.PJSIP_SC_REQUEST_TIMEOUT if call.rang_out else status, reason=f"SIP {status}"))
         call.line.hangup()
+        if call.bridged_to is not None:  # a joined call: the other side is hung up too
+            partner, call.bridged_to = call.bridged_to, None
+            self._commands.put(lambda: self._hangup(partner))
         if call.port is not None:  # the media clock plays silence on it until the next call takes it
             call.port.line = None
             call.port = None

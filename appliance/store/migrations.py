@@ -134,4 +134,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE bookings ADD COLUMN confirmed_at TEXT NOT NULL DEFAULT '';
     """,
+    # 8: every transfer to a person and how it went (answered, busy, no_answer, declined, failed), warm
+    # (the appliance called the person first and told them who was calling) or blind (a REFER).
+    """
+    CREATE TABLE transfers (
+        id INTEGER PRIMARY KEY,
+        call_id TEXT NOT NULL,
+        mode TEXT NOT NULL CHECK (mode IN ('warm', 'blind')),
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        status INTEGER NOT NULL DEFAULT 0,
+        summary TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL
+    );
+    """,
 )

@@ -41,6 +41,9 @@ def purge_expired(store: Store, policy: StoreConfig, actor: str = "retention job
         ]
         old_calls = "SELECT id FROM calls WHERE started_at < ?"
         counts["turns"] = conn.execute(f"DELETE FROM turns WHERE call_id IN ({old_calls})", (calls_before,)).rowcount
+        transfers = conn.execute(
+            f"DELETE FROM transfers WHERE call_id IN ({old_calls})", (calls_before,)
+        ).rowcount  # a summary says who called and why
         counts["calls"] = conn.execute("DELETE FROM calls WHERE started_at < ?", (calls_before,)).rowcount
         counts["deliveries"] = conn.execute(
             "DELETE FROM outbox WHERE state = 'delivered' AND updated_at < ?", (deliveries_before,)
@@ -54,6 +57,7 @@ def purge_expired(store: Store, policy: StoreConfig, actor: str = "retention job
         counts["audit"] = conn.execute(
             "DELETE FROM audit WHERE at < ?", (_before(policy.retention_audit_days),)
         ).rowcount
+        counts["transfers"] = transfers
     if any(counts.values()):
         store.audit(actor, "purged expired rows", json.dumps(counts, sort_keys=True))
     return counts
@@ -65,7 +69,8 @@ def export_call(store: Store, call_id: str, actor: str) -> dict[str, Any]:
     if not calls:
         raise LookupError(call_id)
     store.audit(actor, "exported a call", call_id)
-    return {"call": calls[0], "turns": store.turns(call_id), "actions": store.actions(call_id)}
+    transfers = store.query("SELECT * FROM transfers WHERE call_id = ? ORDER BY id", [call_id])
+    return {"call": calls[0], "turns": store.turns(call_id), "actions": store.actions(call_id), "transfers": transfers}
 
 
 def erase_call(store: Store, call_id: str, actor: str) -> dict[str, int]:
@@ -76,6 +81,7 @@ def erase_call(store: Store, call_id: str, actor: str) -> dict[str, int]:
             raise LookupError(call_id)
         counts = {
             "turns": conn.execute("DELETE FROM turns WHERE call_id = ?", (call_id,)).rowcount,
+            "transfers": conn.execute("DELETE FROM transfers WHERE call_id = ?", (call_id,)).rowcount,
             "deliveries": conn.execute(
                 "DELETE FROM outbox WHERE state = 'delivered' AND action_id IN "
                 "(SELECT id FROM actions WHERE call_id = ?)",

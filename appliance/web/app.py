@@ -434,6 +434,14 @@ def render_metrics(health: Health) -> str:
             "Appointment reminders by state, by the last attempt's outcome, and by the patient's reply.",
             by,
         )
+    if health.store is not None:
+        rows = health.store.query("SELECT mode, outcome, COUNT(*) AS n FROM transfers GROUP BY mode, outcome", [])
+        metric(
+            "vocalia_transfers",
+            "gauge",
+            "Transfers to a person kept in the store (retention applies), by mode and outcome.",
+            [(f'{{mode="{r["mode"]}",outcome="{r["outcome"]}"}}', float(r["n"])) for r in rows],
+        )
     if health.sip is not None:
         metric("vocalia_sip_active_calls", "gauge", "Calls in progress.", [("", health.sip.active_calls)])
         refused = [(f'{{reason="{reason}"}}', float(n)) for reason, n in health.sip.refused.items()]

@@ -76,7 +76,8 @@ async function refresh() {{
     `<td class="muted">${{esc((w.reasons || []).join("; "))}}</td></tr>`);
   rows("live", s.calls.in_progress, c =>
     `<tr class="call"><td>${{esc(c.caller)}}</td><td>${{esc(c.duration_s)}} s</td><td>${{esc(c.turns)}} turns</td></tr>`);
-  rows("today", Object.entries(s.calls.today), ([k, v]) => `<tr><th>${{esc(k)}}</th><td>${{esc(v)}}</td></tr>`);
+  rows("today", [...Object.entries(s.calls.today), ...Object.entries(s.transfers || {{}}).map(([k, v]) => ["transfer " + k.replace("_", " "), v])],
+    ([k, v]) => `<tr><th>${{esc(k)}}</th><td>${{esc(v)}}</td></tr>`);
   document.getElementById("p50").textContent = s.latency.p50_ms ?? "-";
   document.getElementById("p95").textContent = s.latency.p95_ms ?? "-";
   document.getElementById("nturns").textContent = s.latency.turns + " turns today";

@@ -116,6 +116,12 @@ def status(health: Health, phi: bool, max_call_s: float = 3600.0) -> dict[str, A
             "AND t.eot_reason != 'dtmf' ORDER BY c.started_at, t.idx",
             [today],
         )
+        body["transfers"] = {
+            f"{r['mode']} {r['outcome']}": r["n"]
+            for r in store.query(
+                "SELECT mode, outcome, COUNT(*) AS n FROM transfers WHERE at >= ? GROUP BY mode, outcome", [today]
+            )
+        }
         latencies = [t["latency"] * 1000 for t in turns]
         p50, p95 = _percentile(latencies, 50), _percentile(latencies, 95)
         body["latency"] = {

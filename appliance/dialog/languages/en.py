@@ -162,6 +162,8 @@ PACK = LanguagePack(
         "still_there": "Are you still there?",
         "silence_goodbye": "I can't hear you, so I'll end the call now. Please call back any time. Goodbye.",
         "time_limit": "I'm sorry, we have reached the time limit for this call. Please call back. Goodbye.",
+        "handover": "A call for you from {who}. They said: {said} I'm connecting you now.",
+        "handover_anonymous": "a caller whose number is hidden",
         "transfer_failed": "I'm sorry, no one is available right now. I can take a message. May I have your name?",
         "ask_when": "When would you like to come in?",  # piper's "day and time" is heard as "day in time"
         "offer": "{lead}I can offer {options}. Which would you prefer?",

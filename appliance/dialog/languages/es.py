@@ -127,6 +127,8 @@ PACK = LanguagePack(
         "still_there": "¿Sigue ahí?",
         "silence_goodbye": "No le oigo, así que voy a colgar. Llámenos cuando quiera. Adiós.",
         "time_limit": "Lo siento, hemos llegado al tiempo máximo de la llamada. Vuelva a llamar, por favor. Adiós.",
+        "handover": "Una llamada para usted de {who}. Ha dicho: {said} Le paso la llamada.",
+        "handover_anonymous": "un número oculto",
         "transfer_failed": "Lo siento, ahora no hay nadie disponible. Puedo tomar un recado. ¿Cuál es su nombre?",
         "ask_when": "¿Qué día y a qué hora le vendría bien?",
         "offer": "{lead}Puedo ofrecerle {options}. ¿Qué prefiere?",

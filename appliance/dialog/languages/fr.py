@@ -134,6 +134,8 @@ PACK = LanguagePack(
         "still_there": "Vous êtes toujours là ?",
         "silence_goodbye": "Je ne vous entends plus, je vais raccrocher. N'hésitez pas à rappeler. Au revoir.",
         "time_limit": "Désolée, nous avons atteint la durée maximale de l'appel. Merci de rappeler. Au revoir.",
+        "handover": "Un appel pour vous de {who}. La personne a dit : {said} Je vous la passe.",
+        "handover_anonymous": "un numéro masqué",
         "transfer_failed": "Désolée, personne n'est disponible pour le moment. Je peux prendre un message. Quel est votre nom ?",
         "ask_when": "Quel jour et quelle heure vous conviendraient ?",
         "offer": "{lead}Je peux vous proposer {options}. Que préférez-vous ?",
