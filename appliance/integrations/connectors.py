@@ -214,6 +214,13 @@ class SmtpConnector(Connector):
 
 def kinds() -> dict[str, type[Connector]]:
     """Every connector kind by name."""
+    from .business import (
+        FreshdeskConnector,
+        GoogleSheetsConnector,
+        PipedriveConnector,
+        TeamsConnector,
+        WhatsAppConnector,
+    )
     from .caldav import CalDavConnector
     from .saas import FhirConnector, HubSpotConnector, StripePaymentLinkConnector, ZendeskConnector
 
@@ -227,6 +234,11 @@ def kinds() -> dict[str, type[Connector]]:
         StripePaymentLinkConnector,
         HubSpotConnector,
         ZendeskConnector,
+        TeamsConnector,
+        FreshdeskConnector,
+        PipedriveConnector,
+        WhatsAppConnector,
+        GoogleSheetsConnector,
     )
     return {c.kind: c for c in classes}
 
