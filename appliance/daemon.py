@@ -24,6 +24,7 @@ from .errors import ApplianceError, ConfigError
 from .integrations.availability import availability
 from .integrations.connectors import load_connectors
 from .integrations.outbox import Outbox
+from .integrations.shopify import live_orders
 from .integrations.worker import OutboxWorker
 from .models.wyoming import WyomingTranscriber
 from .outbound.campaign import Campaign
@@ -88,7 +89,14 @@ async def serve(config: ApplianceConfig, cluster: Sequence[Worker] = (), worker:
         cleanup.callback(store.close)
         outbox = Outbox(store, connectors)
         proposer = await asyncio.to_thread(IntentProposer.configured, config.models, config.model_cache)
-        business = Business(profile, store, proposer=proposer, outbox=outbox, availability=availability(connectors))
+        business = Business(
+            profile,
+            store,
+            proposer=proposer,
+            outbox=outbox,
+            availability=availability(connectors),
+            orders=live_orders(connectors),
+        )
         deliverer = OutboxWorker.configured(outbox, config.integrations)
         stop_worker = asyncio.Event()
         transfer_target = profile.transfer_target or config.sip.transfer_target

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import dateparser
 
@@ -101,6 +101,7 @@ class Business:
         proposer: IntentProposer | None = None,
         outbox: Outbox | None = None,
         availability: BusyTimes | None = None,
+        orders: OrderBook | None = None,
     ) -> None:
         self.profile = profile
         self.proposer = proposer  # an LLM asked when the rules understand nothing (optional)
@@ -108,7 +109,8 @@ class Business:
         self.calendar = LocalCalendar(profile, store, self.outbox, availability)
         self.knowledge = Knowledge(profile.knowledge)
         self.phrases = Phrasebook(profile.replies)
-        self.orders = _load_orders(profile.orders_file)
+        # a shop's orders: read live (Shopify) when a connector says so, else the profile's orders file
+        self.orders: OrderBook = orders if orders is not None else _load_orders(profile.orders_file)
         self._clock = clock or (lambda: datetime.now(profile.timezone))
 
     def now(self) -> datetime:
@@ -121,6 +123,17 @@ class Business:
     def engine(self, call_id: str | None, caller_id: str | None = None, language: str | None = None) -> DialogueEngine:
         """A fresh dialogue for one call."""
         return DialogueEngine(self, call_id, caller_id, language)
+
+
+class OrdersUnavailable(Exception):
+    """The order system cannot be read now (not: the order does not exist)."""
+
+
+class OrderBook(Protocol):
+    """Where a shop's orders are read: ``get(number)`` gives the order's row (``status``, ``status_<lang>``,
+    ``amount``), None for an order that does not exist, or raises OrdersUnavailable."""
+
+    def get(self, number: str, /) -> dict[str, str] | None: ...
 
 
 def _load_orders(path: Path | None) -> dict[str, dict[str, str]]:
@@ -1145,7 +1158,11 @@ class DialogueEngine:
                 return None  # asked once already: this answer was not understood
             flow.slots["asked"] = True
             return self._say("ask_order")
-        order = self.business.orders.get(number)
+        try:
+            order = self.business.orders.get(number)
+        except OrdersUnavailable:
+            self._flow = _Flow("message", awaiting="name")
+            return self._say("orders_unavailable")
         if order is None:
             flow.awaiting = "order"
             return self._say("order_unknown", number=" ".join(number))
@@ -1173,7 +1190,10 @@ class DialogueEngine:
             else None
         )
         if number is not None:
-            order = self.business.orders.get(number)
+            try:
+                order = self.business.orders.get(number)
+            except OrdersUnavailable:  # the link goes out for the order as said, without its amount
+                order = {"number": number}
             if order is None:
                 flow.awaiting = "order"
                 return self._say("order_unknown", number=" ".join(number))

@@ -76,6 +76,7 @@ class Connector:
     kind: ClassVar[str]
     settings: ClassVar[dict[str, type]] = {}  # kind-specific keys and their types
     secrets: ClassVar[tuple[str, ...]] = ()  # settings read from the environment variable named by KEY_env
+    reads_only: ClassVar[bool] = False  # a source read live (orders), which takes no actions
 
     def __init__(self, name: str, tools: tuple[str, ...], fields: tuple[str, ...] | None, options: dict[str, Any]):
         self.name = name
@@ -223,6 +224,7 @@ def kinds() -> dict[str, type[Connector]]:
     )
     from .caldav import CalDavConnector
     from .saas import FhirConnector, HubSpotConnector, StripePaymentLinkConnector, ZendeskConnector
+    from .shopify import ShopifyConnector
 
     classes: tuple[type[Connector], ...] = (
         WebhookConnector,
@@ -239,6 +241,7 @@ def kinds() -> dict[str, type[Connector]]:
         PipedriveConnector,
         WhatsAppConnector,
         GoogleSheetsConnector,
+        ShopifyConnector,
     )
     return {c.kind: c for c in classes}
 
@@ -276,7 +279,9 @@ def _connector(item: dict[str, Any], where: str, environ: os._Environ[str] | dic
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{where}: name is missing")
     tools = item.get("tools", [])
-    if not tools or not all(t in SCHEMAS for t in tools):
+    if cls.reads_only and tools:
+        raise ConfigError(f"{where} ({name}): a {kind} connector is read, not written to: remove tools")
+    if (not tools and not cls.reads_only) or not all(t in SCHEMAS for t in tools):
         raise ConfigError(f"{where} ({name}): tools = {tools!r} must list some of {', '.join(SCHEMAS)}")
     fields = item.get("fields")
     allowed = {"kind", "name", "tools", "fields", "concurrency", "timeout_s", *cls.settings}

@@ -1,0 +1,116 @@
+"""Shopify: a shop caller's order status read live from the Admin GraphQL API.
+
+``kind = "shopify"`` with ``orders = true`` replaces the profile's ``[orders] file``. It is a read, not
+an action: no outbox, a short timeout and a 30 s cache per order, made when the caller gives a number.
+An order Shopify does not know is "not found" (the caller is asked for the number again). Shopify
+unreachable, slow or answering an error is "unavailable", and the caller is offered a message instead of
+being told the order does not exist.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, ClassVar
+
+import httpx
+
+from ..dialog.engine import OrdersUnavailable
+from ..dialog.replies import TEMPLATES
+from .connectors import Connector, Outcome
+
+_LOGGER = logging.getLogger(__name__)
+
+API_VERSION = "2025-01"
+QUERY = """query OrderStatus($query: String!) {
+  orders(first: 1, query: $query) {
+    nodes {
+      name
+      displayFulfillmentStatus
+      displayFinancialStatus
+      cancelledAt
+      totalPriceSet { shopMoney { amount currencyCode } }
+    }
+  }
+}"""
+
+
+class ShopifyConnector(Connector):
+    """The shop's Shopify store (``shop``: its myshopify name, ``token_env``: an Admin API access token)."""
+
+    kind = "shopify"
+    settings: ClassVar[dict[str, type]] = {"shop": str, "token_env": str, "orders": bool, "base_url": str}
+    secrets = ("token",)
+    reads_only = True
+
+    async def deliver(self, client: httpx.AsyncClient, payload: dict[str, Any], key: str) -> Outcome:
+        return Outcome(False, "the shopify connector only reads orders; give it no tools", permanent=True)
+
+
+def _state(order: dict[str, Any]) -> str:
+    """The template key saying where ``order`` is."""
+    financial = str(order.get("displayFinancialStatus") or "").upper()
+    fulfillment = str(order.get("displayFulfillmentStatus") or "").upper()
+    if order.get("cancelledAt"):
+        return "order_state_cancelled"
+    if financial in ("REFUNDED", "PARTIALLY_REFUNDED") and fulfillment != "FULFILLED":
+        return "order_state_refunded"
+    if fulfillment in ("FULFILLED", "PARTIALLY_FULFILLED", "IN_PROGRESS", "ON_HOLD"):
+        return f"order_state_{fulfillment.lower()}"
+    if financial in ("PENDING", "AUTHORIZED", "EXPIRED", "UNPAID"):
+        return "order_state_unpaid"
+    return "order_state_unfulfilled"
+
+
+class ShopifyOrders:
+    """``get(number)``: the order as the engine reads an orders file's row (``status`` in each language,
+    ``amount``), None when Shopify has no such order; raises :class:`OrdersUnavailable`."""
+
+    def __init__(
+        self,
+        connector: ShopifyConnector,
+        timeout_s: float = 2.0,
+        ttl_s: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        base = connector.options.get("base_url", f"https://{connector.options.get('shop', '')}.myshopify.com")
+        self.url = f"{base}/admin/api/{API_VERSION}/graphql.json"
+        self._headers = {"X-Shopify-Access-Token": connector.options["token"]}
+        self._client = httpx.Client(timeout=timeout_s, transport=transport)
+        self.ttl_s = ttl_s
+        self._cache: dict[str, tuple[float, dict[str, str] | None]] = {}
+
+    def get(self, number: str) -> dict[str, str] | None:
+        cached = self._cache.get(number)
+        if cached and time.monotonic() - cached[0] < self.ttl_s:
+            return cached[1]
+        try:
+            response = self._client.post(
+                self.url, json={"query": QUERY, "variables": {"query": f"name:#{number}"}}, headers=self._headers
+            )
+            response.raise_for_status()
+            body = response.json()
+            if body.get("errors"):  # GraphQL errors (throttled, access denied) come with a 200
+                raise ValueError(str(body["errors"])[:200])
+            nodes = body["data"]["orders"]["nodes"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as err:
+            _LOGGER.warning("Shopify order %s cannot be read (%s)", number, err)
+            raise OrdersUnavailable(str(err)) from None
+        order = None
+        if nodes:
+            state = _state(nodes[0])
+            order = {"number": number, "status": TEMPLATES["en"][state]}
+            order |= {f"status_{lang}": TEMPLATES[lang][state] for lang in TEMPLATES if lang != "en"}
+            money = (nodes[0].get("totalPriceSet") or {}).get("shopMoney") or {}
+            if money.get("amount"):
+                order["amount"] = str(money["amount"])
+        self._cache[number] = (time.monotonic(), order)
+        return order
+
+
+def live_orders(connectors: list[Connector]) -> ShopifyOrders | None:
+    """The live order reader of the shopify connector marked ``orders = true``."""
+    for connector in connectors:
+        if isinstance(connector, ShopifyConnector) and connector.options.get("orders"):
+            return ShopifyOrders(connector)
+    return None
