@@ -1,4 +1,5 @@
-"""Live availability: busy times of one day read from the practice's own calendar (CalDAV or FHIR).
+"""Live availability: busy times of one day read from the practice's own calendar (CalDAV, FHIR, Cal.com
+or Google Calendar).
 
 Reads never go through the outbox: they are made when slots are offered, with a short timeout, and
 cached a short while per day. When the calendar cannot be reached (or answers nonsense) the day reads
@@ -62,8 +63,10 @@ class LiveAvailability:
 
 
 def availability(connectors: list[Connector]) -> BusyTimes | None:
-    """The live reader of the calendar connector (CalDAV or FHIR) marked ``availability = true``."""
+    """The live reader of the calendar connector marked ``availability = true``."""
+    from .calcom import CalComAvailability, CalComConnector
     from .caldav import CalDavAvailability, CalDavConnector
+    from .google_calendar import GoogleCalendarAvailability, GoogleCalendarConnector
     from .saas import FhirAvailability, FhirConnector
 
     for connector in connectors:
@@ -73,4 +76,8 @@ def availability(connectors: list[Connector]) -> BusyTimes | None:
             return CalDavAvailability(connector)
         if isinstance(connector, FhirConnector):
             return FhirAvailability(connector)
+        if isinstance(connector, CalComConnector):
+            return CalComAvailability(connector)
+        if isinstance(connector, GoogleCalendarConnector):
+            return GoogleCalendarAvailability(connector)
     return None

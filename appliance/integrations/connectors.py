@@ -222,7 +222,9 @@ def kinds() -> dict[str, type[Connector]]:
         TeamsConnector,
         WhatsAppConnector,
     )
+    from .calcom import CalComConnector
     from .caldav import CalDavConnector
+    from .google_calendar import GoogleCalendarConnector
     from .saas import FhirConnector, HubSpotConnector, StripePaymentLinkConnector, ZendeskConnector
     from .shopify import ShopifyConnector
 
@@ -242,6 +244,8 @@ def kinds() -> dict[str, type[Connector]]:
         WhatsAppConnector,
         GoogleSheetsConnector,
         ShopifyConnector,
+        CalComConnector,
+        GoogleCalendarConnector,
     )
     return {c.kind: c for c in classes}
 
