@@ -117,6 +117,30 @@ def free_port() -> int:
     raise RuntimeError("no free port on 127.0.0.1")
 
 
+def sip_request(port: int, method: str, user_agent: str, wait_s: float = 3.0) -> list[str]:
+    """One request outside a call, without SDP, from 127.0.0.1 over UDP to ``port``; the responses until a
+    final one ([]: no answer within ``wait_s``)."""
+    me = free_port()
+    request = (
+        f"{method} sip:100@127.0.0.1:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK-raw-{me};rport\r\nMax-Forwards: 70\r\n"
+        f"From: <sip:100@127.0.0.1>;tag=raw{me}\r\nTo: <sip:100@127.0.0.1:{port}>\r\n"
+        f"Call-ID: raw-{me}@127.0.0.1\r\nCSeq: 1 {method}\r\nContact: <sip:100@127.0.0.1:{me}>\r\n"
+        f"User-Agent: {user_agent}\r\nContent-Length: 0\r\n\r\n"
+    )
+    answers: list[str] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", me))
+        sock.settimeout(wait_s)
+        sock.sendto(request.encode(), ("127.0.0.1", port))
+        try:
+            while not answers or answers[-1].startswith("SIP/2.0 1"):
+                answers.append(sock.recv(4096).decode(errors="replace"))
+        except TimeoutError:
+            pass
+    return answers
+
+
 def free_ports(count: int) -> int:
     """The first of ``count`` consecutive ports free on 127.0.0.1 (UDP and TCP)."""
     if count == 1:

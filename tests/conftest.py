@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -28,6 +29,10 @@ from appliance.call import Engines
 from appliance.config import ApplianceConfig, ModelsConfig, StoreConfig, load_config
 from appliance.dialog.engine import Business
 from appliance.dialog.profile import load_profile
+from appliance.dialog.tools import Action
+from appliance.integrations.connectors import load_connectors
+from appliance.integrations.outbox import Outbox
+from appliance.integrations.worker import OutboxWorker
 from appliance.models.registry import ModelRegistry
 from appliance.models.tts import KokoroSynthesizer
 from appliance.store import Store
@@ -232,3 +237,42 @@ def kamailio(tmp_path: Path) -> Iterator[int]:
         yield port
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def deliver_recorded(
+    tmp_path: Path,
+    integrations: str,
+    secrets: dict[str, str],
+    actions: list[Action],
+    answer: Callable[[httpx.Request], httpx.Response],
+) -> tuple[list[httpx.Request], Outbox, float]:
+    """Queue ``actions`` for the connectors of an integrations file and run the real outbox worker, its
+    HTTP answered by ``answer`` (a recorded contract), until every delivery settles (at most 10 s).
+    Returns the requests made, the outbox and the seconds it took."""
+    path = tmp_path / "integrations.toml"
+    path.write_text(integrations)
+    connectors = load_connectors(path, secrets)
+    outbox = Outbox(Store(tmp_path / "a.db"), connectors)
+    for action in actions:
+        outbox.record("call-1", action)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answer(request)
+
+    async def drain() -> float:
+        stop = asyncio.Event()
+        worker = OutboxWorker(outbox, connectors, poll_s=0.05, base_s=0.05, transport=httpx.MockTransport(handler))
+        started = time.monotonic()
+        task = asyncio.create_task(worker.run(stop))
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if not any(e["pending"] or e["in_flight"] for e in outbox.stats().values()):
+                break
+        stop.set()
+        await task
+        return time.monotonic() - started
+
+    took = asyncio.run(drain())
+    return seen, outbox, took

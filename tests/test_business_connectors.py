@@ -7,10 +7,8 @@ The connectors are configured from an integrations file, as an installer would w
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,8 +19,7 @@ from appliance.dialog.tools import Action
 from appliance.errors import ConfigError
 from appliance.integrations.connectors import load_connectors
 from appliance.integrations.outbox import Outbox
-from appliance.integrations.worker import OutboxWorker
-from appliance.store import Store
+from tests.conftest import deliver_recorded
 
 BOOKING = Action(
     "create_booking",
@@ -40,32 +37,7 @@ def deliver(
     tmp_path: Path, connector_toml: str, action: Action, answer: Callable[[httpx.Request], httpx.Response]
 ) -> tuple[list[httpx.Request], Outbox, float]:
     """Queue ``action`` for the one connector of ``connector_toml`` and run the worker until it settles."""
-    path = tmp_path / "integrations.toml"
-    path.write_text(connector_toml)
-    connectors = load_connectors(path, SECRETS)
-    outbox = Outbox(Store(tmp_path / "a.db"), connectors)
-    outbox.record("call-1", action)
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return answer(request)
-
-    async def run() -> float:
-        stop = asyncio.Event()
-        worker = OutboxWorker(outbox, connectors, poll_s=0.05, base_s=0.05, transport=httpx.MockTransport(handler))
-        started = time.monotonic()
-        task = asyncio.create_task(worker.run(stop))
-        for _ in range(200):
-            await asyncio.sleep(0.05)
-            if not any(e["pending"] or e["in_flight"] for e in outbox.stats().values()):
-                break
-        stop.set()
-        await task
-        return time.monotonic() - started
-
-    took = asyncio.run(run())
-    return seen, outbox, took
+    return deliver_recorded(tmp_path, connector_toml, SECRETS, [action], answer)
 
 
 def once_limited(success: httpx.Response) -> Callable[[httpx.Request], httpx.Response]:

@@ -6,8 +6,8 @@ The contract is Cal.com's API v2 as documented (``cal-api-version`` 2024-08-13 f
 
 from __future__ import annotations
 
-import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -15,11 +15,8 @@ import httpx
 from appliance.dialog.engine import Business
 from appliance.dialog.tools import Action
 from appliance.integrations.calcom import CalComAvailability, CalComConnector
-from appliance.integrations.connectors import load_connectors
 from appliance.integrations.outbox import Outbox
-from appliance.integrations.worker import OutboxWorker
-from appliance.store import Store
-from tests.conftest import DEMO_NOW
+from tests.conftest import DEMO_NOW, deliver_recorded
 
 TOML = (
     '[[connector]]\nname = "cal"\nkind = "calcom"\ntools = ["create_booking", "cancel_booking"]\n'
@@ -31,30 +28,10 @@ BOOKED = {
 }
 
 
-def run(tmp_path: Path, action: Action, answer: object) -> tuple[list[httpx.Request], Outbox]:
-    path = tmp_path / "integrations.toml"
-    path.write_text(TOML)
-    connectors = load_connectors(path, {"CAL": "cal_live_x"})
-    outbox = Outbox(Store(tmp_path / "a.db"), connectors)
-    outbox.record("call-1", action)
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return answer(request)  # type: ignore[operator,no-any-return]
-
-    async def drain() -> None:
-        stop = asyncio.Event()
-        worker = OutboxWorker(outbox, connectors, poll_s=0.05, base_s=0.05, transport=httpx.MockTransport(handler))
-        task = asyncio.create_task(worker.run(stop))
-        for _ in range(200):
-            await asyncio.sleep(0.05)
-            if not any(e["pending"] or e["in_flight"] for e in outbox.stats().values()):
-                break
-        stop.set()
-        await task
-
-    asyncio.run(drain())
+def run(
+    tmp_path: Path, action: Action, answer: Callable[[httpx.Request], httpx.Response]
+) -> tuple[list[httpx.Request], Outbox]:
+    seen, outbox, _ = deliver_recorded(tmp_path, TOML, {"CAL": "cal_live_x"}, [action], answer)
     return seen, outbox
 
 

@@ -6,20 +6,17 @@ The contract is the Calendar API v3 reference: ``events.insert`` with a client-c
 
 from __future__ import annotations
 
-import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from appliance.dialog.engine import Business
 from appliance.dialog.tools import Action
-from appliance.integrations.connectors import load_connectors
 from appliance.integrations.google_calendar import GoogleCalendarAvailability, GoogleCalendarConnector, event_id
 from appliance.integrations.outbox import Outbox
-from appliance.integrations.worker import OutboxWorker
-from appliance.store import Store
-from tests.conftest import DEMO_NOW
+from tests.conftest import DEMO_NOW, deliver_recorded
 
 TOML = (
     '[[connector]]\nname = "gcal"\nkind = "google_calendar"\n'
@@ -31,31 +28,10 @@ DUPLICATE = {
 }
 
 
-def run(tmp_path: Path, actions: list[Action], answer: object) -> tuple[list[httpx.Request], Outbox]:
-    path = tmp_path / "integrations.toml"
-    path.write_text(TOML)
-    connectors = load_connectors(path, {"G": "ya29.token"})
-    outbox = Outbox(Store(tmp_path / "a.db"), connectors)
-    for action in actions:
-        outbox.record("call-1", action)
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return answer(request)  # type: ignore[operator,no-any-return]
-
-    async def drain() -> None:
-        stop = asyncio.Event()
-        worker = OutboxWorker(outbox, connectors, poll_s=0.05, base_s=0.05, transport=httpx.MockTransport(handler))
-        task = asyncio.create_task(worker.run(stop))
-        for _ in range(200):
-            await asyncio.sleep(0.05)
-            if not any(e["pending"] or e["in_flight"] for e in outbox.stats().values()):
-                break
-        stop.set()
-        await task
-
-    asyncio.run(drain())
+def run(
+    tmp_path: Path, actions: list[Action], answer: Callable[[httpx.Request], httpx.Response]
+) -> tuple[list[httpx.Request], Outbox]:
+    seen, outbox, _ = deliver_recorded(tmp_path, TOML, {"G": "ya29.token"}, actions, answer)
     return seen, outbox
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from appliance.config import ApplianceConfig, ScaleConfig, SipConfig
 from appliance.errors import ConfigError
 from appliance.scale.kamailio import check, render
 from appliance.scale.supervisor import worker_config
-from appliance.testing import baresip_setup, free_port, free_ports
+from appliance.testing import baresip_setup, free_port, free_ports, sip_request
 from tests.conftest import APPLIANCE, ROOT, daemon_store, start_daemon, transcribe, wait_for
 
 WORKERS = 3
@@ -113,29 +112,6 @@ def callers(cluster: Cluster, workdir: Path, count: int, seconds: int) -> list[s
     return phones
 
 
-def ask(port: int, method: str, user_agent: str) -> list[str]:
-    """One request outside a call, from 127.0.0.1 over UDP; the responses until a final one (none: [])."""
-    me = free_port()
-    request = (
-        f"{method} sip:100@127.0.0.1:{port} SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK-ask-{me};rport\r\nMax-Forwards: 70\r\n"
-        f"From: <sip:100@127.0.0.1>;tag=a{me}\r\nTo: <sip:100@127.0.0.1:{port}>\r\n"
-        f"Call-ID: ask-{me}@127.0.0.1\r\nCSeq: 1 {method}\r\nContact: <sip:100@127.0.0.1:{me}>\r\n"
-        f"User-Agent: {user_agent}\r\nContent-Length: 0\r\n\r\n"
-    )
-    answers: list[str] = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", me))
-        sock.settimeout(3)
-        sock.sendto(request.encode(), ("127.0.0.1", port))
-        try:
-            while not answers or answers[-1].startswith("SIP/2.0 1"):
-                answers.append(sock.recv(4096).decode(errors="replace"))
-        except TimeoutError:
-            pass
-    return answers
-
-
 def heard(listener: WhisperModel, phone_dir: Path) -> str:
     recordings = sorted((phone_dir / "rec").glob("*-dec.wav"))
     return transcribe(listener, recordings[-1]) if recordings else ""
@@ -163,8 +139,8 @@ def test_twelve_callers_at_once_are_answered_by_three_workers_and_hear_the_greet
     texts = [heard(listener, tmp_path / f"phone{n}") for n in range(12)]
     assert all(GREETING in " ".join(t.split()) for t in texts), texts
     # kamailio holds the perimeter now: a scanner gets nothing, a phone's keep-alive its 200
-    assert ask(cluster.sip_port, "INVITE", "friendly-scanner") == []
-    assert ask(cluster.sip_port, "OPTIONS", "Yealink SIP-T46S")[-1].startswith("SIP/2.0 200")
+    assert sip_request(cluster.sip_port, "INVITE", "friendly-scanner") == []
+    assert sip_request(cluster.sip_port, "OPTIONS", "Yealink SIP-T46S")[-1].startswith("SIP/2.0 200")
     assert "SECURITY event=sip_scanner src=127.0.0.1" in (tmp_path / "cluster.log").read_text()
     store = daemon_store(cluster.state)
     rows = list(store.db.table("calls").rows)

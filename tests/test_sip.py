@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from faster_whisper import WhisperModel
 
 from appliance.audio.files import write_wav
 from appliance.dialog.replies import TEMPLATES
-from appliance.testing import baresip, baresip_setup, speak
+from appliance.testing import baresip, baresip_setup, sip_request, speak
 from tests.conftest import ROOT, Daemon, daemon_store, free_port, run_appliance, start_daemon, transcribe
 
 pytestmark = pytest.mark.slow
@@ -266,26 +265,7 @@ def test_an_unencrypted_caller_is_refused_when_srtp_is_mandatory(env: dict[str, 
 
 def raw_invite(daemon: Daemon, user_agent: str, wait_s: float = 3.0) -> list[str]:
     """Send one INVITE without SDP from 127.0.0.1 over UDP; the responses until a final one (none: [])."""
-    port = free_port()
-    invite = (
-        f"INVITE sip:100@127.0.0.1:{daemon.sip_port} SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-raw-{port};rport\r\n"
-        "Max-Forwards: 70\r\n"
-        f"From: <sip:100@127.0.0.1>;tag=raw{port}\r\nTo: <sip:100@127.0.0.1:{daemon.sip_port}>\r\n"
-        f"Call-ID: raw-{port}@127.0.0.1\r\nCSeq: 1 INVITE\r\n"
-        f"Contact: <sip:100@127.0.0.1:{port}>\r\nUser-Agent: {user_agent}\r\nContent-Length: 0\r\n\r\n"
-    )
-    answers: list[str] = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", port))
-        sock.settimeout(wait_s)
-        sock.sendto(invite.encode(), ("127.0.0.1", daemon.sip_port))
-        try:
-            while not answers or answers[-1].startswith("SIP/2.0 1"):
-                answers.append(sock.recv(4096).decode(errors="replace"))
-        except TimeoutError:
-            pass
-    return answers
+    return sip_request(daemon.sip_port, "INVITE", user_agent, wait_s)
 
 
 def test_a_source_outside_the_allow_list_gets_no_answer(env: dict[str, str]) -> None:
