@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -276,3 +277,21 @@ def deliver_recorded(
 
     took = asyncio.run(drain())
     return seen, outbox, took
+
+
+AXE = sorted((Path(sys.prefix) / "share" / "vocalia").glob("axe-core-*.min.js"))
+
+
+def accessibility_problems(browser: WebDriver) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now (WCAG 2 A/AA rules)."""
+    assert AXE, "axe-core is installed by scripts/setup --dev"
+    browser.execute_script(AXE[-1].read_text(encoding="utf-8"))
+    result: dict[str, Any] = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}}).then(done);"
+    )
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -21,7 +19,7 @@ from appliance.audio.frames import PIPELINE_RATE
 from appliance.audio.resample import resample
 from appliance.models.tts import KokoroSynthesizer
 from appliance.testing import HttpSink, baresip
-from tests.conftest import daemon_store, start_daemon, wait_for
+from tests.conftest import accessibility_problems, daemon_store, start_daemon, wait_for
 from tests.test_status_page import ARTIFACTS
 
 pytestmark = [
@@ -30,7 +28,6 @@ pytestmark = [
 ]
 IT_TOKEN, DESK_TOKEN = "it-token", "desk-token"
 CALLER_ID = "+14155550142"
-AXE = sorted((Path(sys.prefix) / "share" / "vocalia").glob("axe-core-*.min.js"))
 
 
 def caller_audio(voice: KokoroSynthesizer, path: Path, turns: list[tuple[str, float]]) -> tuple[Path, int]:
@@ -44,21 +41,6 @@ def caller_audio(voice: KokoroSynthesizer, path: Path, turns: list[tuple[str, fl
 
 def text_of(browser: WebDriver, element_id: str) -> str:
     return str(browser.find_element(By.ID, element_id).text)
-
-
-def accessibility_problems(browser: WebDriver) -> list[str]:
-    """axe-core's serious and critical findings on the page as it is now (WCAG 2 A/AA rules)."""
-    assert AXE, "axe-core is installed by scripts/setup --dev"
-    browser.execute_script(AXE[-1].read_text(encoding="utf-8"))
-    result: dict[str, Any] = browser.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}}).then(done);"
-    )
-    return [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_a_message_and_a_booking_from_real_calls_reach_the_desk_which_marks_the_message_done(

@@ -17,7 +17,7 @@ from appliance.integrations.connectors import load_connectors
 from appliance.integrations.outbox import Outbox
 from appliance.testing import HttpSink, free_port
 
-from .conftest import APPLIANCE, ROOT, daemon_store, start_daemon, wait_for
+from .conftest import APPLIANCE, ROOT, accessibility_problems, daemon_store, start_daemon, wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,9 +51,11 @@ def test_the_status_page_shows_a_live_call_and_retries_a_dead_delivery(
                 refused = httpx.get(base + url)
                 assert refused.status_code == 401 and "Jane" not in refused.text and "Main Street" not in refused.text
             browser.get(base + "/")
+            assert accessibility_problems(browser) == [], "IT's sign-in page"
             browser.find_element(By.ID, "token").send_keys(TOKEN)
             browser.find_element(By.ID, "signin").click()
             wait_for(lambda: browser.find_element(By.ID, "state").text in ("ok", "degraded"), what="the state badge")
+            assert accessibility_problems(browser) == [], "IT's status page"
             # The delivery was refused (HTTP 400): it is dead, with the peer's answer, and the line is degraded.
             dead = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "tr.dead"), what="the dead row")
             assert "HTTP 400: refused" in dead[0].text and "take_message" in dead[0].text  # type: ignore[index]

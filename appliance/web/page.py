@@ -20,8 +20,9 @@ input[type=password]{width:100%;padding:6px;margin:8px 0;box-sizing:border-box}
 LOGIN = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>VocalIA Edge - sign in</title>
 <style>{STYLE}</style></head><body>
 <form class="login" method="post" action="/login">
-<h2>VocalIA Edge status</h2><p class="muted">Enter the access token set at install (VOCALIA_WEB_TOKEN).</p>
-<input type="password" name="token" id="token" autocomplete="current-password" autofocus>
+<h2>VocalIA Edge status</h2><p class="muted" id="hint">Enter the access token set at install (VOCALIA_WEB_TOKEN).</p>
+<label for="token">Access token</label>
+<input type="password" name="token" id="token" autocomplete="current-password" aria-describedby="hint" autofocus>
 <button type="submit" id="signin">Sign in</button>{{error}}</form></body></html>"""
 
 PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>VocalIA Edge status</title>
