@@ -158,6 +158,9 @@ class DialogueEngine:
         self._fixed_language = language is not None
         self._flow: _Flow | None = None
         self._offer: str | None = None  # a yes/no offer just made ("shall I take a message?")
+        # a cancel or a move whose booking was not found on the day said: a new day said next searches
+        # again ("oh wait, it's Thursday"), instead of answering the message offer made meanwhile
+        self._not_found: _Flow | None = None
         self._asked_for: str | None = None  # the staff member the caller asked to speak to
         self._misses = 0
         self._digits = ""
@@ -280,6 +283,13 @@ class DialogueEngine:
                 return self._continue(flow, text, raw)
             self._flow = None
         offer, self._offer = self._offer, None
+        lost, self._not_found = self._not_found, None
+        again = self._when(text) if lost is not None and offer == "message" else None
+        if lost is not None and again is not None and again.day and not any(i in _FLOW_INTENTS for i in found):
+            lost.slots["old_day"], lost.slots["old_time"] = again.day, again.at
+            lost.awaiting = "old_when"
+            self._flow = lost
+            return self._continue(lost, text, raw)
         if offer is not None and not any(i in _FLOW_INTENTS for i in found):
             accepted = yes_no(text, self.language)
             if accepted is True:
@@ -789,7 +799,13 @@ class DialogueEngine:
             # is the one (its day and time are said back before anything changes); else the day is asked.
             provider = self._provider(text)
             rows = self.business.calendar.upcoming(slots["name"], self.business.now(), self.profile.max_days_ahead)
-            rows = [r for r in rows if r["provider"] == provider] if provider else []
+            at = when.at.strftime("%H:%M") if when is not None and when.at and not when.day else None
+            if provider:
+                rows = [r for r in rows if r["provider"] == provider]
+            elif at:  # "the 3 pm one": the one appointment ahead at that time
+                rows = [r for r in rows if r["start"][11:16] == at]
+            else:
+                rows = []
             if len(rows) == 1:
                 slots["booking"] = rows[0]
                 start = datetime.fromisoformat(rows[0]["start"])
@@ -805,6 +821,9 @@ class DialogueEngine:
                 name = slots["name"]
                 self._flow = None
                 self._offer = "message"
+                slots.pop("old_day", None)
+                slots.pop("old_time", None)
+                self._not_found = flow
                 return self._say("not_found", name=name)
             slots["booking"] = rows[0]
         return None
@@ -867,6 +886,9 @@ class DialogueEngine:
             when = slots.pop("new_when", None)
             slots["provider"] = slots["booking"]["provider"] or None
             slots["service"] = slots["booking"]["service"] or None
+        same_day = PACKS[self.language].same_day
+        if when is not None and when.day is None and same_day and re.search(same_day, text) and "old_day" in slots:
+            when = dataclasses.replace(when, day=slots["old_day"])  # "the same day but at 10"
         if flow.awaiting in ("new_when", "choice", "confirm") or when is not None:
             offered = self._choose_slot(flow, text, when, key="new_slot")
             if offered is not None:

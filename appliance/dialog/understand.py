@@ -412,6 +412,8 @@ _NOT_NAMES_TEXT = (
     "possible there's here's is was are be being going gonna wanna see speak talk tell ask booking "
     "est suis voudrais veux peux pouvez serait possible aussi alors donc quand qui que quoi "
     "quiero quisiera puedo puede necesito tengo llamaba llamo sería también entonces cuando quien "
+    # the past a caller asks in ("soy Lucía Prieto, quería mover mi cita", "je voulais", "I wanted")
+    "quería queria queríamos necesitaba quise voulais voulait voudrait aimerais souhaite souhaitais wanted "
     # demonstratives: "oui ce numéro est bon" holds no name
     "this these those ce cet cette ces ceci cela este esta estos estas ese esa esos esas eso esto "
     # pronouns and verbs after "for my dad, he's ninety", "para mi hija, es para...", "pour mon fils, il doit"

@@ -55,6 +55,7 @@ class LanguagePack:
     asks_for: str = ""  # asking for a person now, the utterance's end: is Morgan there?
     swapped_name: str = ""  # one word of a name ruled out, (1) the old, (2) the new: not Smith, it's Smyth
     strong_name_intro: str = ""  # what names a person outright, whatever was asked: his name's ...
+    same_day: str = ""  # the day of the appointment being moved, kept: the same day but at 10
     stt_prompt: str = ""  # primes Whisper with this language's call vocabulary (and keeps it from translating)
 
 

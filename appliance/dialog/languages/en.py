@@ -280,6 +280,7 @@ PACK = LanguagePack(
     r"(?:number|mobile|phone|cell|line) i'?m (?:calling|ringing|phoning) (?:you )?(?:from|on)\b)",
     asks_for=r"\b(?:is|are)\s+(?:[\w.'-]+\s+){1,4}(?:there|in|available|around|in the office)(?: today| now)?\W*$",
     swapped_name=r"\bnot ([\w'-]+)\W+(?:(?:it'?s|it is|but|that'?s)\s+)?([\w'-]+)",
+    same_day=r"\b(?:the )?same day\b",
     strong_name_intro=r"\b(?:(?:my|his|her|the patient's) name(?:'s| is)|the patient is)\b",
     stt_prompt="A phone call to the receptionist of a clinic about appointments with the doctor, nurse or dentist.",
 )

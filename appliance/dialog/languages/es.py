@@ -245,6 +245,7 @@ PACK = LanguagePack(
     r"(?:número|móvil|teléfono) (?:desde el que|del que|con el que|que|por el que) (?:le |les )?(?:llamo|estoy llamando)\b)",
     asks_for=r"(?:^|¿|\b)(?:está|se encuentra)\s+(?:[\w.'-]+\s+){0,3}[\w.'-]+(?:\s+disponible)?\W*$",
     swapped_name=r"\bno (?:es\s+)?([\w'-]+)\W+(?:(?:es|sino|se llama)\s+)?([\w'-]+)",
+    same_day=r"\b(?:el )?mismo d[ií]a\b",
     strong_name_intro=r"\b(?:me llamo|se llama|(?:mi|su) nombre es)\b",
     stt_prompt="Una llamada telefónica a la recepción de una clínica para pedir, cambiar o cancelar una cita con el médico, la enfermera o el dentista.",
 )

@@ -252,6 +252,7 @@ PACK = LanguagePack(
     r"(?:numéro|portable) (?:que|d'où|depuis lequel|avec lequel|duquel) (?:je vous |j')appelle\b)",
     asks_for=r"\b(?:est-ce que\s+(?:[\w.'-]+\s+){1,4}est|est-(?:il|elle))\s+(?:là|disponible|joignable)\W*$",
     swapped_name=r"\b(?:c'est\s+)?pas ([\w'-]+)\W+(?:(?:c'est|mais)\s+)?([\w'-]+)",
+    same_day=r"\b(?:le )?m[eê]me jour\b",
     strong_name_intro=r"\b(?:je m'appelle|(?:il|elle) s'appelle|(?:mon|son) nom (?:est|c'est))\b",
     stt_prompt="Un appel téléphonique au secrétariat d'un cabinet médical, pour prendre, déplacer ou annuler un rendez-vous avec le médecin, l'infirmière ou le dentiste.",
 )
