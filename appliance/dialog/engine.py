@@ -980,8 +980,9 @@ class DialogueEngine:
         France", "que he perdido la receta"): an answer of four words or more that gave neither."""
         if self._heard.phone or self._heard.phone_invalid:
             return None
-        if flow.awaiting == "name" and "name" not in flow.slots:
+        if flow.awaiting == "name" and "name" not in flow.slots and len(text.split()) < 7:
             return None  # still nameless: the answer was read as a name and found none; ask again
+        # (seven words or more and no name in them: the message, said before the name was given)
         if len(text.split()) < 4:  # "sí", "oui c'est ça": an answer, not a message
             return None
         return raw.strip()
