@@ -45,6 +45,15 @@ def security_event(event: str, src: str, detail: str = "") -> None:
     _LOGGER.warning('SECURITY event=%s src=%s detail="%s"', event, _FORGEABLE.sub("?", src)[:64] or "-", clean)
 
 
+def uri_host(uri: str, port: bool = False) -> str:
+    """The host of a SIP URI ("sip:100@pbx.lan:5080;transport=udp" -> "pbx.lan"; with ``port``,
+    "pbx.lan:5080"), or "" when it names none. An IPv6 host loses its brackets unless ``port``."""
+    found = re.match(r"sips?:(?:[^@;>]*@)?(\[[^\]]+\]|[^:;>]+)(:\d+)?", uri.strip())
+    if not found:
+        return ""
+    return found.group(1) + (found.group(2) or "") if port else found.group(1).strip("[]")
+
+
 def scanner(user_agent: str) -> bool:
     """Whether a SIP User-Agent is a known scanner's."""
     return bool(SCANNERS.search(user_agent))

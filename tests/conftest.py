@@ -36,6 +36,7 @@ from appliance.integrations.outbox import Outbox
 from appliance.integrations.worker import OutboxWorker
 from appliance.models.registry import ModelRegistry
 from appliance.models.tts import KokoroSynthesizer
+from appliance.scale.kamailio import modules_dir
 from appliance.store import Store
 from appliance.testing import free_port
 
@@ -191,7 +192,7 @@ log_stderror=yes
 children=2
 disable_tcp=yes
 listen=udp:127.0.0.1:{port}
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+mpath="{modules}/"
 loadmodule "kex.so"
 loadmodule "corex.so"
 loadmodule "tm.so"
@@ -230,7 +231,7 @@ def kamailio(tmp_path: Path) -> Iterator[int]:
     the registered phones, on loopback; yields its port."""
     port = free_port()
     config = tmp_path / "kamailio.cfg"
-    config.write_text(KAMAILIO_CONFIG.format(port=port, password="s3cret"))
+    config.write_text(KAMAILIO_CONFIG.format(port=port, password="s3cret", modules=modules_dir()))
     cmd = ["kamailio", "-DD", "-E", "-f", str(config), "-P", str(tmp_path / "kamailio.pid"), "-Y", str(tmp_path)]
     with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
         time.sleep(1.0)

@@ -28,9 +28,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from .connectors import Connector, Outcome, http_outcome
-
-_SHOWN_BY_DEFAULT = ("start", "new_start", "old_start", "provider", "service", "recipient", "when", "score")
+from .connectors import NAMELESS_FIELDS, Connector, Outcome, http_outcome
 
 
 def _bearer(connector: Connector) -> dict[str, str]:
@@ -45,7 +43,7 @@ class TeamsConnector(Connector):
     secrets = ("url",)
 
     def payload(self, tool: str, args: dict[str, Any], action_id: str) -> dict[str, Any]:
-        allowed = self.fields if self.fields is not None else _SHOWN_BY_DEFAULT
+        allowed = self.fields if self.fields is not None else NAMELESS_FIELDS
         facts = [{"title": k.replace("_", " "), "value": str(v)} for k, v in args.items() if k in allowed]
         card = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -219,7 +217,7 @@ class GoogleSheetsConnector(Connector):
     secrets = ("token",)
 
     def payload(self, tool: str, args: dict[str, Any], action_id: str) -> dict[str, Any]:
-        allowed = self.fields if self.fields is not None else _SHOWN_BY_DEFAULT
+        allowed = self.fields if self.fields is not None else NAMELESS_FIELDS
         shown = {k: v for k, v in args.items() if k in allowed}
         return {"row": [tool, json.dumps(shown, ensure_ascii=False, sort_keys=True)]}
 

@@ -70,6 +70,11 @@ def retry_after(value: str | None) -> float | None:
         return None
 
 
+# What a channel outside the practice's own systems (a chat, a sheet) is sent by default: when and with
+# whom, never who called or their number (``fields`` can say otherwise).
+NAMELESS_FIELDS = ("start", "new_start", "old_start", "provider", "service", "recipient", "when", "score")
+
+
 class Connector:
     """One configured destination. Subclasses set ``kind`` and implement :meth:`deliver`."""
 
@@ -124,7 +129,7 @@ class SlackConnector(Connector):
     kind = "slack"
     settings = {"url_env": str, "allow_http": bool}
     secrets = ("url",)
-    DEFAULT_FIELDS = ("start", "new_start", "old_start", "provider", "service", "recipient", "when", "score")
+    DEFAULT_FIELDS = NAMELESS_FIELDS
 
     def payload(self, tool: str, args: dict[str, Any], action_id: str) -> dict[str, Any]:
         allowed = self.fields if self.fields is not None else self.DEFAULT_FIELDS

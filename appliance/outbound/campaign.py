@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 from dataclasses import astuple
 from datetime import datetime
@@ -19,6 +18,7 @@ from ..dialog.engine import Business
 from ..dialog.reminder import ReminderCall
 from ..dialog.tools import Action
 from ..dialog.understand import format_phone
+from ..security import uri_host
 from ..sip.endpoint import Dialed, IncomingCall, SipEndpoint
 from .reminders import Reminder, ReminderBook
 from .screening import Screener
@@ -42,8 +42,8 @@ def outbound_target(config: ApplianceConfig) -> str:
     """The URI template outbound calls go to ({number} is E.164), "" when none can be placed."""
     if config.sip.outbound_uri:
         return config.sip.outbound_uri
-    found = re.match(r"sips?:(?:[^@;]*@)?([^;>]+)", config.sip.registrar)
-    return f"sip:{{number}}@{found.group(1)}" if found else ""
+    host = uri_host(config.sip.registrar, port=True)
+    return f"sip:{{number}}@{host}" if host else ""
 
 
 class Campaign:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..config import ApplianceConfig
 from ..errors import ConfigError
-from ..security import SCANNERS, parse_networks
+from ..security import SCANNERS, parse_networks, uri_host
 
 _WILDCARDS = ("", "0.0.0.0", "::")
 
@@ -108,9 +108,7 @@ def check(config: ApplianceConfig) -> None:
 
 
 def _registrar_addresses(registrar: str) -> list[str]:
-    host = registrar.split(":", 1)[1].split(";")[0] if ":" in registrar else ""
-    host = host.split("@")[-1]
-    host = host.strip("[]") if host.startswith("[") else host.split(":")[0]
+    host = uri_host(registrar)
     if not host:
         return []
     try:

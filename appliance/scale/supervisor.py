@@ -31,6 +31,7 @@ import httpx
 
 from ..config import ApplianceConfig
 from ..errors import ApplianceError, ConfigError
+from ..security import uri_host
 from ..service import Notifier
 from ..store import Store
 from .kamailio import Worker, check, front_address, render, workers
@@ -55,18 +56,12 @@ def worker_config(config: ApplianceConfig, index: int) -> ApplianceConfig:
             sip, contact=f"sip:{config.sip.username or 'appliance'}@{_reachable(config)}:{config.sip.port}"
         )
     elif config.sip.registrar:  # only worker 0 registers; the others still place calls through the PBX
-        sip = dataclasses.replace(
-            sip, registrar="", outbound_uri=config.sip.outbound_uri or _through(config.sip.registrar)
-        )
+        through = config.sip.outbound_uri or f"sip:{{number}}@{uri_host(config.sip.registrar, port=True)}"
+        sip = dataclasses.replace(sip, registrar="", outbound_uri=through)
     web = config.web if index == 0 else dataclasses.replace(config.web, host="127.0.0.1", port=me.web_port)
     threads = config.scale.stt_threads or max(1, (os.cpu_count() or 2) // config.scale.workers)
     models = dataclasses.replace(config.models, stt_threads=threads)
     return dataclasses.replace(config, sip=sip, web=web, models=models)
-
-
-def _through(registrar: str) -> str:
-    host = registrar.split(":", 1)[1].split(";")[0]
-    return f"sip:{{number}}@{host}"
 
 
 def _reachable(config: ApplianceConfig) -> str:
@@ -75,7 +70,7 @@ def _reachable(config: ApplianceConfig) -> str:
     host = config.sip.host
     if host not in ("", "0.0.0.0", "::"):
         return host
-    target = config.sip.registrar.split(":", 1)[1].split(";")[0].split("@")[-1].split(":")[0]
+    target = uri_host(config.sip.registrar)
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.connect((target, 5060))

@@ -43,7 +43,7 @@ import pjsua2 as pj
 from ..audio.frames import FRAME_MS, PIPELINE_RATE
 from ..config import SipConfig
 from ..errors import ConfigError
-from ..security import REFUSAL_REASONS, SecurityEvents, SipPolicy
+from ..security import REFUSAL_REASONS, SecurityEvents, SipPolicy, uri_host
 from .guard import SipGuard, pjsip_library
 from .line import SipLine
 
@@ -569,8 +569,7 @@ class SipEndpoint:
 
     def _allow_host_of(self, uri: str) -> None:
         """Let the host of a SIP URI we register or call to send us requests, even outside ``[sip] allow``."""
-        found = re.match(r"sips?:(?:[^@;]*@)?(\[[^\]]+\]|[^:;>]+)", uri)
-        host = found.group(1).strip("[]") if found else ""
+        host = uri_host(uri)
         try:
             addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)} if host else set()
         except OSError as err:

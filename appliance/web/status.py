@@ -24,7 +24,7 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def _resident_mb() -> int | None:
+def resident_mb() -> int | None:
     """The daemon's resident memory (all models included), from /proc."""
     try:
         text = Path("/proc/self/status").read_text(encoding="ascii")
@@ -34,11 +34,6 @@ def _resident_mb() -> int | None:
     return int(found.group(1)) // 1024 if found else None
 
 
-def resident_mb() -> int | None:
-    """This process's resident memory in MB."""
-    return _resident_mb()
-
-
 def _workers(health: Health) -> list[dict[str, Any]]:
     """Each worker behind kamailio, as its own /healthz tells (this one from itself)."""
     seen = []
@@ -46,7 +41,7 @@ def _workers(health: Health) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"index": worker.index, "sip": f"{worker.sip_host}:{worker.sip_port}"}
         if worker.index == health.worker:
             state, reasons = health.state()
-            row |= {"status": state, "reasons": reasons, "memory_mb": _resident_mb()}
+            row |= {"status": state, "reasons": reasons, "memory_mb": resident_mb()}
             if health.sip is not None:
                 row |= {"active_calls": health.sip.active_calls, "max_calls": health.sip.settings.max_calls}
         else:
@@ -69,7 +64,7 @@ def _workers(health: Health) -> list[dict[str, Any]]:
 
 def status(health: Health, phi: bool, max_call_s: float = 3600.0) -> dict[str, Any]:
     """The status page's data."""
-    body = health.summary() | {"memory_mb": _resident_mb(), "phi": phi}
+    body = health.summary() | {"memory_mb": resident_mb(), "phi": phi}
     if health.sip is not None:
         body["sip"] = {
             "listening": health.sip.listening,
