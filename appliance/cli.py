@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     stt = commands.add_parser("stt-server", help="serve this box's speech to text to other workers over Wyoming")
     stt.add_argument("--uri", default="tcp://127.0.0.1:10300", help="where to listen (tcp://host:port)")
+    llm = commands.add_parser("llm-server", help="serve [models] llm to other workers (llama.cpp, OpenAI API)")
+    llm.add_argument("--url", default="http://127.0.0.1:8080/v1", help="where to listen (http://host:port/v1)")
+    llm.add_argument("--threads", type=int, help="CPU threads (default: [models] llm_threads)")
     kam = commands.add_parser("kamailio-config", help="print the kamailio configuration for [scale] workers")
     kam.add_argument("--workers", type=int, help="overrides [scale] workers")
     kam.add_argument("--list", action="store_true", help="print the dispatcher list instead")
@@ -125,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "run": _run,
             "kamailio-config": _kamailio_config,
             "stt-server": _stt_server,
+            "llm-server": _llm_server,
             "simulate": _simulate,
             "talk": _talk,
             "call": _call,
@@ -155,6 +159,26 @@ def _stt_server(config: ApplianceConfig, args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_stt(transcriber, args.uri))
     return 0
+
+
+def _llm_server(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    from urllib.parse import urlparse
+
+    from .models.registry import ModelRegistry
+
+    url = urlparse(args.url)
+    if url.scheme != "http" or not url.hostname or not url.port or url.path.rstrip("/") != "/v1":
+        raise ConfigError(f"--url {args.url!r}: write it as http://host:port/v1, e.g. http://127.0.0.1:8080/v1")
+    try:
+        import llama_cpp.server  # noqa: F401 - its dependencies are what the server needs
+    except ImportError as err:
+        raise ConfigError(f"llama.cpp's server is not installed ({err}); run scripts/setup") from None
+    model = ModelRegistry(config.model_cache).resolve("llm", config.models.llm)
+    threads = args.threads or config.models.llm_threads
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model.path), "--model_alias", model.name]
+    command += ["--host", url.hostname, "--port", str(url.port), "--n_threads", str(threads), "--n_ctx", "2048"]
+    _LOGGER.info("LLM server on %s: %s, %d threads", args.url, model.name, threads)
+    os.execv(sys.executable, command)  # the server is llama-cpp-python's own, as it is; it never returns
 
 
 def _kamailio_config(config: ApplianceConfig, args: argparse.Namespace) -> int:

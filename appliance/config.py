@@ -62,6 +62,12 @@ class ModelsConfig:
     # Ask the LLM which task an utterance is about when the rules understand nothing. Off: the bundled
     # SmolLM2 guesses worse than the rules (benchmarks/dialog.py); turn on with a larger configured model.
     llm_intents: bool = False
+    # The LLM on an OpenAI-compatible server instead of in this process ("http://host:8080/v1";
+    # `appliance llm-server` runs llama.cpp's on this box's [models] llm). A server that does not answer
+    # within server_timeout_s leaves the rules to answer alone. llm_server_model: the model name such a
+    # server wants (vLLM does; "" sends none).
+    llm_server: str = ""
+    llm_server_model: str = ""
 
 
 EndOfTurn = typing.Literal["rule", "smart", "both"]

@@ -26,6 +26,7 @@ from .integrations.connectors import load_connectors
 from .integrations.outbox import Outbox
 from .integrations.shopify import live_orders
 from .integrations.worker import OutboxWorker
+from .models.llm import RemoteLLM
 from .models.wyoming import WyomingTranscriber
 from .outbound.campaign import Campaign
 from .outbound.reminders import ReminderBook
@@ -89,6 +90,8 @@ async def serve(config: ApplianceConfig, cluster: Sequence[Worker] = (), worker:
         cleanup.callback(store.close)
         outbox = Outbox(store, connectors)
         proposer = await asyncio.to_thread(IntentProposer.configured, config.models, config.model_cache)
+        if proposer is not None:
+            cleanup.callback(proposer.llm.close)
         business = Business(
             profile,
             store,
@@ -176,6 +179,17 @@ async def serve(config: ApplianceConfig, cluster: Sequence[Worker] = (), worker:
             worker=worker,
             cluster=list(cluster) if worker == 0 else [],
         )
+        if proposer is not None:
+            health.models["llm"] = proposer.llm.name
+        llm = proposer.llm if proposer is not None else None
+        if isinstance(llm, RemoteLLM):
+            health.problems.append(
+                lambda: (
+                    f"LLM server {llm.base_url} does not answer ({llm.down_reason}): the rules answer alone"
+                    if llm.down_reason
+                    else ""
+                )
+            )
         stt = engines.transcriber
         if isinstance(stt, WyomingTranscriber):
             health.problems.append(

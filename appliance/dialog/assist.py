@@ -16,7 +16,8 @@ from pathlib import Path
 import jsonschema
 
 from ..config import ModelsConfig
-from ..models.llm import LocalLLM
+from ..errors import ModelError
+from ..models.llm import ChatModel, LocalLLM, RemoteLLM
 from ..models.registry import ModelRegistry
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,14 +39,17 @@ TASKS = {
 class IntentProposer:
     """Asks a local LLM to name the caller's task among the ones this business offers."""
 
-    def __init__(self, llm: LocalLLM) -> None:
+    def __init__(self, llm: ChatModel) -> None:
         self.llm = llm
 
     @classmethod
     def configured(cls, models: ModelsConfig, cache: Path) -> IntentProposer | None:
-        """The proposer if ``[models] llm_intents`` is on (loading the LLM), else None. Blocking."""
+        """The proposer if ``[models] llm_intents`` is on (loading the LLM, or pointing at its server),
+        else None. Blocking."""
         if not models.llm_intents:
             return None
+        if models.llm_server:
+            return cls(RemoteLLM(models.llm_server, models.server_timeout_s, models.llm_server_model))
         return cls(LocalLLM(ModelRegistry(cache).resolve("llm", models.llm), models.llm_threads))
 
     def propose(self, utterance: str, allowed: list[str]) -> str | None:
@@ -62,7 +66,11 @@ class IntentProposer:
             + "\n".join(f"- {t}: {TASKS[t]}" for t in options)
             + '\nAnswer with JSON like {"task": "book"}.'
         )
-        completion = self.llm.json(system, utterance, schema, max_tokens=16)
+        try:
+            completion = self.llm.json(system, utterance, schema, max_tokens=16)
+        except ModelError as err:  # a server down or in error: the rules' own answer stands
+            _LOGGER.debug("no task proposal: %s", err)
+            return None
         try:
             answer = json.loads(completion.text)
             jsonschema.validate(answer, schema)
