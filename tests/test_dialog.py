@@ -440,3 +440,16 @@ def test_asking_for_a_person_offers_a_message_for_them(
         engine.respond(line)
     (action,) = demo_business.calendar.store.actions()
     assert action["tool"] == "take_message" and action["args"]["recipient"] == "Dr. Lopez", action
+
+
+def test_an_orders_file_exported_from_a_spreadsheet_is_read(tmp_path: Path) -> None:
+    """Excel and LibreOffice write a byte-order mark and capitalised headers ("Number", "Status")."""
+    shop = (ROOT / "tests" / "scenarios" / "profiles" / "corner-shop.toml").read_text()
+    orders = tmp_path / "orders.csv"
+    orders.write_text("\ufeffNumber,Status,Amount\n20001,shipped on Monday,12.50\n", encoding="utf-8")
+    profile = tmp_path / "shop.toml"
+    profile.write_text(shop.replace("corner-shop.orders.csv", str(orders)))
+    business = Business(load_profile(profile), None)
+    engine = business.engine("call-1", "+17205550111")
+    engine.greeting()
+    assert "shipped on Monday" in engine.respond("where is my order 20001").text

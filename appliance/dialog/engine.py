@@ -72,7 +72,9 @@ _MESSAGE_CUES = {c: p.message_cues for c, p in PACKS.items()}
 _MESSAGE_ABOUT = {c: p.message_about for c, p in PACKS.items()}
 # How a request begins, in any of the languages: a clause with it is the asking, not the message.
 _LEAD_IN = re.compile(
-    r"\b(?:i'?d like|i would like|i want|i need|can i|could i|may i|is it possible|je voudrais|je veux|"
+    r"\b(?:i'?d like|i would like|i want|i need|can i|could i|may i|is it possible|(?:trying|hoping|wanted|calling) to|"
+    r"j'essaie de|je cherche à|j'appelle pour|je vous appelle pour|intento|estoy intentando|llamo para|je voudrais|je veux|"
+    r"je voulais|j'aurais voulu|j'aurais|je souhaiterais|je souhaite|"
     r"est-ce que je peux|je peux|pourrais-je|j'aimerais|quería|quisiera|quiero|puedo|podría|me gustaría)\b",
     re.IGNORECASE,
 )
@@ -139,8 +141,8 @@ class OrderBook(Protocol):
 def _load_orders(path: Path | None) -> dict[str, dict[str, str]]:
     if path is None:
         return {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    with path.open(encoding="utf-8-sig", newline="") as handle:  # a spreadsheet's export: BOM, "Number"
+        rows = [{(k or "").strip().lower(): (v or "") for k, v in row.items()} for row in csv.DictReader(handle)]
     if rows and not {"number", "status"} <= rows[0].keys():
         raise ConfigError(f"{path}: an orders file needs the columns number and status (amount, status_es... optional)")
     return {row["number"].strip(): row for row in rows}
@@ -272,7 +274,10 @@ class DialogueEngine:
         if flow is not None:
             switch = next((i for i in found if i in _FLOW_INTENTS and self._switches(flow.name, i, text)), None)
             if switch is None:
-                if "goodbye" in found and re.search(r"\b(?:bye|goodbye|au revoir|adiós|adios)\b", text):
+                ends = "goodbye" in found and re.search(r"\b(?:bye|goodbye|au revoir|adiós|adios)\b", text)
+                if ends and flow.awaiting == "confirm" and yes_no(text, self.language) is True:
+                    return self._continue(flow, text, raw)  # "great, thanks, bye" to the read-back: a yes
+                if ends:
                     self._flow = None
                     return self._say("goodbye", end_call=True)
                 if flow.awaiting != "message" and (_QUESTION.search(raw) or _QUESTION.search(text)):
@@ -302,8 +307,12 @@ class DialogueEngine:
             # "is Morgan there?": the person cannot come to the phone; a message for them is offered
             self._asked_for, self._offer = wanted, "message"
             return self._say("person_unavailable", person=wanted)
+        if started == "order_status" and "sms" in found and self._sms_topic(text):
+            started = "sms"  # "my husband collects my order: can you text him the address?"
         if started == "sms" and self._order is not None and self._offered("payment") and _LINK.search(text):
             started = "payment"  # "text me the link" after an order waiting for payment: that order's link
+        if started == "callback" and "message" in found and self._offered("message"):
+            started = "message"  # "leave a message for Morgan ... can she call me back": the call back is its content
         in_passing = bool(self._heard.phone) or self._names_this_number(text)
         if started == "callback" and "lead" in found and self._offered("lead") and in_passing and not self._when(text):
             started = "lead"  # a prospect's "you can call me back on this number": contact details, not a callback
@@ -314,7 +323,9 @@ class DialogueEngine:
             started = "book"  # "I need a blood test Wednesday at 1:30" is a booking, not a question about tests
         # A question the knowledge answers squarely wins over flow words in it ("can I walk in without
         # an appointment?"); otherwise the flow the caller asked for starts.
-        faq = self._faq(text, strict=started is not None) if question or started is None else None
+        # ("text me your address": the address is what the text carries, not a question)
+        asks = question and not (started == "sms" and self._sms_topic(text))
+        faq = self._faq(text, strict=started is not None) if asks or started is None else None
         if faq is not None:
             return faq
         if started is None and self._offered("book") and self._about_booking(text):
@@ -358,6 +369,10 @@ class DialogueEngine:
             # or the message; a call back asked for at a time ("call me back tomorrow at 10") is a callback
             return False
         return awaiting != "message"  # a message itself may say anything
+
+    def _sms_topic(self, text: str) -> bool:
+        """Whether ``text`` names what a text message can carry: the address or the opening hours."""
+        return any(re.search(_FAQ_TOPICS[topic][self.language], text) for topic in ("address", "hours"))
 
     def _about_booking(self, text: str) -> bool:
         """A date, a provider or a service named without other intent: "Can I see Dr. Lopez on Friday?"."""
@@ -449,7 +464,9 @@ class DialogueEngine:
     # -- slot helpers ---------------------------------------------------------------------------
 
     def _provider(self, text: str) -> str | None:
-        choices = {p.name: (p.name, p.name.replace(".", ""), *p.aliases) for p in self.profile.providers}
+        choices = {
+            p.name: (p.name, p.name.replace(".", ""), *p.aliases, *_honorifics(p.name)) for p in self.profile.providers
+        }
         return match_choice(text, choices)
 
     def _unknown_provider(self, text: str) -> str | None:
@@ -492,8 +509,11 @@ class DialogueEngine:
             flow.slots[key] = name
             self._caller_name = name
 
-    def _introduces_self(self, said: str) -> bool:
-        """ "My name is Kevin Tran", "je m'appelle Claire Fontaine": the answer gives the caller's name."""
+    def _introduces_self(self, said: str, named_thing: bool = False) -> bool:
+        """ "My name is Kevin Tran", "je m'appelle Claire Fontaine": the answer gives the caller's name.
+        ``named_thing``: a thing's name was asked, so "it's Harper Lewis", "c'est ..." names that thing."""
+        if named_thing and re.match(r"\W*(?:it'?s|it is|that'?s|c'est|es)\b", said, re.I):
+            return False
         return bool(re.match(rf"\W*(?:{PACKS[self.language].name_intro})\b", said, re.I)) and bool(
             parse_name(said, self.language, expecting=False)
         )
@@ -1089,8 +1109,14 @@ class DialogueEngine:
         if when is not None:
             held = datetime.fromisoformat(slots["when"]) if slots.get("when") else None
             day = when.day or (held.date() if held else self.business.now().date())
+            hours = self.profile.hours.get(day.weekday())
+            opens = hours[0][0] if hours else time(9)
             at = when.at or (
-                time(9) if when.part in (None, "morning") else time(14) if when.part == "afternoon" else time(17)
+                (opens if re.search(PACKS[self.language].first_thing, text) else max(opens, time(9)))
+                if when.part in (None, "morning")
+                else time(14)
+                if when.part == "afternoon"
+                else time(17)
             )
             slots["when"] = iso(datetime.combine(day, at))
         elif flow.awaiting == "callback_when":
@@ -1120,7 +1146,11 @@ class DialogueEngine:
         elsewhere = (
             bool(set(facts) - {awaiting})
             or gave_phone
-            or (awaiting in ("company", "timeline") and self._introduces_self(said) and awaiting not in facts)
+            or (
+                awaiting in ("company", "timeline")
+                and self._introduces_self(said, named_thing=awaiting == "company")
+                and awaiting not in facts
+            )
         )
         for key, value in facts.items():
             if key not in slots or awaiting in ("confirm", None) or key == awaiting:
@@ -1154,7 +1184,8 @@ class DialogueEngine:
                 slots["authority"] = bool(decides)
             else:
                 slots["authority_unclear"] = True  # "it's me and my co-founder": not written either way
-        self._name(flow, raw)
+        if awaiting != "company" or self._introduces_self(said, named_thing=True):
+            self._name(flow, raw)  # "it's Harper Lewis" to the company question is the company
         self._phone(flow, text)
         for key in FLOWS["lead"].slots:
             if slots.get(f"{key}_unclear"):
@@ -1273,11 +1304,17 @@ class DialogueEngine:
 
 def _company_answer(raw: str) -> str:
     """The company's name from the answer to "what's the name of your company?": the words after
-    "it's called", "la société s'appelle", "se llama"..., or after "for my bakery," when a pause
-    sets the name apart."""
-    said = raw.strip().rstrip(".")
+    "it's called", "the firm is", "la société s'appelle", "se llama"..., or after "for my bakery," when a
+    pause sets the name apart; what is said of it after a pause ("..., it's a law office", "..., à Rezé")
+    is not part of it."""
+    said = re.sub(r"^\W*(?:(?:yeah|yes|so|well|oh|alors|bon|ben|bueno|pues|vale|oui|sí)\b[,\s]*)+", "", raw.strip())
+    said = said.rstrip(".")
     named = re.search(
-        r"\b(?:called|named|name is|name's|s'appelle|se llama|nom est|nombre es)\s+(.+)$", said, flags=re.IGNORECASE
+        r"\b(?:called|named|name is|name's|s'appelle|se llama|nom est|nombre es|"
+        r"(?:firm|company|business|agency|shop|store|practice|société|entreprise|boîte|empresa|agencia|tienda) "
+        r"(?:is|est|es))\s+(.+)$",
+        said,
+        flags=re.IGNORECASE,
     )
     if named:
         said = named.group(1)
@@ -1288,10 +1325,27 @@ def _company_answer(raw: str) -> str:
             said,
             flags=re.IGNORECASE,
         )
-        parts = [p.strip() for p in said.split(",") if p.strip()]
-        if len(parts) > 1 and re.match(r"(?:for|pour|para|de|of)\b", parts[0], re.IGNORECASE):
-            said = parts[-1]  # "for my bakery, Sweet Rolls"
+    parts = [p.strip() for p in said.split(",") if p.strip()]
+    if len(parts) > 1 and re.match(r"(?:for|pour|para|de|of)\b", parts[0], re.IGNORECASE):
+        said = parts[-1]  # "for my bakery, Sweet Rolls"
+    elif len(parts) > 1 and re.match(
+        r"(?:it'?s|it is|we'?re|we are|based|in|à|au|en|c'est|on est|nous sommes|es|somos|a|an|un|une|una)\b",
+        parts[1],
+        re.IGNORECASE,
+    ):
+        said = parts[0]  # "Theodore Blake, it's a law office", "Bloc et Cordes, à Rezé"
     return said.strip(" ,.")[:120] or raw.strip()[:120]
+
+
+_HONORIFICS = ("mister", "mr", "mrs", "ms", "miss", "monsieur", "madame", "señor", "señora", "don", "doña")
+
+
+def _honorifics(name: str) -> tuple[str, ...]:
+    """ "mister Rivera", "señor Etxeberria" for a provider named "Alex Rivera" (a name without a title)."""
+    words = name.replace(".", "").split()
+    if len(words) < 2 or words[0].lower() in ("dr", "dra", "dre", "doctor", "docteur", "docteure", "doctora", "nurse"):
+        return ()
+    return tuple(f"{title} {words[-1]}" for title in _HONORIFICS)
 
 
 def _offer_by_hour(text: str, offers: list[Slot]) -> int | None:

@@ -395,7 +395,21 @@ _NEED = {c: p.lead_need for c, p in PACKS.items()}
 _COMPANY = {c: p.lead_company for c, p in PACKS.items()}
 _BUDGET_CUE = r"\b(?:budget|spend|invest|set aside|put aside|prévu|presupuesto|gastar|invertir|dollars?|euros?|bucks|grand|k\b|dólares|mille|mil)\b"
 _TIMELINE = {c: p.lead_timeline for c, p in PACKS.items()}
+_LEAD_WHEN = {c: p.lead_when for c, p in PACKS.items()}
 _AUTHORITY_YES = {c: p.lead_decides for c, p in PACKS.items()}
+
+
+def _has_moment(clause: str, language: str) -> bool:
+    """Whether a clause with a start verb says when ("launch in March", "démarrer à la rentrée"): without
+    one, "lancer une boutique en ligne" is what they need, not when."""
+    from .understand import normalize, parse_when
+
+    months = PACKS[language].months.replace(" ", "|")
+    if re.search(_LEAD_WHEN[language], clause) or re.search(rf"\b(?:{months})\b", clause):
+        return True
+    return parse_when(normalize(clause, language), language, datetime(2000, 1, 3)) is not None
+
+
 _AUTHORITY_NO = {c: p.lead_does_not_decide for c, p in PACKS.items()}
 
 
@@ -478,11 +492,13 @@ def lead_facts(said: str, language: str) -> dict[str, object]:
             amount = parse_amount(lowered)
             if amount is not None and amount >= 100:
                 facts["budget"] = amount
-        if "timeline" not in facts and re.search(_TIMELINE[language], lowered):
+        if "timeline" not in facts and re.search(_TIMELINE[language], lowered) and _has_moment(lowered, language):
             facts["timeline"] = clause
         if "authority" not in facts:
             if re.search(_AUTHORITY_NO[language], lowered):
                 facts["authority"] = False
             elif re.search(_AUTHORITY_YES[language], lowered):
                 facts["authority"] = True
+    if "authority" not in facts and re.search(_AUTHORITY_YES[language], said.lower()):
+        facts["authority"] = True  # "c'est moi et mon associé qui décidons": across the clauses it was cut in
     return facts

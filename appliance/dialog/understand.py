@@ -56,7 +56,7 @@ _TIME_PATTERNS: tuple[str, ...] = (
     r"(?P<h>\d{1,2})\s*[:h.]\s*(?P<m>\d{2})\s*(?P<ap>[ap]\.?\s?m\b\.?)?",  # 14:30, 10h30, 2:30 pm
     r"(?P<h>\d{1,2}) (?P<m>\d{2}) ?(?P<ap>[ap]m)\b",  # 10 30 am
     r"(?P<h>\d{1,2})\s*(?P<ap>[ap]\.?\s?m\b\.?)",  # 2 pm, 10am
-    r"\b(?:at|à|a|vers|sobre|around|about) (?:las |la )?(?P<h>\d{1,2})(?: (?P<m>\d{2}))?(?: (?P<ap>[ap]\.?\s?m\b\.?))?"
+    r"\b(?:at|à|a|vers|sobre|around|about|after|from|à partir de|a partir de|después de|despues de|dès) (?:las |la )?(?P<h>\d{1,2})(?: (?P<m>\d{2}))?(?: (?P<ap>[ap]\.?\s?m\b\.?))?"
     r"(?! ?(?:days?|weeks?|months?|minutes?|jours?|semaines?|días?|semanas?|heures?|h\b|y \d|menos|to \d|de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)))\b",
     r"(?P<h>\d{1,2}) heures?(?: (?P<m>\d{1,2})\b)?",  # 10 heures, 14 heures 30
     r"(?P<h>\d{1,2}) o'?clock",
@@ -113,6 +113,14 @@ def normalize(text: str, language: str, lower: bool = True) -> str:
     text = re.sub(rf"\b(?:like|about|around) (?=(?:{numbers})\b)", "at " if language == "en" else "", text, flags=re.I)
     text = re.sub(r"\bat at\b", "at", text)
     text = _protect_articles(text, language)
+    # "trois mille et quatre mille", "two thousand or three thousand": a range, which text2num would read
+    # as one number ("3004 1000")
+    text = re.sub(
+        r"\b(mille|mil|thousand)\s+(et|y|and|à|a|to|or|ou|o)\s+(?=(?:[^\W\d]+[\s-]+){0,3}?(?:mille|mil|thousand)\b)",
+        rf"\1 {_KEEP}\2 ",
+        text,
+        flags=re.IGNORECASE,
+    )
     text = str(alpha2digit(text, language, threshold=0))
     # an "un"/"uno" kept as an article but said among digits is the digit one ("seis uno dos")
     text = re.sub(rf"(?:(?<=\d )|(?<=\d, )){_KEEP}(?:un[oa]?|une)\b|{_KEEP}(?:uno|un)\b(?=,? \d)", "1", text)
@@ -617,6 +625,17 @@ _FILLERS = {
 }
 
 
+# What a caller's workplace is called after "de la", "du", "de": never a surname's part.
+_BUSINESS_NOUNS_TEXT = (
+    "boulangerie pâtisserie pharmacie société entreprise cabinet clinique agence mairie banque école lycée "
+    "restaurant garage hôtel boutique librairie laboratoire labo mutuelle assurance imprimerie menuiserie "
+    "farmacia empresa tienda agencia panadería panaderia clínica clinica ferretería ferreteria imprenta "
+    "asesoría asesoria gestoría gestoria academia colegio taller hotel restaurante banco ayuntamiento "
+    "compañía compania oficina despacho consulta"
+)
+_BUSINESS_NOUNS = frozenset(_BUSINESS_NOUNS_TEXT.split())
+
+
 def _name_words(tokens: list[str], particles: frozenset[str] | None = None) -> list[str]:
     """The name at the start of ``tokens`` (fillers skipped), up to the first word that is not a name;
     ``particles``: the words that join a surname's parts (the language's, or every language's)."""
@@ -641,6 +660,8 @@ def _name_words(tokens: list[str], particles: frozenset[str] | None = None) -> l
             if rest and all(t.lower() in particles for t in tokens[index + 1 : tokens.index(rest[0], index + 1)])
             else ""
         )
+        if len(words) >= 2 and token.lower() in particles and following.lower() in _BUSINESS_NOUNS:
+            break  # "Nadia Cherif de la Boulangerie Cherif": where she calls from, not her surname
         if words and token.lower() in particles and _is_name_word(following.lower(), following):
             words.append(token)  # "Le Goff", "El Amrani", "de la Cruz": part of the surname
             continue

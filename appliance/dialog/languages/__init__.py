@@ -22,6 +22,7 @@ class LanguagePack:
     relative_days: tuple[tuple[str, int], ...]  # (pattern, days from today)
     next_week: str  # next week
     parts_of_day: tuple[tuple[str, str], ...]  # (part of day, pattern)
+    first_thing: str  # "first thing", "à la première heure": the moment the office opens
     half_hours: tuple[tuple[str, int, int], ...]  # (pattern with the hour, minute, hour shift): half past, quarter to
     minutes: tuple[tuple[str, bool], ...]  # (pattern with h and m, minutes before the hour?): twenty to twelve
     articles: re.Pattern[str] | None  # articles that text2num would read as the number one
@@ -41,6 +42,7 @@ class LanguagePack:
     lead_need: str  # a prospect's need
     lead_company: str  # a prospect's company (capitalised)
     lead_timeline: str  # when a prospect wants to start
+    lead_when: str  # the moment in it, besides a date ("soon", "next quarter"): "launch an online shop" is a need
     lead_decides: str  # a prospect who decides
     lead_does_not_decide: str  # a prospect who does not decide
     message_cues: re.Pattern[str]  # where a message said with the request begins

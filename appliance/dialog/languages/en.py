@@ -54,15 +54,19 @@ PACK = LanguagePack(
             "order_status",
             r"order (?:status|number)|my order|status of (?:the |my )?order|where is my (?:order|package|parcel)|track",
         ),
-        ("sms", r"text me|send me (?:a |an )?(?:text|sms|message with)|by text|by sms"),
+        (
+            "sms",
+            r"text me|send me (?:a |an )?(?:text|sms|message with)|by text|by sms|"
+            r"\btext (?:it|that|them|this|her|him|us|my \w+)\b(?! (?:message|messages)\b)",
+        ),
         (
             "callback",
             r"call (?:me )?back|callback|(?:ring|phone) me\b|(?<!you can )(?<!you could )call me\b(?! (?:at|on)\b)|get back to me",
         ),
         (
             "message",
-            r"leave (?:a )?(?:message|word|note)|take (?:a )?message|pass (?:on )?(?:a )?(?:message|note|word)|"
-            r"give (?:him|her|them) a message|leave word|get (?:a )?(?:message|word) to|"
+            r"leave (?:a )?(?:message|word|note)|leave something for|take (?:a )?message|pass (?:on )?(?:a )?(?:message|note|word)|"
+            r"give (?:him|her|them) a message|leave word|(?:get|give|pass|send) (?:a )?(?:message|word|note) (?:to|for)\b|"
             r"tell (?:dr\.?|doctor|the (?:doctor|nurse|dentist)|him|her|nurse)|"
             r"let (?:dr\.?|doctor|nurse|the (?:doctor|nurse|dentist)|him|her|them) \w* ?know",
         ),
@@ -96,7 +100,12 @@ PACK = LanguagePack(
     months="january february march april may june july august september october november december",
     relative_days=((r"day after tomorrow", 2), (r"tomorrow", 1), (r"today|this (?:morning|afternoon|evening)", 0)),
     next_week=r"next week",
-    parts_of_day=(("morning", r"morning"), ("afternoon", r"afternoon"), ("evening", r"evening|after work")),
+    parts_of_day=(
+        ("morning", r"morning|(?:first|1st) thing"),
+        ("afternoon", r"afternoon"),
+        ("evening", r"evening|after work"),
+    ),
+    first_thing=r"(?:first|1st) thing",  # when the office opens
     half_hours=(
         (r"half past (\d{1,2})", 30, 0),
         (r"quarter past (\d{1,2})", 15, 0),
@@ -135,7 +144,8 @@ PACK = LanguagePack(
     lead_company=r"\b(?:from|at|company is|company's|business is|we're|we are|called|i run|i own)\s+"
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|and|of|the|et|y|de))*)",
     lead_timeline=r"\b(?:start|begin|launch|kick off|go live|ready|done)\b[^,.;]*",
-    lead_decides=r"\b(?:i'm the owner|i am the owner|i own|it's my call|it's my decision|i decide|i make the decisions?|"
+    lead_when=r"\b(?:asap|as soon as|soon|right away|immediately|next|this (?:week|month|year|quarter|spring|summer|fall|autumn|winter)|weeks?|months?|years?|quarter|spring|summer|fall|autumn|winter|by|before|after|end of|beginning of|early|late|mid)\b",
+    lead_decides=r"\b(?:(?:me and my|my \w+ and i)\b[^.;]*\b(?:decide|make the (?:call|decisions?))|we (?:both )?decide|i can sign (?:off|it)|i sign off|(?:one of the )?co-?founders?|co-?owner|i'm the owner|i am the owner|i own|it's my call|it's my decision|i decide|i make the decisions?|"
     r"i'm the decision maker|i'm the (?:one|1) who decides|i'm the (?:founder|ceo|boss|director|manager|president))\b",
     lead_does_not_decide=r"\b(?:not the (?:decision maker|(?:one|1) who decides|owner)|"
     r"my (?:boss|manager|partner|mother|mom|father|dad|wife|husband) (?:decides|owns it|has the final say)|"

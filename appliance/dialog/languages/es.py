@@ -41,7 +41,7 @@ PACK = LanguagePack(
         ),
         ("payment", r"pagar|enlace de pago|link de pago|pago"),
         ("order_status", r"mi pedido|estado del pedido|estado de mi pedido|número de pedido|dónde está mi"),
-        ("sms", r"por sms|mándeme un (?:sms|mensaje de texto)|por mensaje de texto"),
+        ("sms", r"por sms|mándeme un (?:sms|mensaje de texto)|por (?:mensaje|whatsapp)\b"),
         (
             "callback",
             r"devolver (?:la|mi) llamada|devolverme la llamada|me llame|me llamara|me llamase|llamarme|que me llamen|"
@@ -49,7 +49,8 @@ PACK = LanguagePack(
         ),
         (
             "message",
-            r"dejar(?:le)? un (?:mensaje|recado)|tomar un (?:mensaje|recado)|"
+            r"dejar(?:le)? un (?:mensaje|recado)|tomar(?:le)? un (?:mensaje|recado)|"
+            r"(?:pasar|pasa|pase|dar|dé|darle|pasarle|dejar) (?:le )?(?:un )?(?:mensaje|recado|nota) (?:para|a)\b|"
             r"(?:dígale|dígales|decirle|avise|avisar|avisarle) (?:al|a la) (?:doctor|doctora|médico|enfermera|dentista)",
         ),
         ("book", r"cita|reservar|consulta|ver al (?:doctor|médico|dentista)|pedir hora|turno"),
@@ -68,7 +69,12 @@ PACK = LanguagePack(
     months="enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
     relative_days=((r"pasado mañana", 2), (r"(?<!la )(?<!por )mañana", 1), (r"hoy|esta tarde", 0)),
     next_week=r"(?:la )?(?:semana que viene|próxima semana)",
-    parts_of_day=(("morning", r"(?:por|de|en) la mañana"), ("afternoon", r"tarde"), ("evening", r"noche")),
+    parts_of_day=(
+        ("morning", r"(?:por|de|en) la mañana|(?:a|en) (?:primera|1ª|1\.ª) hora"),
+        ("afternoon", r"tarde"),
+        ("evening", r"noche"),
+    ),
+    first_thing=r"(?:a|en) (?:primera|1ª|1\.ª) hora",  # when the office opens
     half_hours=((r"(\d{1,2}) y media", 30, 0), (r"(\d{1,2}) y cuarto", 15, 0), (r"(\d{1,2}) menos cuarto", 45, -1)),
     minutes=(
         (r"\blas? (?P<h>\d{1,2}) menos (?P<m>\d{1,2})\b", True),
@@ -105,8 +111,10 @@ PACK = LanguagePack(
     r"(?:pueden|puede|podrían) (?:hacer|crear|diseñar|gestionar|llevar)|hacen ustedes)\b",
     lead_company=r"\b(?:de la empresa|la empresa|empresa|de|para)\s+(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|y|de|del))*)",
     lead_timeline=r"\b(?:empezar|comenzar|arrancar|lanzar|listo|lista)\b[^,.;]*",
+    lead_when=r"\b(?:cuanto antes|lo antes posible|pronto|ya|enseguida|próxim[oa]|que viene|semanas?|mes(?:es)?|años?|trimestre|primavera|verano|otoño|invierno|antes|después|para|finales|principios|mediados)\b",
     lead_decides=r"\b(?:soy (?:el|la) (?:dueño|dueña|gerente|director|directora|fundador|fundadora)|yo decido|decido yo|"
-    r"la decisión es mía)\b",
+    r"la decisión es mía|(?:mi|mis) \w+ y yo\b[^.;]*\bdecid\w*|decidimos (?:los dos|juntos|nosotros)|(?:yo )?puedo firmar|firmo yo|cofundador[a]?|"
+    r"(?:mi|mis) soci[oa]s? y yo|lo decidimos)\b",
     lead_does_not_decide=r"\b(?:no decido yo|no soy yo quien (?:decide|firma)|mi jefe decide|tengo que consultarlo|"
     r"(?:mi|la) (?:jefe|jefa|director|directora|socio|socia|dueño|dueña) (?:es quien )?(?:decide|firma)|quien decide es)\b",
     message_cues=re.compile(

@@ -37,11 +37,12 @@ PACK = LanguagePack(
         ),
         ("payment", r"payer|paiement|lien de paiement|régler"),
         ("order_status", r"ma commande|commande numéro|suivi de commande|état de (?:la|ma) commande|où en est"),
-        ("sms", r"par sms|par texto|envoyez-moi un (?:sms|texto)"),
+        ("sms", r"par (?:sms|texto|message|whatsapp)\b|envoyez-moi un (?:sms|texto)"),
         ("callback", r"rappeler|rappelle|me rappeler|rappel|me recontacter"),
         (
             "message",
             r"laisser un (?:message|mot)|prendre un message|transmettre (?:un message|au|à)|"
+            r"(?:passer|donner|laisser) (?:un )?(?:message|mot|petit mot) (?:pour|à)\b|un message pour\b|"
             r"(?:dire|dites|prévenir|prévenez|informer) (?:au|à|le|la) (?:docteur|médecin|dentiste|infirmière)",
         ),
         (
@@ -70,7 +71,12 @@ PACK = LanguagePack(
         (r"aujourd'hui|ce matin|cet après-midi", 0),
     ),
     next_week=r"semaine prochaine",
-    parts_of_day=(("morning", r"matin(?:ée)?"), ("afternoon", r"après-midi|apres-midi"), ("evening", r"soir|soirée")),
+    parts_of_day=(
+        ("morning", r"matin(?:ée)?|(?:à|a|en) (?:la )?(?:première|1ère|1re) heure"),
+        ("afternoon", r"après-midi|apres-midi"),
+        ("evening", r"soir|soirée"),
+    ),
+    first_thing=r"(?:à|a|en|dès) (?:la )?(?:première|1ère|1re) heure|dès l'ouverture",  # when the office opens
     half_hours=(
         (r"(\d{1,2}) heures? et demie", 30, 0),
         (r"(\d{1,2}) heures? et quart", 15, 0),
@@ -109,8 +115,10 @@ PACK = LanguagePack(
     lead_company=r"\b(?:de la société|de l'entreprise|la société|l'entreprise|chez|de chez|société|entreprise|pour)\s+"
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|et|de|du|des))*)",
     lead_timeline=r"\b(?:commencer|démarrer|lancer|débuter|prêt|prête|livré)\b[^,.;]*",
+    lead_when=r"\b(?:dès que possible|au plus vite|bientôt|rapidement|tout de suite|prochaine?|semaines?|mois|ans?|année|trimestre|printemps|été|automne|hiver|rentrée|avant|après|d'ici|fin|début|mi)\b",
     lead_decides=r"\b(?:(?:je suis|c'est moi) (?:le|la) (?:gérante?|patron|patronne|propriétaire|directeur|directrice|fondateur|fondatrice|responsable)|"
-    r"c'est moi qui décide|je décide|c'est ma décision)\b",
+    r"c'est moi qui décide|je décide|c'est ma décision|(?:c'est )?moi et (?:mon|ma) \w+ qui décid\w*|"
+    r"nous décidons|je peux (?:valider|signer)|c'est moi qui (?:valide|signe)|cofondat(?:eur|rice)|co-fondat(?:eur|rice)|on décide (?:ensemble|à deux))\b",
     lead_does_not_decide=r"\b(?:ce n'est pas moi qui (?:décide|signe)|pas moi qui (?:décide|signe)|mon patron décide|je dois en parler|"
     r"je ne décide pas|c'est (?:mon|ma) (?:patron|patronne|directeur|directrice|chef|associée?|gérante?|mari|femme) qui "
     r"(?:décide|signe|valide))\b",
