@@ -341,6 +341,14 @@ def _parse_date(words: str, language: str, country: str) -> date | None:
     return parsed.date() if parsed is not None else None
 
 
+_BECAUSE = re.compile(
+    r"\s+(?=(?:because|'cause|parce que|parce qu'|puisque|porque|ya que|"
+    r"que (?:sale|salgo|trabaja|trabajo|llega|llego|entra|entro)\b|"
+    # and where the reason ends: "because work has been crazy ... but anyway ... wednesday around three"
+    r"but|anyway|so i|mais|bref|du coup|pero|bueno|así que|asi que)\b)"
+)
+
+
 def appointment_when(text: str, language: str, now: datetime) -> When | None:
     """The moment asked for in ``text`` (phones and birth dates already blanked), read clause by
     clause: a later clause or a correction replaces the day or the time said before it."""
@@ -351,6 +359,9 @@ def appointment_when(text: str, language: str, now: datetime) -> When | None:
         rf"\b(?:{_BARE_HOUR_CUES[language]}) (\d{{1,2}})\b(?!\s*(?:st|nd|rd|th|er|:|h\b|heures?))", r" at \1", text
     )
     clauses = re.split(rf"\s*(?:,(?!\d)|;|\.(?!\d)|\bno\b|\b(?:{_CORRECTION[language]})\b)\s*", text)
+    # a reason said in the same breath is a clause of its own: "jeudi parce que le mardi je travaille",
+    # "a las cuatro que sale de trabajar a las tres y media"
+    clauses = [part for clause in clauses for part in re.split(_BECAUSE, clause)]
     merged: When | None = None
     for clause in clauses:
         if not clause.strip() or _REASON[language].match(clause.strip()):

@@ -106,7 +106,8 @@ def normalize(text: str, language: str, lower: bool = True) -> str:
     """Text with numbers as digits and spoken fillers kept (they carry yes/no), lower-cased unless
     ``lower`` is False (names keep their capitals)."""
     text = unicodedata.normalize("NFC", text).replace("’", "'").strip()
-    text = re.sub(r"\b([ap])(?:\.\s?|\s)m\b\.?", r"\1m", text, flags=re.IGNORECASE)
+    # "10 a m" is 10 am; "n a m a r a", spelled, keeps its letters
+    text = re.sub(r"(?<!\b[^\W\d_] )\b([ap])(?:\.\s?|\s)m\b\.?(?! [^\W\d_]\b)", r"\1m", text, flags=re.IGNORECASE)
     # hesitations carry nothing: "at, um, like ten" is "at ten"; "euh" between digits breaks no number
     text = re.sub(r"\b(?:u+m+|u+h+|erm|euh+|e+h+|hmm+)\b,?\s*", "", text, flags=re.IGNORECASE)
     numbers = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon|\d"
@@ -401,7 +402,7 @@ _NOT_NAMES_TEXT = (
     "février mars avril juin juillet août septembre octobre novembre décembre enero febrero marzo abril "
     "mayo junio julio agosto septiembre octubre noviembre diciembre "
     # words that end a name in one breath: "Priya Raman born...", "Dubois née le", "Ruiz mi número"
-    "born née né nee ne nacido nacida nací naci date birth birthday dob number numéro numero número phone "
+    "born née né nee ne nacido nacida nací naci nació nacio tiene tengo está vive necesita necesito quiere quiero date birth birthday dob number numéro numero número phone "
     "téléphone telephone teléfono telefono mobile portable móvil movil celular cell and et y e from "
     "calling call surname last first family spelled spell spelling apellido apellidos prénom nombre nom "
     "nope yep yup nah yeah mhm mm mmm hmm "
@@ -450,6 +451,13 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     # A pause written as punctuation ends a name ("Jennifer Lawson, oh sorry..."); dots between
     # spelled letters ("G. O. F. F.") do not.
     text = re.sub(r"[,;!?]|\.(?!\s?[A-Za-z]\b)", " | ", text)
+    # "van den broek broek is b r o e k": the surname said again to spell it, not twice in the name
+    text = re.sub(
+        r"\b([\w'-]{2,})\s+\1\s+(?:is|is spelled|spelled|c'est|s'écrit|se escribe|es)\s+(?=(?:[^\W\d_]\s+){2,})",
+        r"\1 | ",
+        text,
+        flags=re.IGNORECASE,
+    )
     clean = re.sub(r"[^\w'\s|-]", " ", text)
     split = _first_and_last(clean.replace("|", " "))
     if split:
@@ -500,7 +508,12 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
             words.append(spelled)
     if not words or len([w for w in words if w.lower() not in particles]) > 5:
         return None
-    return " ".join(w if w.lower() in particles and i else w[:1].upper() + w[1:] for i, w in enumerate(words))
+    return " ".join(w if w.lower() in particles and i else _capitalized(w) for i, w in enumerate(words))
+
+
+def _capitalized(word: str) -> str:
+    """ "perrin-chabert" as "Perrin-Chabert", "marie-hélène" as "Marie-Hélène"; the rest of each part kept."""
+    return "-".join(part[:1].upper() + part[1:] for part in word.split("-"))
 
 
 def swapped_name(text: str, language: str, held: str) -> str | None:
@@ -631,7 +644,12 @@ _BUSINESS_NOUNS_TEXT = (
     "restaurant garage hôtel boutique librairie laboratoire labo mutuelle assurance imprimerie menuiserie "
     "farmacia empresa tienda agencia panadería panaderia clínica clinica ferretería ferreteria imprenta "
     "asesoría asesoria gestoría gestoria academia colegio taller hotel restaurante banco ayuntamiento "
-    "compañía compania oficina despacho consulta"
+    "compañía compania oficina despacho consulta "
+    # nor what the caller is there: "Sylvie Perrin-Chabert, la pharmacienne", "Pilar Soto, la secretaria"
+    "pharmacienne pharmacien secrétaire comptable infirmière infirmier assistante assistant directrice directeur "
+    "gérante gérant responsable patronne patron maman mère fille fils femme mari "
+    "farmacéutica farmacéutico secretaria secretario enfermera enfermero asistente directora director gerente "
+    "encargada encargado dueña dueño madre hija hijo esposa esposo mujer marido"
 )
 _BUSINESS_NOUNS = frozenset(_BUSINESS_NOUNS_TEXT.split())
 
@@ -733,7 +751,7 @@ _PARTICLES = frozenset(
 
 
 # Particles of one language only: the Catalan "i" ("Puig i Ferrer") would be the English "I".
-_LANGUAGE_PARTICLES = {"es": frozenset({"i"})}
+_LANGUAGE_PARTICLES = {"es": frozenset({"i", "y"})}  # "Ferrer i Puig", "de la Cierva y Peñafiel"
 
 
 def _is_name_word(lowered: str, token: str) -> bool:
