@@ -1361,14 +1361,27 @@ def _offer_by_hour(text: str, offers: list[Slot]) -> int | None:
     return None
 
 
+_CHANGE_VERBS = re.compile(
+    r"\b(?:move|moving|change|changing|reschedul\w*|push|switch|bring|déplac\w*|décal\w*|chang\w*|report\w*|"
+    r"repouss\w*|avanc\w*|mettre|pasar\w*|cambi\w*|mov\w*|mueva|adelant\w*|atras\w*|poner\w*)\b"
+)
+
+
 def _split_change(text: str, language: str, now: datetime) -> tuple[str, str | None]:
     """Split "move it from Tuesday to Thursday at 11" into the old and the new date's words."""
+    splits = []
     for found in re.finditer(r"\b(?:to|until|instead|au|à|pour|a|al|para|por)\b", text):
         before, after = text[: found.start()], text[found.end() :]
         old, new = appointment_when(before, language, now), appointment_when(after, language, now)
         if old is not None and old.day and new is not None and (new.day or new.at):
-            return before, after
-    return text, None
+            splits.append((found.start(), before, after))
+    if not splits:
+        return text, None
+    # "j'ai rendez-vous lundi à 9h40 et je voudrais le décaler à mercredi": the "à" after the change verb
+    verb = _CHANGE_VERBS.search(text)
+    after_verb = [s for s in splits if verb is not None and s[0] > verb.start()]
+    _, before, after = (after_verb or splits)[0]
+    return before, after
 
 
 def _date_of_birth(text: str, language: str, country: str) -> str | None:

@@ -271,6 +271,7 @@ def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bo
             if dated is not None:
                 return dated, False
             ahead = (index - today.weekday()) % 7
+            same_day = ahead == 0
             # "next Tuesday" said on a Tuesday means in a week, as does a bare "Tuesday".
             if ahead == 0 and not re.search(r"\b(?:today|aujourd'hui|hoy)\b", text):
                 ahead = 7
@@ -281,8 +282,8 @@ def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bo
                 rf"\b(?:week after next|dans deux semaines|en dos semanas|a week from {name}|{name} week|"
                 rf"{name} en (?:huit|8)|de {name} en (?:ocho|8))\b",
                 text,
-            ):
-                ahead += 7
+            ) and not (same_day and re.search(rf"\b{name} en (?:huit|8)\b|\b{name} week\b", text)):
+                ahead += 7  # ("lundi en huit" said on a Monday: a week from today, already the next Monday)
             return today + timedelta(days=ahead), False
     return None, False
 
@@ -476,6 +477,24 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
         if words and (len(words) >= 2 or expecting or not re.fullmatch(_WEAK_INTRO, found.group(1), re.IGNORECASE)):
             break
         words = []
+    if not words:  # "bonjour Salma Berrada j'ai rendez-vous...": a name between the greeting and the request
+        greeted = re.match(
+            r"\W*(?:bonjour|bonsoir|allô|allo|hello|hi|hey|hola|buenos días|buenas tardes|buenas)\W+"
+            r"((?:[\w'-]+\s+){1,3}?[\w'-]+)\s+(?=(?:j'ai|j'avais|je|j'appelle|i|i'm|i've|i'd|tengo|tenía|quería|"
+            r"quisiera|necesito|llamo|le llamo)\b)",
+            clean.replace("|", " "),
+            re.IGNORECASE,
+        )
+        if greeted:
+            named = _name_words(greeted.group(1).split(), particles)
+            greeting = {"buenos", "buenas", "días", "dias", "tardes", "noches", "good", "morning", "afternoon", "there"}
+            greeting |= {"qué", "que", "tal", "ça", "va", "how", "are", "you", "madame", "monsieur", "señor", "señora"}
+            if (
+                len(named) >= 2
+                and len(named) == len(greeted.group(1).split())
+                and not greeting & {w.lower() for w in named}
+            ):
+                words = named
     if not words:  # "Jean Martin à l'appareil", "Paul Newman speaking": the name comes before its cue
         after = re.search(r"^(.*?)\s+(?:à l'appareil|speaking|al habla|al teléfono)\b", clean, re.IGNORECASE)
         if after:
