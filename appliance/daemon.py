@@ -219,7 +219,8 @@ async def serve(config: ApplianceConfig, cluster: Sequence[Worker] = (), worker:
         book = ReminderBook(store, profile)
         health.reminders = book
         campaign = Campaign(book, business, engines, sip, config)
-        reminding = asyncio.create_task(campaign.run(stop_worker)) if profile.reminders.channel != "off" else None
+        outbound = profile.reminders.channel != "off" or profile.callbacks.place
+        reminding = asyncio.create_task(campaign.run(stop_worker)) if outbound else None
         retention = asyncio.create_task(_retention(store, config.store))
         warming = asyncio.create_task(
             engines.warm(

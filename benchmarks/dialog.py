@@ -3,8 +3,8 @@
 Run: .venv/bin/python benchmarks/dialog.py [--llm [MODEL]]   (MODEL: smollm2-135m, or qwen2.5-1.5b after
 `scripts/setup --with-qwen`)
 
-1. The scenario sets: tests/scenarios (the project's own), tests/corpus/dev … dev6 (written apart
-   from the rules by six writers, used to fix them) and tests/corpus/locked (written apart, never read to change a rule or a prompt):
+1. The scenario sets: tests/scenarios (the project's own), tests/corpus/dev … dev8 (written apart
+   from the rules by eight writers, used to fix them) and tests/corpus/locked (written apart, never read to change a rule or a prompt):
    passed, wrong writes (an action the caller did not mean), missed writes, per task, rules only and
    with ``--llm`` rules plus the model, and the time ``respond()`` takes per turn (p50, p95).
 2. First utterances a caller might use, each labelled with the task it asks for: how often the first
@@ -103,6 +103,8 @@ SETS = (
     ("dev4", ROOT / "tests" / "corpus" / "dev4"),
     ("dev5", ROOT / "tests" / "corpus" / "dev5"),
     ("dev6", ROOT / "tests" / "corpus" / "dev6"),
+    ("dev7", ROOT / "tests" / "corpus" / "dev7"),
+    ("dev8", ROOT / "tests" / "corpus" / "dev8"),
 )
 LOCKED = ("locked", ROOT / "tests" / "corpus" / "locked")
 

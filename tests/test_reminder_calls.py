@@ -1,6 +1,7 @@
 """Reminder calls placed by the running daemon to real SIP phones: baresip answers and confirms; a phone that
 is always busy (SIPp answering 486) is tried again, then the reminder fails. The booking changes only
-when the patient asks."""
+when the patient asks. A callback request the profile has the appliance place is called back, and the
+caller talks to the receptionist."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ from appliance.audio.files import read_audio, write_wav
 from appliance.audio.frames import PIPELINE_RATE
 from appliance.audio.resample import resample
 from appliance.dialog.profile import load_profile
+from appliance.dialog.tools import Action
+from appliance.integrations.outbox import Outbox
 from appliance.models.registry import ModelRegistry
 from appliance.models.tts import KokoroSynthesizer
+from appliance.outbound.reminders import APPLIANCE
 from appliance.store import Store
 from appliance.testing import baresip_setup, free_port
 from tests.conftest import ROOT, daemon_store, start_daemon, transcribe, wait_for
@@ -309,3 +313,55 @@ def test_a_daemon_killed_mid_campaign_reaches_every_patient_once(env: dict[str, 
     assert {r["outcome"]: r["n"] for r in outcomes} == {"answered": 50 - talking, "interrupted": talking}
     ended = store.query("SELECT end_reason, COUNT(*) AS n FROM calls GROUP BY end_reason", [])
     assert {r["end_reason"]: r["n"] for r in ended} == {"caller_hangup": 50 - talking}  # each in the call list
+
+
+def test_a_callback_request_is_called_back_and_the_caller_talks_to_the_receptionist(
+    env: dict[str, str], tmp_path: Path, caller_voice: KokoroSynthesizer, listener: WhisperModel
+) -> None:
+    # A caller asked to be called back (the action a call records); the profile has the appliance place
+    # callbacks. The phone answers "Hello?", hears who is calling and why, and asks a question.
+    hello = np.concatenate(list(caller_voice.sentences("Hello?")))
+    question = np.concatenate(list(caller_voice.sentences("What time do you open tomorrow?")))
+    audio = silence(32)
+    for words, start in ((hello, 0.5), (question, 13.0)):
+        audio[int(start * PIPELINE_RATE) : int(start * PIPELINE_RATE) + len(words)] = words
+    phone, port = patient_phone(tmp_path, audio)
+    store = daemon_store(Path(env["VOCALIA_STATE_DIR"]))
+    store.migrate()
+    action = Outbox(store, []).record(
+        None, Action("schedule_callback", {"caller_name": "Robert Chen", "phone": PATIENT})
+    )
+    settings = reminder_daemon_settings(tmp_path, port, "\n[callbacks]\nplace = true\n")
+    with subprocess.Popen(
+        ["baresip", "-f", str(phone), "-t", "36"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as patient:
+        try:
+            for daemon in start_daemon(env, **settings):
+                (row,) = wait_for(  # type: ignore[misc]
+                    lambda: store.query("SELECT * FROM reminders WHERE state IN ('done', 'failed')", []),
+                    timeout=75,
+                    what="the callback to end",
+                )
+                metrics = httpx.get(
+                    f"http://127.0.0.1:{daemon.web_port}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+                ).text
+                assert 'vocalia_reminders{kind="callback"} 1' in metrics, metrics
+                turns = store.turns(str(row["call_id"]))
+                heard = [(t["caller_text"], t["reply_text"]) for t in turns]
+                assert (row["kind"], row["outcome"], row["reply"], row["attempts"]) == (
+                    "callback",
+                    "answered",
+                    "reached",
+                    1,
+                ), heard
+                assert any("open" in c.lower() and "Monday to Friday" in r for c, r in heard), heard
+                (task,) = store.query("SELECT handled, handled_by FROM actions WHERE id = ?", [action])
+                assert (task["handled"], task["handled_by"]) == ("called_back", APPLIANCE)
+        finally:
+            patient.terminate()
+            log, _ = patient.communicate(timeout=15)
+    assert log.count("Call established") == 1, log
+    (recording,) = (tmp_path / "phone" / "rec").glob("*-dec.wav")
+    said = transcribe(listener, recording)
+    # the disclosure and why we call (the listener hears "assistant" as "assistive" one run in three)
+    assert "this is the automated assist" in said and "calling you back as you asked" in said, said

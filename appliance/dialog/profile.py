@@ -33,6 +33,7 @@ _SECTIONS = {
     "orders",
     "replies",
     "reminders",
+    "callbacks",
 }
 _BUSINESS_KEYS = {
     "name",
@@ -90,6 +91,19 @@ class Reminders:
 
 
 @dataclass(frozen=True)
+class Callbacks:
+    """Callback requests placed by the appliance itself (opt-in: ``place = true``), at the time the caller
+    asked for, or as soon as the call days and hours of ``[reminders]`` allow. The patient hears the AI
+    disclosure and the receptionist, who can book, take a message or put them through; a busy line or
+    no answer is tried again ``retry_minutes`` later, ``attempts`` times in all, and a request nobody
+    reached stays on the front desk's list. Off: every callback request is the front desk's."""
+
+    place: bool = False
+    attempts: int = 2
+    retry_minutes: int = 20
+
+
+@dataclass(frozen=True)
 class BusinessProfile:
     """A validated business profile. Paths inside it are resolved against the file's folder."""
 
@@ -115,6 +129,7 @@ class BusinessProfile:
     orders_file: Path | None = None
     replies: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> template key -> text
     reminders: Reminders = field(default_factory=Reminders)
+    callbacks: Callbacks = field(default_factory=Callbacks)
 
     def service(self, name: str) -> Service | None:
         """The service with this exact name."""
@@ -237,6 +252,20 @@ class _Reader:
             orders_file=self.file(self.text(orders, "file", "[orders]"), "[orders] file") if orders else None,
             replies=self.replies(raw.get("replies", {})),
             reminders=self.reminders(raw.get("reminders", {})),
+            callbacks=self.callbacks(raw.get("callbacks", {})),
+        )
+
+    def callbacks(self, table: Any) -> Callbacks:
+        if not isinstance(table, dict):
+            raise self.fail("[callbacks]", "must be a table")
+        self.keys(table, {"place", "attempts", "retry_minutes"}, "[callbacks]")
+        place = table.get("place", False)
+        if not isinstance(place, bool):
+            raise self.fail(f"[callbacks] place = {place!r}", "must be true or false")
+        return Callbacks(
+            place=place,
+            attempts=max(1, self.number(table, "attempts", "[callbacks]", 2)),
+            retry_minutes=self.number(table, "retry_minutes", "[callbacks]", 20),
         )
 
     def reminders(self, table: Any) -> Reminders:

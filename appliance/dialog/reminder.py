@@ -1,4 +1,5 @@
-"""The dialogue of an outbound reminder call: the disclosure and the reminder, then confirm, cancel or change.
+"""The dialogues of outbound calls. A reminder: the disclosure and the reminder, then confirm, cancel or change.
+A callback (:class:`CallbackCall`): the disclosure, then the receptionist as on an inbound call.
 
 Confirming is said back and recorded. Cancelling and changing are handed to the receptionist's own flows
 (:meth:`DialogueEngine.change_booking`): the cancellation is read back before anything is written, and
@@ -122,6 +123,39 @@ class ReminderCall:
         if self._handed:
             return self.engine.on_silence(times)
         return self._say("reminder_again") if times == 1 else self._say("reminder_unclear", end_call=True)
+
+    def on_time_limit(self) -> Reply:
+        return self.engine.on_time_limit()
+
+    def on_transfer_failed(self) -> Reply:
+        return self.engine.on_transfer_failed()
+
+
+class CallbackCall:
+    """The call the appliance places for a callback request: the AI disclosure and what it is calling
+    about, then the receptionist itself (it can book, take a message, answer, put the caller through)."""
+
+    def __init__(self, engine: DialogueEngine) -> None:
+        self.engine = engine
+        self.reply = "reached"
+
+    @property
+    def language(self) -> str:
+        return self.engine.language
+
+    def greeting(self) -> Reply:
+        business = self.engine.business
+        text = business.phrases.say(self.language, "callback_call", business=business.profile.name)
+        return Reply(text, language=self.language)
+
+    def respond(self, transcript: str, language: str | None = None) -> Reply:
+        return self.engine.respond(transcript, language)
+
+    def on_dtmf(self, digit: str) -> Reply | None:
+        return self.engine.on_dtmf(digit)
+
+    def on_silence(self, times: int) -> Reply:
+        return self.engine.on_silence(times)
 
     def on_time_limit(self) -> Reply:
         return self.engine.on_time_limit()

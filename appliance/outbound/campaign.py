@@ -1,6 +1,7 @@
-"""The reminder campaign of a running daemon: plans reminders from the bookings, places them within the
-call hours (an outbound call through the SIP account, or an SMS through the outbox), and records each
-attempt's outcome. Outbound calls never take the last free line."""
+"""The outbound campaign of a running daemon: plans reminders from the bookings and, where the profile
+opts in, callbacks from the callback requests; places them within the call hours (an outbound call through
+the SIP account, or a reminder by SMS through the outbox), and records each attempt's outcome. Outbound
+calls never take the last free line."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..audio.answering import Verdict
 from ..call import CallSession, Engines
 from ..config import ApplianceConfig
 from ..dialog.engine import Business
-from ..dialog.reminder import ReminderCall
+from ..dialog.reminder import CallbackCall, ReminderCall
 from ..dialog.tools import Action
 from ..dialog.understand import format_phone
 from ..security import uri_host
@@ -62,15 +63,19 @@ class Campaign:
         self._freed = asyncio.Event()  # a call ended: its line may take the next reminder at once
 
     @property
+    def places_calls(self) -> bool:
+        """Whether this profile has the appliance place calls (reminders by call, or callbacks)."""
+        return self.book.settings.channel == "call" or self.book.callbacks.place
+
+    @property
     def enabled(self) -> bool:
-        channel = self.book.settings.channel
-        return channel == "sms" or (channel == "call" and bool(self.target))
+        return self.book.settings.channel == "sms" or (self.places_calls and bool(self.target))
 
     async def run(self, stop: asyncio.Event, every_s: float = 10.0) -> None:
         """Plan and place reminders until ``stop``, a round every ``every_s`` or as soon as a line frees up.
         A round that fails is logged and the next one runs: the campaign never stops by itself."""
-        if self.book.settings.channel == "call" and not self.target:
-            _LOGGER.error("reminders by call need [sip] outbound_uri or [sip] registrar; none are placed")
+        if self.places_calls and not self.target:
+            _LOGGER.error("reminder and callback calls need [sip] outbound_uri or [sip] registrar; none are placed")
             return
         try:
             while not stop.is_set():
@@ -114,8 +119,8 @@ class Campaign:
         self._freed.set()
 
     def _room(self) -> int:
-        if self.book.settings.channel == "sms":
-            return 1
+        if not self.places_calls:
+            return 1  # SMS only: no line is taken
         return self.config.sip.max_calls - 1 - max(self.sip.active_calls, len(self.calls))
 
     async def _remind(self, reminder: Reminder) -> None:
@@ -176,15 +181,19 @@ class Campaign:
         if verdict.kind == "machine":
             await self._leave_message(reminder, result.call, screener, verdict, call_id)
             return
-        booking = await asyncio.to_thread(self._booking, reminder.booking_id)
         engine = self.business.engine(call_id, reminder.phone)
         engine.language = reminder.language
-        responder = ReminderCall(
-            engine,
-            booking,
-            on_confirm=lambda: self.book.confirm(reminder.booking_id),
-            on_opt_out=lambda: self.book.do_not_call(reminder.phone, "asked on a reminder call"),
-        )
+        responder: ReminderCall | CallbackCall
+        if reminder.kind == "callback":
+            responder = CallbackCall(engine)
+        else:
+            booking = await asyncio.to_thread(self._booking, reminder.booking_id)
+            responder = ReminderCall(
+                engine,
+                booking,
+                on_confirm=lambda: self.book.confirm(reminder.booking_id),
+                on_opt_out=lambda: self.book.do_not_call(reminder.phone, "asked on a reminder call"),
+            )
         session = CallSession(
             self.engines,
             responder,
@@ -235,11 +244,17 @@ class Campaign:
 
     def _voicemail_text(self, reminder: Reminder, detailed: bool) -> str:
         profile, phrases = self.business.profile, self.business.phrases
+        if reminder.kind == "callback":
+            key = "callback_voicemail"  # who called back, and our number: nothing of what it was about
+        else:
+            key = "reminder_voicemail" if detailed else "reminder_voicemail_brief"
         return phrases.say(
             reminder.language,
-            "reminder_voicemail" if detailed else "reminder_voicemail_brief",
+            key,
             business=profile.name,
-            when=phrases.moment(reminder.language, datetime.fromisoformat(reminder.appointment)),
+            when=phrases.moment(reminder.language, datetime.fromisoformat(reminder.appointment))
+            if reminder.appointment
+            else "",
             phone=f" {phrases.say(reminder.language, 'to_phone', phone=format_phone(profile.phone))}"
             if profile.phone
             else "",
@@ -250,8 +265,11 @@ class Campaign:
         return row
 
     def _reply(self, call_id: str, chosen: str) -> str:
-        """What the call did to the booking: the writes are in the store, the rest is what was chosen."""
+        """What the call did to the booking: the writes are in the store, the rest is what was chosen. A
+        callback's: "reached", or the first thing the caller had written ("create_booking", ...)."""
         tools = {a["tool"] for a in self.book.store.actions(call_id)}
+        if chosen == "reached":
+            return next((a["tool"] for a in self.book.store.actions(call_id)), chosen)
         if "cancel_booking" in tools:
             return "cancelled"
         if "reschedule_booking" in tools:

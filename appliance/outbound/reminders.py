@@ -1,5 +1,6 @@
-"""Appointment reminders, durable like the outbox: one row per booking time and channel, leased to one
-worker at a time, so a crash, a restart or a second worker never reminds a patient twice.
+"""Appointment reminders and callbacks, durable like the outbox: one row per booking time and channel (or
+per callback request, ``kind = 'callback'``), leased to one worker at a time, so a crash, a restart or a
+second worker never calls a patient twice for the same reason.
 
 The life of a row::
 
@@ -11,15 +12,18 @@ A call is committed as ``answered`` the moment the patient picks up: a crash aft
 as done ("interrupted") instead of calling again (the patient was reached). A crash while it only rang
 is an attempt like an unanswered one. Calls are placed only on the profile's call days and hours, never
 to a number on the do-not-call list, and never for a booking that was cancelled or moved meanwhile
-(the moved booking gets a reminder of its own).
+(the moved booking gets a reminder of its own). A callback request is placed only where the profile opts
+in (``[callbacks] place``), at the time asked for, unless the front desk has handled it meanwhile; one
+that was answered is marked called back on the desk's list, one nobody answered stays open there.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..dialog.profile import BusinessProfile
@@ -43,6 +47,11 @@ class Reminder:
     attempts: int
     provider: str
     patient_name: str
+    kind: str = "reminder"  # or "callback": ``booking_id`` is then the schedule_callback action's id
+
+
+CALLBACK_MAX_AGE_H = 24  # older callback requests stay the front desk's (say, from before the opt-in)
+APPLIANCE = "the appliance"  # who handled a callback it placed, on the desk's list and in the audit
 
 
 class ReminderBook:
@@ -54,6 +63,7 @@ class ReminderBook:
         self.store = store
         self.profile = profile
         self.settings = profile.reminders
+        self.callbacks = profile.callbacks
         self.lease_s = lease_s
 
     def local_now(self) -> datetime:
@@ -66,8 +76,46 @@ class ReminderBook:
         return local.weekday() in self.settings.call_days and start <= local.time() < end
 
     def plan(self, local: datetime | None = None) -> int:
-        """Add a reminder for each booking starting within ``hours_before`` that has a number and none yet;
-        returns how many were added. Safe to run from several workers at once (the unique key)."""
+        """Add a reminder for each booking starting within ``hours_before`` that has a number and none yet,
+        and a callback for each open callback request when the profile places them; returns how many
+        were added. Safe to run from several workers at once (the unique key)."""
+        return self._plan_reminders(local) + self._plan_callbacks()
+
+    def _plan_callbacks(self) -> int:
+        if not self.callbacks.place:
+            return 0
+        now, stamp = time.time(), now_stamp()
+        oldest = (datetime.now(UTC) - timedelta(hours=CALLBACK_MAX_AGE_H)).isoformat(timespec="milliseconds")
+        with self.store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT a.id, a.args, a.call_id FROM actions a WHERE a.tool = 'schedule_callback' AND a.handled = '' "
+                "AND a.created_at >= ? AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.booking_id = a.id "
+                "AND r.kind = 'callback')",
+                (oldest,),
+            ).fetchall()
+            for action_id, args_text, call_id in rows:
+                args = json.loads(args_text)
+                when = str(args.get("when") or "")
+                due = now
+                if when:
+                    due = max(now, datetime.fromisoformat(when).replace(tzinfo=self.profile.timezone).timestamp())
+                conn.execute(
+                    "INSERT OR IGNORE INTO reminders (id, booking_id, appointment, phone, channel, language, kind, "
+                    "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'call', ?, 'callback', ?, ?, ?)",
+                    (
+                        uuid.uuid4().hex,
+                        action_id,
+                        when,
+                        args["phone"],
+                        self._language(conn, call_id),
+                        due,
+                        stamp,
+                        stamp,
+                    ),
+                )
+        return len(rows)
+
+    def _plan_reminders(self, local: datetime | None) -> int:
         if self.settings.channel == "off":
             return 0
         local = local or self.local_now()
@@ -109,9 +157,10 @@ class ReminderBook:
             while True:
                 row = conn.execute(
                     "SELECT r.id, r.booking_id, r.appointment, r.phone, r.channel, r.language, r.attempts, "
-                    "b.status, b.start, b.provider, b.patient_name, "
-                    "EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone = r.phone) AS blocked "
-                    "FROM reminders r LEFT JOIN bookings b ON b.id = r.booking_id "
+                    "b.status, b.start, b.provider, COALESCE(b.patient_name, json_extract(a.args, '$.caller_name')), "
+                    "EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone = r.phone) AS blocked, r.kind, a.handled "
+                    "FROM reminders r LEFT JOIN bookings b ON b.id = r.booking_id AND r.kind = 'reminder' "
+                    "LEFT JOIN actions a ON a.id = r.booking_id AND r.kind = 'callback' "
                     "WHERE r.state = 'pending' AND r.next_attempt_at <= ? ORDER BY r.next_attempt_at LIMIT 1",
                     (now,),
                 ).fetchone()
@@ -130,10 +179,14 @@ class ReminderBook:
                     provider,
                     name,
                     blocked,
+                    kind,
+                    handled,
                 ) = row
                 why = (
                     "on the do-not-call list"
                     if blocked
+                    else ("handled at the front desk" if handled else "")
+                    if kind == "callback"
                     else "the booking was cancelled or moved"
                     if status != "booked" or start != appointment
                     else ""
@@ -149,7 +202,18 @@ class ReminderBook:
                     "WHERE id = ?",
                     (now + self.lease_s, now_stamp(), rid),
                 )
-                return Reminder(rid, booking_id, appointment, phone, channel, language, attempts + 1, provider, name)
+                return Reminder(
+                    rid,
+                    booking_id,
+                    appointment,
+                    phone,
+                    channel,
+                    language,
+                    attempts + 1,
+                    provider or "",
+                    name or "",
+                    kind,
+                )
 
     def answered(self, reminder_id: str, call_id: str) -> None:
         """The patient picked up: from now on this reminder is never placed again."""
@@ -165,12 +229,16 @@ class ReminderBook:
         if outcome not in OUTCOMES:
             raise ValueError(outcome)
         with self.store.transaction() as conn:
-            found = conn.execute("SELECT attempts FROM reminders WHERE id = ?", (reminder_id,)).fetchone()
+            found = conn.execute(
+                "SELECT attempts, kind, booking_id FROM reminders WHERE id = ?", (reminder_id,)
+            ).fetchone()
             if found is None:
                 raise LookupError(reminder_id)
+            attempts, kind, action_id = found
+            limits = self.callbacks if kind == "callback" else self.settings
             # an answering machine that took no message has not reminded anyone: like no answer
             unreached = outcome in RETRIED or (outcome == "voicemail" and not reply)
-            retry = unreached and found[0] < self.settings.attempts
+            retry = unreached and attempts < limits.attempts
             state = "pending" if retry else ("failed" if unreached or outcome == "declined" else "done")
             conn.execute(
                 "UPDATE reminders SET state = ?, outcome = ?, reply = ?, last_error = ?, lease_until = NULL, "
@@ -180,28 +248,51 @@ class ReminderBook:
                     outcome,
                     reply,
                     error,
-                    time.time() + self.settings.retry_minutes * 60,
+                    time.time() + limits.retry_minutes * 60,
                     now_stamp(),
                     reminder_id,
                 ),
             )
+            if kind == "callback" and outcome == "answered":
+                self._called_back(conn, action_id)
         return state
+
+    @staticmethod
+    def _called_back(conn: Any, action_id: str) -> None:
+        """The caller was reached: the request is off the front desk's list, with its audit row."""
+        stamp = now_stamp()
+        changed = conn.execute(
+            "UPDATE actions SET handled = 'called_back', handled_by = ?, handled_at = ? WHERE id = ? AND handled = ''",
+            (APPLIANCE, stamp, action_id),
+        ).rowcount
+        if changed:
+            conn.execute(
+                "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                (stamp, APPLIANCE, "called a caller back", action_id),
+            )
 
     def recover(self, now: float | None = None) -> int:
         """Settle what a dead worker left: rung but not answered, tried again (or failed); answered, done
         ("interrupted"), never called twice. Returns how many rows it settled."""
         now = time.time() if now is None else now
         with self.store.transaction() as conn:
+            reached = conn.execute(
+                "SELECT booking_id FROM reminders WHERE state = 'answered' AND lease_until < ? AND kind = 'callback'",
+                (now,),
+            ).fetchall()
+            for (action_id,) in reached:  # a callback answered before the crash: the caller was reached
+                self._called_back(conn, action_id)
             answered = conn.execute(
                 "UPDATE reminders SET state = 'done', outcome = 'interrupted', lease_until = NULL, updated_at = ? "
                 "WHERE state = 'answered' AND lease_until < ?",
                 (now_stamp(), now),
             ).rowcount
             rung = conn.execute(
-                "UPDATE reminders SET state = CASE WHEN attempts < ? THEN 'pending' ELSE 'failed' END, "
+                "UPDATE reminders SET state = CASE WHEN attempts < "
+                "(CASE kind WHEN 'callback' THEN ? ELSE ? END) THEN 'pending' ELSE 'failed' END, "
                 "outcome = 'interrupted', lease_until = NULL, next_attempt_at = ?, updated_at = ? "
                 "WHERE state = 'dialing' AND lease_until < ?",
-                (self.settings.attempts, now, now_stamp(), now),
+                (self.callbacks.attempts, self.settings.attempts, now, now_stamp(), now),
             ).rowcount
         return int(answered + rung)
 
@@ -251,16 +342,18 @@ class ReminderBook:
         """For the status page: reminders waiting and being called now, and the outcomes of the attempts
         settled since ``since`` (a UTC stamp), with the patients' replies."""
         rows = self.store.query(
-            "SELECT state, outcome, reply, updated_at >= ? AS recent, COUNT(*) AS n FROM reminders "
-            "GROUP BY state, outcome, reply, recent",
+            "SELECT kind, state, outcome, reply, updated_at >= ? AS recent, COUNT(*) AS n FROM reminders "
+            "GROUP BY kind, state, outcome, reply, recent",
             [since],
         )
         outcomes: dict[str, int] = {}
         replies: dict[str, int] = {}
         for row in rows:
             if row["recent"] and row["outcome"] and row["state"] not in ("dialing", "answered"):
-                outcomes[row["outcome"]] = outcomes.get(row["outcome"], 0) + row["n"]
-                if row["reply"]:
+                # a callback's outcomes apart: "callback answered", "callback no_answer"
+                outcome = row["outcome"] if row["kind"] == "reminder" else f"{row['kind']} {row['outcome']}"
+                outcomes[outcome] = outcomes.get(outcome, 0) + row["n"]
+                if row["reply"] and row["kind"] == "reminder":
                     replies[row["reply"]] = replies.get(row["reply"], 0) + row["n"]
         return {
             "waiting": sum(r["n"] for r in rows if r["state"] == "pending"),
@@ -272,11 +365,12 @@ class ReminderBook:
     def counts(self) -> dict[str, int]:
         """Reminders by state and by last outcome, for the status page and /metrics."""
         rows = self.store.query(
-            "SELECT state, outcome, reply, COUNT(*) AS n FROM reminders GROUP BY state, outcome, reply", []
+            "SELECT kind, state, outcome, reply, COUNT(*) AS n FROM reminders GROUP BY kind, state, outcome, reply", []
         )
         counts: dict[str, int] = {}
         for row in rows:
             for key in (
+                f"kind:{row['kind']}",
                 f"state:{row['state']}",
                 f"outcome:{row['outcome'] or 'none'}",
                 f"reply:{row['reply'] or 'none'}",

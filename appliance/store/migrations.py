@@ -148,4 +148,10 @@ MIGRATIONS: tuple[str, ...] = (
         at TEXT NOT NULL
     );
     """,
+    # 9: the appliance's outbound calls are reminders or callbacks it places itself ([callbacks] place):
+    # a callback's row has the schedule_callback action's id in booking_id and the time asked for in
+    # appointment, so the same unique key, leases and recovery keep it to one call.
+    """
+    ALTER TABLE reminders ADD COLUMN kind TEXT NOT NULL DEFAULT 'reminder' CHECK (kind IN ('reminder', 'callback'));
+    """,
 )

@@ -431,7 +431,8 @@ def render_metrics(health: Health) -> str:
         metric(
             "vocalia_reminders",
             "gauge",
-            "Appointment reminders by state, by the last attempt's outcome, and by the patient's reply.",
+            "Outbound calls (appointment reminders, callbacks) by kind, by state, by the last attempt's outcome, "
+            "and by the reply.",
             by,
         )
     if health.store is not None:

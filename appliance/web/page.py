@@ -42,7 +42,7 @@ PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Voc
 <svg id="chart" width="320" height="80" viewBox="0 0 320 80"></svg></section>
 <section><h2>Outbox</h2><table id="outbox"></table><h2 style="margin-top:10px">Dead deliveries</h2>
 <table id="dead"><tr><td class="muted">none</td></tr></table></section>
-<section id="remindersbox" style="display:none"><h2>Reminder calls today</h2><table id="reminders"></table></section>
+<section id="remindersbox" style="display:none"><h2>Reminder and callback calls today</h2><table id="reminders"></table></section>
 <section><h2>Models</h2><table id="models"></table><div class="muted" id="memory"></div></section>
 <section id="saidbox" style="display:none"><h2>What callers said today</h2><table id="said"></table></section>
 </main>

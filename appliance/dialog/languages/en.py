@@ -262,6 +262,8 @@ PACK = LanguagePack(
         "reminder_sms": "{business}: reminder of your appointment with {provider} on {when}. To change it, call us{phone}.",
         "reminder_voicemail": "Hello, this is the automated assistant of {business} with a reminder of an appointment on {when}. Please call us back{phone}. Goodbye.",
         "reminder_voicemail_brief": "Hello, this is the automated assistant of {business} with a reminder of an upcoming appointment. Please call us back{phone}. Goodbye.",
+        "callback_call": "Hello, this is the automated assistant of {business}, calling you back as you asked. How can I help you?",
+        "callback_voicemail": "Hello, this is the automated assistant of {business}, returning your call. Please call us back{phone}. Goodbye.",
         "hours_join": ", and ",
     },
     weekday_names=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),

@@ -225,6 +225,8 @@ PACK = LanguagePack(
         "reminder_sms": "{business}: recordatorio de su cita con {provider} el {when}. Para cambiarla, llámenos{phone}.",
         "reminder_voicemail": "Hola, le habla el asistente automático de {business} con el recordatorio de una cita el {when}. Por favor, devuélvanos la llamada{phone}. Adiós.",
         "reminder_voicemail_brief": "Hola, le habla el asistente automático de {business} con el recordatorio de una próxima cita. Por favor, devuélvanos la llamada{phone}. Adiós.",
+        "callback_call": "Hola, le habla el asistente automático de {business}. Le devolvemos la llamada, como nos pidió. ¿En qué puedo ayudarle?",
+        "callback_voicemail": "Hola, le habla el asistente automático de {business}, para devolverle su llamada. Por favor, llámenos{phone}. Adiós.",
         "hours_join": ", y ",
     },
     weekday_names=("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),

@@ -232,6 +232,8 @@ PACK = LanguagePack(
         "reminder_sms": "{business} : rappel de votre rendez-vous avec {provider} le {when}. Pour le changer, appelez-nous{phone}.",
         "reminder_voicemail": "Bonjour, ici l'assistant automatique de {business}, pour le rappel d'un rendez-vous le {when}. Merci de nous rappeler{phone}. Au revoir.",
         "reminder_voicemail_brief": "Bonjour, ici l'assistant automatique de {business}, pour le rappel d'un prochain rendez-vous. Merci de nous rappeler{phone}. Au revoir.",
+        "callback_call": "Bonjour, ici l'assistant automatique de {business}. Nous vous rappelons comme vous l'avez demandé. Comment puis-je vous aider ?",
+        "callback_voicemail": "Bonjour, ici l'assistant automatique de {business}, suite à votre appel. Merci de nous rappeler{phone}. Au revoir.",
         "hours_join": ", et ",
     },
     weekday_names=("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
