@@ -184,9 +184,13 @@ class LocalCalendar:
         match = best_match(name, names, cutoff=80)
         return [r for r in rows if r["patient_name"] == match]
 
+    def ahead(self, now: datetime, days: int) -> list[dict[str, Any]]:
+        """Active bookings from ``now`` to ``days`` ahead."""
+        return self.store.bookings(now.isoformat(timespec="minutes"), (now + timedelta(days=days)).isoformat())
+
     def upcoming(self, name: str, now: datetime, days: int) -> list[dict[str, Any]]:
         """Active bookings from ``now`` to ``days`` ahead whose patient name matches ``name`` closely."""
-        rows = self.store.bookings(now.isoformat(timespec="minutes"), (now + timedelta(days=days)).isoformat())
+        rows = self.ahead(now, days)
         match = best_match(name, [r["patient_name"] for r in rows], cutoff=80)
         return [r for r in rows if r["patient_name"] == match]
 

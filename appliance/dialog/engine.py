@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import logging
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import dateparser
+from rapidfuzz import fuzz
 
 from ..errors import ConfigError
 from ..integrations.outbox import Outbox
@@ -801,10 +803,32 @@ class DialogueEngine:
         what = self._what(slot, None)
         return self._done("booked", what=what, when=self.business.phrases.moment(self.language, slot.start))
 
+    def _upcoming(self, name: str) -> list[dict[str, Any]]:
+        return self.business.calendar.upcoming(name, self.business.now(), self.profile.max_days_ahead)
+
+    def _booked_name(self, raw: str) -> str | None:
+        """The one patient booked ahead whose every name word the caller said (a misheard letter allowed):
+        a name said in passing, with no cue, that the rules could not tell from the words around it."""
+        said = _folded(raw).split()
+        if not said:
+            return None
+        rows = self.business.calendar.ahead(self.business.now(), self.profile.max_days_ahead)
+        found = {
+            r["patient_name"]
+            for r in rows
+            if all(any(fuzz.ratio(w, s) >= 85 for s in said) for w in _folded(r["patient_name"]).split())
+        }
+        return found.pop() if len(found) == 1 else None
+
     def _find_booking(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         """Name, then the day of the existing appointment; fills ``booking`` or says it was not found."""
         slots = flow.slots
         self._name(flow, raw)
+        booked = self._booked_name(raw)
+        if booked and (not slots.get("name") or not self._upcoming(str(slots["name"]))):
+            # "cancel my appointment tomorrow afternoon hiroshi tanaka i'm flying home", "la cita de mi
+            # marido del lunes ignacio sáenz de santamaría": the whole name of a patient booked ahead
+            slots["name"] = booked
         when = self._when(text)
         if when is not None and when.day and "old_day" not in slots:
             slots["old_day"] = when.day
@@ -1335,6 +1359,12 @@ def _company_answer(raw: str) -> str:
     ):
         said = parts[0]  # "Theodore Blake, it's a law office", "Bloc et Cordes, à Rezé"
     return said.strip(" ,.")[:120] or raw.strip()[:120]
+
+
+def _folded(text: str) -> str:
+    """Lower case, without accents or punctuation: "Sáenz de Santamaría" as "saenz de santamaria"."""
+    plain = unicodedata.normalize("NFKD", text.lower())
+    return re.sub(r"[^\w\s'-]", " ", "".join(c for c in plain if not unicodedata.combining(c)))
 
 
 _HONORIFICS = ("mister", "mr", "mrs", "ms", "miss", "monsieur", "madame", "señor", "señora", "don", "doña")
