@@ -1426,13 +1426,20 @@ def _date_of_birth(text: str, language: str, country: str) -> str | None:
         lambda m: " " + ("20" if int(m.group(2) or m.group(3)) <= century else "19") + (m.group(2) or m.group(3)),
         text.strip(),
     )
+    # "quinze dix quatre-vingt-dix-neuf", "3/9/85": day, month and a two-digit year said as three numbers
+    short = re.fullmatch(r"(\d{1,2})[\s/.-]+(\d{1,2})[\s/.-]+(\d{2})", text.strip())
+    if short:
+        yy = int(short.group(3))
+        text = f"{short.group(1)} {short.group(2)} {(20 if yy <= century else 19)}{short.group(3)}"
+        text = " ".join(part.zfill(2) for part in text.split())
     digits = re.sub(r"\D", "", text)
     if len(digits) == 8 and re.fullmatch(r"[\d\s/.-]+", text.strip()):  # "oh three fifteen nineteen eighty seven"
         first, second, year = int(digits[:2]), int(digits[2:4]), int(digits[4:])
-        month, day = (first, second) if country == "US" else (second, first)
-        with contextlib.suppress(ValueError):
-            born = date(year, month, day)
-            return born.isoformat() if date(1900, 1, 1) < born < date.today() else None
+        orders = [(first, second), (second, first)] if country == "US" else [(second, first), (first, second)]
+        for month, day in orders:  # the country's order; the other where that is no date ("15 10" in the US)
+            with contextlib.suppress(ValueError):
+                born = date(year, month, day)
+                return born.isoformat() if date(1900, 1, 1) < born < date.today() else None
     if not re.search(r"\b(?:19|20)\d{2}\b", text):
         return None
     order = "MDY" if country == "US" else "DMY"

@@ -237,8 +237,30 @@ def parse_when(text: str, language: str, now: datetime) -> When | None:
     return When(day, at, part, week_of, same)
 
 
+_IN_DAYS = re.compile(
+    r"\b(?:dans|d'ici|in|dentro de|en) (\d{1,2}|a|one|une|un|una) (jours?|days?|días?|dias?|semaines?|weeks?|semanas?)\b"
+)
+
+
+def _in_days(text: str, language: str, today: date) -> date | None:
+    """ "dans quinze jours", "in two weeks", "dentro de quince días": that far ahead ("quinze jours" and
+    "huit jours" are two weeks and one, as said in French); with a weekday, that weekday in that week."""
+    found = _IN_DAYS.search(text)
+    if found is None:
+        return None
+    count = int(found.group(1)) if found.group(1).isdigit() else 1
+    days = count * 7 if found.group(2).startswith(("sem", "week")) else {15: 14, 8: 7}.get(count, count)
+    ahead = today + timedelta(days=days)
+    for index, name in enumerate(_WEEKDAYS[language]):
+        if re.search(rf"\b{name}\b", text):
+            return ahead - timedelta(days=ahead.weekday()) + timedelta(days=index)
+    return ahead
+
+
 def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bool]:
     today = now.date()
+    if (later := _in_days(text, language, today)) is not None:
+        return later, False
     for pattern, offset in _RELATIVE_DAYS[language]:
         if re.search(pattern, text):
             return today + timedelta(days=offset), False
