@@ -9,7 +9,7 @@ import logging
 import signal
 import socket
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 
 import uvicorn
 
@@ -70,6 +70,13 @@ async def _retention(store: Store, policy: StoreConfig) -> None:
 def _log_worker_end(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         _LOGGER.error("the outbox worker stopped: %r; actions stay queued until a restart", task.exception())
+
+
+def _server_down(what: str, url: str, client: RemoteLLM | WyomingTranscriber, meanwhile: str) -> Callable[[], str]:
+    """A health check saying, while a model server does not answer, which one, why and who stands in."""
+    return lambda: (
+        f"{what} server {url} does not answer ({client.down_reason}): {meanwhile}" if client.down_reason else ""
+    )
 
 
 async def serve(config: ApplianceConfig, cluster: Sequence[Worker] = (), worker: int | None = None) -> None:
@@ -183,22 +190,10 @@ async def serve(config: ApplianceConfig, cluster: Sequence[Worker] = (), worker:
             health.models["llm"] = proposer.llm.name
         llm = proposer.llm if proposer is not None else None
         if isinstance(llm, RemoteLLM):
-            health.problems.append(
-                lambda: (
-                    f"LLM server {llm.base_url} does not answer ({llm.down_reason}): the rules answer alone"
-                    if llm.down_reason
-                    else ""
-                )
-            )
+            health.problems.append(_server_down("LLM", llm.base_url, llm, "the rules answer alone"))
         stt = engines.transcriber
         if isinstance(stt, WyomingTranscriber):
-            health.problems.append(
-                lambda: (
-                    f"STT server {stt.uri} does not answer ({stt.down_reason}): the local model hears callers"
-                    if stt.down_reason
-                    else ""
-                )
-            )
+            health.problems.append(_server_down("STT", stt.uri, stt, "the local model hears callers"))
         app = create_app(health, config.web.token, config.web.desk_token)
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         server.should_exit = bool(failures)
