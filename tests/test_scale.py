@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -260,3 +261,31 @@ def test_another_box_behind_the_same_kamailio_takes_its_share_and_its_death_lose
     finally:
         this_box.close()
         other_box.close()  # killed above: nothing left to stop
+
+
+def test_a_supervisor_killed_with_sigkill_takes_its_children_with_it(tmp_path: Path) -> None:
+    """Outside systemd nothing else would stop them: an orphaned worker or kamailio keeps the SIP ports,
+    and the next start fails on them."""
+    script = (
+        "import os, sys, time\n"
+        "from appliance.scale.supervisor import _Child\n"
+        "child = _Child('worker 0', ['sleep', '300'], dict(os.environ))\n"
+        "child.start()\n"
+        "print(child.proc.pid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True) as supervisor:
+        assert supervisor.stdout is not None
+        child = int(supervisor.stdout.readline())
+        os.kill(child, 0)  # running
+        supervisor.kill()
+        supervisor.wait(timeout=10)
+
+    def gone() -> bool:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return True
+        return Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"  # ended, not reaped by init here
+
+    wait_for(gone, 10, "the child to stop with its supervisor")

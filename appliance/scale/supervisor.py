@@ -5,7 +5,9 @@ them), writes kamailio's configuration under ``<state>/kamailio``, starts kamail
 child processes, and restarts any that dies (a worker after 1 s, doubling to 30 s while it keeps dying
 within a minute of its start). A worker that exits with a configuration or model error stops everything:
 restarting it would fail the same way. SIGTERM stops the workers first (each hangs up and settles its
-calls), then kamailio.
+calls), then kamailio. Should the supervisor itself die without cleaning up (``kill -9`` outside systemd,
+whose cgroup would take the children with it), its children get SIGTERM from the kernel
+(``PR_SET_PDEATHSIG``): no orphaned worker or kamailio keeps the SIP ports from the next start.
 
 Each worker is an ordinary daemon (``appliance run --worker K``) on its own SIP port and web port, with
 its own ``[sip] max_calls`` lines, the shared store (SQLite in WAL mode: the outbox and the reminders
@@ -16,7 +18,10 @@ worker; it alone registers with the PBX, giving kamailio's address as the Contac
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
+import functools
 import logging
 import os
 import shutil
@@ -37,6 +42,17 @@ from ..store import Store
 from .kamailio import Worker, check, front_address, render, workers
 
 _LOGGER = logging.getLogger(__name__)
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Run in the child between fork and exec: SIGTERM when the supervisor's thread that started it dies
+    (and at once if the supervisor died before the call)."""
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+
 
 READY_TIMEOUT_S = 300.0  # the workers load their models at the same time on a small box
 _FATAL_EXITS = (ConfigError.exit_code, 3)  # a config or model error: a restart would fail the same way
@@ -93,7 +109,9 @@ class _Child:
         self.restarts = 0
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.command, env=self.env)
+        self.proc = subprocess.Popen(
+            self.command, env=self.env, preexec_fn=functools.partial(_die_with_parent, os.getpid())
+        )
         self.started = time.monotonic()
         self.restart_at = None
 
