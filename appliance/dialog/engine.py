@@ -30,7 +30,7 @@ from ..integrations.outbox import Outbox
 from ..store import Store
 from .assist import IntentProposer
 from .calendar import BusyTimes, LocalCalendar, Slot, iso
-from .entities import Heard, appointment_when, hear, lead_facts, region_of
+from .entities import Heard, appointment_when, has_moment, hear, lead_facts, region_of
 from .flows import FLOWS, QUESTIONS, offered
 from .knowledge import STRICT_SCORE, Knowledge
 from .languages import PACKS
@@ -1164,6 +1164,9 @@ class DialogueEngine:
         facts = lead_facts(self._heard.without_taken(said), self.language)
         if awaiting == "need":
             facts.pop("need", None)  # the whole answer is the need
+        named = self._company_named(flow, said)
+        if named:
+            facts["company"] = named
         # An answer that gives another fact, or the caller's name ("my name is Kevin Tran" to the company
         # question, "budget's about 8000" to the timeline one), is that fact, not this one's answer.
         gave_phone = bool(self._heard.phone) or self._names_this_number(text)
@@ -1189,6 +1192,7 @@ class DialogueEngine:
                 slots["company_unclear"] = True  # "yes that's right" names no company: none is written
             else:
                 slots["company"] = _company_answer(raw)
+                slots["company_answered"] = raw  # said bare: a company named outright later replaces it
         elif awaiting == "budget" and "budget" not in facts:
             amount = parse_amount(text, last=self._heard.correction)
             if amount is not None:
@@ -1196,7 +1200,11 @@ class DialogueEngine:
             elif not elsewhere:
                 slots["budget_unclear"] = True  # "not sure yet": no budget is written rather than a guessed one
         elif awaiting == "timeline" and "timeline" not in facts:
-            if elsewhere or bare:  # asked once: a project without a date is still a lead
+            amount = parse_amount(text, last=self._heard.correction)
+            if "budget" not in slots and amount is not None and amount >= 100 and not has_moment(text, self.language):
+                slots["budget"] = amount  # "twenty thousand or so" to "when would you start?" is the budget
+                slots["timeline_unclear"] = True
+            elif elsewhere or bare:  # asked once: a project without a date is still a lead
                 slots["timeline_unclear"] = True
             else:
                 slots["timeline"] = raw.strip()
@@ -1208,7 +1216,7 @@ class DialogueEngine:
                 slots["authority"] = bool(decides)
             else:
                 slots["authority_unclear"] = True  # "it's me and my co-founder": not written either way
-        if awaiting != "company" or self._introduces_self(said, named_thing=True):
+        if not named and (awaiting != "company" or self._introduces_self(said, named_thing=True)):
             self._name(flow, raw)  # "it's Harper Lewis" to the company question is the company
         self._phone(flow, text)
         for key in FLOWS["lead"].slots:
@@ -1227,6 +1235,29 @@ class DialogueEngine:
             else slots["name"]
         )
         return Reply(self._readback(who, slots["phone"]))
+
+    def _company_named(self, flow: _Flow, said: str) -> str | None:
+        """ "La société, c'est Vignobles Durand", "the company is ...", whatever was asked: that company. Where
+        the company question had been answered with a person's name ("thibault de la roche") and no name is
+        held, that answer was the caller's name."""
+        pattern = PACKS[self.language].company_named
+        found = re.search(pattern, said, re.I) if pattern else None
+        if found is None:
+            return None
+        company = _company_answer(said[found.end() :])
+        if not company:
+            return None
+        slots = flow.slots
+        earlier = slots.pop("company_answered", None)
+        if earlier and "name" not in slots:
+            name = parse_name(normalize(str(earlier), self.language, lower=False), self.language, expecting=True)
+            if (
+                name and name.lower() not in company.lower()
+            ):  # "acme outdoor", then "the company is acme outdoor supply"
+                slots["name"] = name
+                self._caller_name = name
+        slots["company"] = company
+        return company
 
     def _flow_order_status(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         number = parse_order_number(text)

@@ -410,7 +410,7 @@ _LEAD_WHEN = {c: p.lead_when for c, p in PACKS.items()}
 _AUTHORITY_YES = {c: p.lead_decides for c, p in PACKS.items()}
 
 
-def _has_moment(clause: str, language: str) -> bool:
+def has_moment(clause: str, language: str) -> bool:
     """Whether a clause with a start verb says when ("launch in March", "démarrer à la rentrée"): without
     one, "lancer une boutique en ligne" is what they need, not when."""
     from .understand import normalize, parse_when
@@ -503,7 +503,7 @@ def lead_facts(said: str, language: str) -> dict[str, object]:
             amount = parse_amount(lowered)
             if amount is not None and amount >= 100:
                 facts["budget"] = amount
-        if "timeline" not in facts and re.search(_TIMELINE[language], lowered) and _has_moment(lowered, language):
+        if "timeline" not in facts and re.search(_TIMELINE[language], lowered) and has_moment(lowered, language):
             facts["timeline"] = clause
         if "authority" not in facts:
             if re.search(_AUTHORITY_NO[language], lowered):

@@ -143,6 +143,8 @@ PACK = LanguagePack(
     r"we'?re after|would love|we want to|i want to|looking to|about (?:a|an|getting|building|redoing))\b",
     lead_company=r"\b(?:from|at|company is|company's|business is|we're|we are|called|i run|i own)\s+"
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|and|of|the|et|y|de))*)",
+    company_named=r"\b(?:the|our|my) (?:company|business|firm|agency|shop|store)(?:'s name| name)?"
+    r"(?:\s*,\s*(?:it'?s|it is)|\s+is called|\s+is|'s)\s+",
     lead_timeline=r"\b(?:start|begin|launch|kick off|go live|ready|done)\b[^,.;]*",
     lead_when=r"\b(?:asap|as soon as|soon|right away|immediately|next|this (?:week|month|year|quarter|spring|summer|fall|autumn|winter)|weeks?|months?|years?|quarter|spring|summer|fall|autumn|winter|by|before|after|end of|beginning of|early|late|mid)\b",
     lead_decides=r"\b(?:(?:me and my|my \w+ and i)\b[^.;]*\b(?:decide|make the (?:call|decisions?))|we (?:both )?decide|i can sign (?:off|it)|i sign off|(?:one of the )?co-?founders?|co-?owner|i'm the owner|i am the owner|i own|it's my call|it's my decision|i decide|i make the decisions?|"

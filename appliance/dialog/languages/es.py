@@ -110,6 +110,7 @@ PACK = LanguagePack(
     lead_need=r"\b(?:necesitamos|necesito|buscamos|busco|queremos|quisiéramos|quisiera|presupuesto para|interesado en|interesada en|querríamos|nos gustaría|me gustaría|llamo por|llamaba por|"
     r"(?:pueden|puede|podrían) (?:hacer|crear|diseñar|gestionar|llevar)|hacen ustedes)\b",
     lead_company=r"\b(?:de la empresa|la empresa|empresa|de|para)\s+(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|y|de|del))*)",
+    company_named=r"\b(?:la|nuestra|mi) (?:empresa|compañía|agencia|tienda|negocio)\s*,?\s*(?:es|se llama)\s+",
     lead_timeline=r"\b(?:empezar|comenzar|arrancar|lanzar|listo|lista)\b[^,.;]*",
     lead_when=r"\b(?:cuanto antes|lo antes posible|pronto|ya|enseguida|próxim[oa]|que viene|semanas?|mes(?:es)?|años?|trimestre|primavera|verano|otoño|invierno|antes|después|para|finales|principios|mediados)\b",
     lead_decides=r"\b(?:soy (?:el|la) (?:dueño|dueña|gerente|director|directora|fundador|fundadora)|yo decido|decido yo|"

@@ -114,6 +114,7 @@ PACK = LanguagePack(
     r"vous faites)",
     lead_company=r"\b(?:de la société|de l'entreprise|la société|l'entreprise|chez|de chez|société|entreprise|pour)\s+"
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|et|de|du|des))*)",
+    company_named=r"\b(?:la|notre|ma) (?:société|entreprise|boîte|agence)\s*,?\s*(?:c'est|s'appelle|se nomme|est)\s+",
     lead_timeline=r"\b(?:commencer|démarrer|lancer|débuter|prêt|prête|livré)\b[^,.;]*",
     lead_when=r"\b(?:dès que possible|au plus vite|bientôt|rapidement|tout de suite|prochaine?|semaines?|mois|ans?|année|trimestre|printemps|été|automne|hiver|rentrée|avant|après|d'ici|fin|début|mi)\b",
     lead_decides=r"\b(?:(?:je suis|c'est moi) (?:le|la) (?:gérante?|patron|patronne|propriétaire|directeur|directrice|fondateur|fondatrice|responsable)|"
