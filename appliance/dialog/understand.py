@@ -540,6 +540,9 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
                 break  # "no wait, quarter to five": not a name, and what follows is not either
     if expecting and len(words) == 1:
         words = _name_continued(words, clean)
+    across = _spelled_across(spelled_words[0], words) if len(spelled_words) == 1 and len(words) == 2 else None
+    if across:
+        words, spelled_words = across, []
     for spelled in spelled_words:  # each spelling puts right the word it spells ("Chidinma, C H I ..., Eze, E Z E")
         scores = [fuzz.ratio(w.lower(), spelled.lower()) for w in words]
         best = max(range(len(words)), key=scores.__getitem__) if words else None
@@ -550,6 +553,17 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
     if not words or len([w for w in words if w.lower() not in particles]) > 5:
         return None
     return " ".join(w if w.lower() in particles and i else _capitalized(w) for i, w in enumerate(words))
+
+
+def _spelled_across(spelled: str, words: list[str]) -> list[str] | None:
+    """Both words in one spelling ("neve o'rourke, that's n i a m h o apostrophe r o u r k e"): cut where
+    one part is a word as it was said; the other part is the other word as spelled ("Niamh O'Rourke")."""
+    low, first, last = spelled.lower(), words[0].lower(), words[1].lower()
+    if low.endswith(last) and len(low) - len(last) >= 2:
+        return [spelled[: -len(last)], _capitalized(spelled[-len(last) :])]
+    if low.startswith(first) and len(low) - len(first) >= 2:
+        return [_capitalized(spelled[: len(first)]), _capitalized(spelled[len(first) :])]
+    return None
 
 
 def _capitalized(word: str) -> str:
