@@ -30,7 +30,7 @@ from ..integrations.outbox import Outbox
 from ..store import Store
 from .assist import IntentProposer
 from .calendar import BusyTimes, LocalCalendar, Slot, iso
-from .entities import Heard, appointment_when, has_moment, hear, lead_facts, region_of
+from .entities import Heard, appointment_when, has_moment, hear, lead_facts, region_of, when_clauses
 from .flows import FLOWS, QUESTIONS, offered
 from .knowledge import STRICT_SCORE, Knowledge
 from .languages import PACKS
@@ -42,10 +42,12 @@ from .understand import (
     _NOT_NAMES,
     INTENT_PATTERNS,
     When,
+    bare_weekday,
     detect_language,
     format_phone,
     intents,
     match_choice,
+    named_week,
     normalize,
     parse_amount,
     parse_name,
@@ -626,6 +628,13 @@ class DialogueEngine:
         if when is None:
             return None
         held: Slot | None = flow.slots.get(key)
+        week = named_week(text, self.language, now.date())
+        if week is not None:
+            flow.slots["week"] = week  # the week said stays said: "la semaine prochaine mardi ... plutôt jeudi"
+        elif when.day and "week" in flow.slots and (index := self._bare_weekday(text)) is not None:
+            day = flow.slots["week"] + timedelta(days=index)
+            if day > now.date():
+                when = dataclasses.replace(when, day=day)
         if when.same_time and not when.at:
             # "same time", "a la misma hora": the time held, else the one asked before, else the booking's
             booking = flow.slots.get("booking")
@@ -668,6 +677,12 @@ class DialogueEngine:
         flow.awaiting = "choice"
         key_name = "offer" if len(offers) > 1 else "offer_one"
         return self._say(key_name, lead=lead, options=self._options(offers))
+
+    def _bare_weekday(self, text: str) -> int | None:
+        """The weekday said alone in the clauses that say when ("plutôt jeudi ... parce que le mardi je
+        travaille": Thursday)."""
+        said = " ".join(when_clauses(self._heard.without_taken(text), self.language))
+        return bare_weekday(said, self.language)
 
     def _changing(self, flow: _Flow) -> bool:
         """Whether the caller is correcting what they said (a correction word, or at the read-back)."""

@@ -349,9 +349,9 @@ _BECAUSE = re.compile(
 )
 
 
-def appointment_when(text: str, language: str, now: datetime) -> When | None:
-    """The moment asked for in ``text`` (phones and birth dates already blanked), read clause by
-    clause: a later clause or a correction replaces the day or the time said before it."""
+def when_clauses(text: str, language: str) -> list[str]:
+    """The clauses of ``text`` that may say when, in order: a day ruled out ("not Thursday", "rather than
+    at 11") and a reason ("parce que le mardi je travaille") are left out."""
     text = re.sub(rf"{_NEGATED_DAY[language]}(?:{_WEEKDAY_WORDS[language]})\b", " ", text)
     text = re.sub(rf"(?:{_REJECTED[language]})[^,;.?!]*", " ", text)  # "11:30 rather than 11": not 11
     # "make it 11 instead", "plutôt 15", "mejor las 11": a bare hour after a correction is a time
@@ -361,11 +361,16 @@ def appointment_when(text: str, language: str, now: datetime) -> When | None:
     clauses = re.split(rf"\s*(?:,(?!\d)|;|\.(?!\d)|\bno\b|\b(?:{_CORRECTION[language]})\b)\s*", text)
     # a reason said in the same breath is a clause of its own: "jeudi parce que le mardi je travaille",
     # "a las cuatro que sale de trabajar a las tres y media"
-    clauses = [part for clause in clauses for part in re.split(_BECAUSE, clause)]
+    parts = (part.strip() for clause in clauses for part in re.split(_BECAUSE, clause))
+    # "..., because in the morning I take the kids to school": why, not when
+    return [part for part in parts if part and not _REASON[language].match(part)]
+
+
+def appointment_when(text: str, language: str, now: datetime) -> When | None:
+    """The moment asked for in ``text`` (phones and birth dates already blanked), read clause by
+    clause: a later clause or a correction replaces the day or the time said before it."""
     merged: When | None = None
-    for clause in clauses:
-        if not clause.strip() or _REASON[language].match(clause.strip()):
-            continue  # "..., because in the morning I take the kids to school": why, not when
+    for clause in when_clauses(text, language):
         found = parse_when(clause, language, now)
         if found is None:
             continue

@@ -257,6 +257,33 @@ def _in_days(text: str, language: str, today: date) -> date | None:
     return ahead
 
 
+def named_week(text: str, language: str, today: date) -> date | None:
+    """The Monday of the week the caller names ("next week", "la semaine prochaine mardi", "in two weeks",
+    "dans quinze jours", "la semana que viene"), or None when they name no week."""
+    later = _in_days(text, language, today)
+    if later is not None:
+        return later - timedelta(days=later.weekday())
+    if re.search(_NEXT_WEEK[language], text):
+        return today + timedelta(days=7 - today.weekday())
+    return None
+
+
+def bare_weekday(text: str, language: str) -> int | None:
+    """The weekday (0 = Monday) of "plutôt jeudi", "make it Thursday": a weekday with no date, no week and
+    no relative day ("tomorrow") beside it; None otherwise."""
+    names = [i for i, name in enumerate(_WEEKDAYS[language]) if re.search(rf"\b{name}\b", text)]
+    if len(names) != 1 or _IN_DAYS.search(text) or re.search(_NEXT_WEEK[language], text):
+        return None
+    if any(re.search(pattern, text) for pattern, _ in _RELATIVE_DAYS[language]):
+        return None
+    months = "|".join(_MONTHS[language].split())
+    if re.search(rf"\b(?:{months})\b", text) or _DAY_OF_MONTH[language].search(text):
+        return None
+    if _weekday_with_number(text, _WEEKDAYS[language][names[0]], names[0], date.today()) is not None:
+        return None
+    return names[0]
+
+
 def _parse_day(text: str, language: str, now: datetime) -> tuple[date | None, bool]:
     today = now.date()
     if (later := _in_days(text, language, today)) is not None:
@@ -417,7 +444,7 @@ _NAME_INTRO = {c: p.name_intro for c, p in PACKS.items()}
 _NOT_NAMES_TEXT = (
     "a an the and but or so to i i'd i'm calling looking trying not sorry just here there is it that this "
     "your my yes no yeah okay ok please um uh hello hi well right sure wondering going about for me with "
-    "at on in de la le les un une el los las por para con y en je oui non si sí bonjour hola pour avec "
+    "at on in de la le les un une una unos unas el los las por para con y en je oui non si sí bonjour hola pour avec "
     "appointment rendez-vous cita tomorrow today monday tuesday wednesday thursday friday saturday sunday "
     "morning afternoon doctor dr dentist nurse book booking cancel ringing phoning am pm free available "
     "fine good busy interested new nuevo nueva paciente patient afraid hoping glad happy urgent urgente "

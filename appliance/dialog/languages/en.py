@@ -122,7 +122,8 @@ PACK = LanguagePack(
         r"|\b(?P<d2>\d{1,2})(?:st|nd|rd|th) of (?:(?P<next2>next)|this) month"
     ),
     relatives=RELATIVES,
-    name_intro=r"(?:my name is|my name's|name is|name's|this is|it's|it is|i am|i'm|the name is|under the name|patient is|"
+    name_intro=r"(?:my name is|my name's|name is|name's|this is|(?:the appointment|the booking|the visit) is for|"
+    r"it's|it is|i am|i'm|the name is|under the name|patient is|"
     rf"(?:it's |it is |that's )?for my {RELATIVES}|my {RELATIVES}(?:'s name)? is|"
     rf"of my {RELATIVES}|same name|under (?:my |the |his |her )?(?:{RELATIVES}'s )?name(?: of)?)",
     ordinals=("first|1st|earliest|former", "second|2nd|latter|other one|last one"),

@@ -94,7 +94,7 @@ PACK = LanguagePack(
         r"\b(?:el|del) (?:día )?(?P<d>\d{1,2})\b(?! ?(?:de la|horas?|:|\d))(?: del mes (?:(?P<next>que viene|próximo)))?"
     ),
     relatives=RELATIVES,
-    name_intro=rf"(?:me llamo|(?:mi|su) nombre es|soy|habla|de parte de|a nombre de|para {RELATIVES}|{RELATIVES} se llama|se llama|"
+    name_intro=rf"(?:me llamo|(?:mi|su) nombre es|soy|habla|de parte de|a nombre de|la cita es para|para {RELATIVES}|{RELATIVES} se llama|se llama|"
     rf"de {RELATIVES}|mismo nombre)",
     ordinals=("primero|primera|1º|1ª|1o|1a", "segundo|segunda|2º|2ª|2o|2a|último|última"),
     birth_cues=r"nac[ií](?: el)?|nacid[oa](?: el)?|fecha de nacimiento(?: es)?|naci el",
