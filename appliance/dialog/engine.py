@@ -1206,7 +1206,7 @@ class DialogueEngine:
             if bare:
                 slots["company_unclear"] = True  # "yes that's right" names no company: none is written
             else:
-                slots["company"] = _company_answer(raw)
+                slots["company"] = _company_answer(raw, self.language)
                 slots["company_answered"] = raw  # said bare: a company named outright later replaces it
         elif awaiting == "budget" and "budget" not in facts:
             amount = parse_amount(text, last=self._heard.correction)
@@ -1259,7 +1259,7 @@ class DialogueEngine:
         found = re.search(pattern, said, re.I) if pattern else None
         if found is None:
             return None
-        company = _company_answer(said[found.end() :])
+        company = _company_answer(said[found.end() :], self.language)
         if not company:
             return None
         slots = flow.slots
@@ -1372,12 +1372,18 @@ class DialogueEngine:
         _LOGGER.info("call %s: action %s recorded", self.call_id, action.tool)
 
 
-def _company_answer(raw: str) -> str:
+def _company_answer(raw: str, language: str) -> str:
     """The company's name from the answer to "what's the name of your company?": the words after
     "it's called", "the firm is", "la société s'appelle", "se llama"..., or after "for my bakery," when a
-    pause sets the name apart; what is said of it after a pause ("..., it's a law office", "..., à Rezé")
-    is not part of it."""
-    said = re.sub(r"^\W*(?:(?:yeah|yes|so|well|oh|alors|bon|ben|bueno|pues|vale|oui|sí)\b[,\s]*)+", "", raw.strip())
+    pause sets the name apart, or after a correction ("Atelier Mercier, enfin non, Mercier et Fils"); what
+    is said of it after a pause ("..., it's a law office", "..., à Rezé") is not part of it."""
+    said = re.split(rf"\b(?:{PACKS[language].corrections})\b[,\s]*", raw.strip(), flags=re.I)[-1]
+    said = re.sub(
+        r"^\W*(?:(?:yeah|yes|so|well|oh|um|uh|er|erm|euh|heu|hum|eh|alors|bon|ben|bueno|pues|vale|oui|sí)\b[,\s]*)+",
+        "",
+        said,
+        flags=re.I,
+    )
     said = said.rstrip(".")
     named = re.search(
         r"\b(?:called|named|name is|name's|s'appelle|se llama|nom est|nombre es|"
@@ -1396,8 +1402,12 @@ def _company_answer(raw: str) -> str:
             flags=re.IGNORECASE,
         )
     parts = [p.strip() for p in said.split(",") if p.strip()]
-    if len(parts) > 1 and re.match(r"(?:for|pour|para|de|of)\b", parts[0], re.IGNORECASE):
-        said = parts[-1]  # "for my bakery, Sweet Rolls"
+    if len(parts) > 1 and re.match(
+        r"(?:for|pour|para|de|of|(?:it'?s |c'est |es )?(?:under|in|à|a) (?:my|mon|mi) (?:own |propre )?(?:name|nom|nombre))\b",
+        parts[0],
+        re.IGNORECASE,
+    ):
+        said = parts[-1]  # "for my bakery, Sweet Rolls", "c'est à mon nom, Le Bihan Plomberie"
     elif len(parts) > 1 and re.match(
         r"(?:it'?s|it is|we'?re|we are|based|in|à|au|en|c'est|on est|nous sommes|es|somos|a|an|un|une|una)\b",
         parts[1],

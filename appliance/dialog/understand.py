@@ -158,7 +158,13 @@ def detect_language(text: str, allowed: tuple[str, ...], current: str | None = N
     words = re.findall(r"[\w'-]+", text.lower())
     if not words:
         return None
-    scores = {lang: sum(w in _LANGUAGE_SETS[lang] for w in words) for lang in allowed if lang in _LANGUAGE_SETS}
+    known = [lang for lang in allowed if lang in _LANGUAGE_SETS]
+    # a word two of them use ("on", "doctor") shows neither
+    only = {
+        lang: _LANGUAGE_SETS[lang].difference(*(_LANGUAGE_SETS[other] for other in known if other != lang))
+        for lang in known
+    }
+    scores = {lang: sum(w in only[lang] for w in words) for lang in known}
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     if not ranked or ranked[0][1] == 0 or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
         return None
@@ -460,7 +466,7 @@ _NOT_NAMES_TEXT = (
     "that's it's what's there's that better worse instead "
     "perdón perdon perdone disculpe pardon moi toi lui nous vous yo usted ay oh ah au aux sujet propos concernant sobre acerca prendre avoir savoir demander annuler changer déplacer décaler réserver confirmer parler voir "
     "lundi mardi mercredi jeudi vendredi samedi dimanche lunes martes miércoles jueves viernes sábado domingo "
-    "prochain prochaine demain mañana hoy aujourd'hui "
+    "prochain prochaine demain mañana hoy aujourd'hui tout toute seul seule solo sola alone "
     "name names nom nombre under "
     "her his him she he they them their our your called named visiting staying holiday vacation vacaciones "
     "s'il plait plaît favor please bye goodbye adiós adios hi hey ça ca bien exact exactement correct "

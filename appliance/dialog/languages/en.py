@@ -14,7 +14,8 @@ RELATIVES = (
 PACK = LanguagePack(
     code="en",
     common_words="i i'd i'm want would like appointment the to my is yes please book tomorrow next can you it "
-    "need with and at on this what your hello hi thanks thank cancel message doctor of for",
+    "need with and at on this what your hello hi thanks thank cancel message doctor of for we we'd we're our "
+    "um uh looking company",
     intents=(
         (
             "emergency",

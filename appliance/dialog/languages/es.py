@@ -14,7 +14,8 @@ PACK = LanguagePack(
     code="es",
     common_words="quiero quisiera cita hola sí mañana gracias mi los las para con por favor es una quería "
     "cancelar llamo nombre tarde doctor doctora puede usted hora próximo semana buenos días tengo necesito "
-    "hay dónde qué cuándo cómo cuánto está están tienen aceptan cerca del al el y soy puedo",
+    "hay dónde qué cuándo cómo cuánto está están tienen aceptan cerca del al el y soy puedo necesitamos "
+    "queremos quisiéramos buscamos nuestra nuestro pues bueno pero empresa también",
     intents=(
         (
             "emergency",

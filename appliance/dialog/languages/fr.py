@@ -15,7 +15,8 @@ PACK = LanguagePack(
     common_words="je j'ai voudrais veux rendez-vous bonjour oui non demain merci mon ma les des est pour avec s'il "
     "vous c'est à prendre annuler votre quel quelle heures docteur madame monsieur rappeler nom appelle "
     "matin après-midi prochain semaine pouvez est-ce prenez avez êtes où quand comment combien y a-t-il "
-    "au du une le et dois peux",
+    "au du une le et dois peux on nous notre nos voudrait voudrions aurait aurions besoin euh alors ben bah "
+    "d'un d'une suis ça pas qui mais faire cherche cherchons société entreprise",
     intents=(
         (
             "emergency",
@@ -51,7 +52,8 @@ PACK = LanguagePack(
         ),
         (
             "lead",
-            r"devis|tarifs?|intéressée? par|vos services|démonstration|nous avons besoin d'une? |on a besoin d'une? |"
+            r"devis|tarifs?|intéressée? par|vos services|démonstration|(?:nous avons|on a|nous aurions|on aurait) besoin d'une? |"
+            r"il nous (?:faut|faudrait) une? |(?:un|d'un|le|du) site (?:internet|web|vitrine|marchand|pour)\b|"
             r"nous cherchons (?:une? |quelqu'un)|refaire (?:notre|mon|le) |(?:notre|mon|un nouveau) (?:site|application|logo)\b|"
             r"campagne (?:de publicité|publicitaire|de pub)|publicité en ligne|référencement|réseaux sociaux|site web",
         ),
@@ -98,7 +100,7 @@ PACK = LanguagePack(
     rf"{RELATIVES} s'appelle|(?:il|elle) s'appelle|de {RELATIVES}|même nom)",
     ordinals=("premier|première|1er|1ère|1re", "deuxième|second|seconde|2e|2ème|dernier|dernière"),
     birth_cues=r"née? le|née?|date de naissance(?: est)?|naissance",
-    corrections=r"en fait|plutôt|finalement|non attendez|attendez|pardon|je veux dire|mettez|changez",
+    corrections=r"en fait|plutôt|finalement|non attendez|attendez|enfin non|pardon|je veux dire|mettez|changez",
     bare_hour_cues=r"plutôt|mettez|disons",
     negated_day=r"\bpas (?:le |ce )?(?=[a-zé])",
     rejected=r"plutôt qu'|plutôt que|au lieu de|au lieu d'",
