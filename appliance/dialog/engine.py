@@ -30,7 +30,7 @@ from ..integrations.outbox import Outbox
 from ..store import Store
 from .assist import IntentProposer
 from .calendar import BusyTimes, LocalCalendar, Slot, iso
-from .entities import Heard, appointment_when, has_moment, hear, lead_facts, region_of, when_clauses
+from .entities import BUDGET_CUE, Heard, appointment_when, has_moment, hear, lead_facts, region_of, when_clauses
 from .flows import FLOWS, QUESTIONS, offered
 from .knowledge import STRICT_SCORE, Knowledge
 from .languages import PACKS
@@ -1200,8 +1200,27 @@ class DialogueEngine:
                 if key == "timeline":
                     slots["timeline_words"] = str(value).lower()
         bare = yes_no(text, self.language) is not None and len(text.split()) <= 4  # "yes that's right"
+        amount = parse_amount(text, last=self._heard.correction)
+        budget_said = (
+            awaiting in ("need", "company")
+            and amount is not None
+            and amount >= 100
+            and "budget" not in slots
+            and bool(re.search(BUDGET_CUE, raw.lower()))  # "about two hundred products" is no budget
+        )
+        if budget_said:
+            slots["budget"] = amount  # "about four thousand dollars" to another question is the budget
+            elsewhere = True
+        elif awaiting == "company" and "timeline" not in slots and amount is None and has_moment(text, self.language):
+            slots["timeline"], slots["timeline_words"] = raw.strip(), text  # "in january" is when, not who
+            elsewhere = True
+        if awaiting == "company" and elsewhere and slots.get("company_asked"):
+            slots["company_unclear"] = True  # asked twice and answered with something else: none is written
+        if awaiting == "company":
+            slots["company_asked"] = True
         if awaiting == "need":
-            slots["need"] = raw.strip()
+            if not budget_said:
+                slots["need"] = raw.strip()
         elif awaiting == "company" and "company" not in facts and not elsewhere:
             if bare:
                 slots["company_unclear"] = True  # "yes that's right" names no company: none is written

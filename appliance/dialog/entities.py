@@ -409,10 +409,27 @@ def _in_part(at: time, part: str) -> bool:
 # twelve thousand dollars, we'd like to start in January, I'm the owner").
 _NEED = {c: p.lead_need for c, p in PACKS.items()}
 _COMPANY = {c: p.lead_company for c, p in PACKS.items()}
-_BUDGET_CUE = r"\b(?:budget|spend|invest|set aside|put aside|prévu|presupuesto|gastar|invertir|dollars?|euros?|bucks|grand|k\b|dólares|mille|mil)\b"
+BUDGET_CUE = r"\b(?:budget|spend|invest|set aside|put aside|prévu|presupuesto|gastar|invertir|dollars?|euros?|bucks|grand|k\b|dólares|mille|mil)\b"
 _TIMELINE = {c: p.lead_timeline for c, p in PACKS.items()}
 _LEAD_WHEN = {c: p.lead_when for c, p in PACKS.items()}
 _AUTHORITY_YES = {c: p.lead_decides for c, p in PACKS.items()}
+
+
+def _without_article(company: str) -> str:
+    """ "la boulangerie du coin" (from "de la boulangerie du coin") without the article the sentence put
+    before a common noun; "La Mie Dorée" keeps its own."""
+    from .understand import _BUSINESS_NOUNS
+
+    found = re.match(r"(?:la|le|l'|les|el|the)\s*(?=([\w-]+))", company, re.IGNORECASE)
+    return company[found.end() :] if found and found.group(1).lower() in _BUSINESS_NOUNS else company
+
+
+def _is_person(words: str, language: str) -> bool:
+    """Whether ``words`` are a person's name, every word of them."""
+    from .understand import parse_name
+
+    name = parse_name(words, language, expecting=True)
+    return name is not None and len(name.split()) == len(words.split())
 
 
 def has_moment(clause: str, language: str) -> bool:
@@ -429,8 +446,15 @@ def has_moment(clause: str, language: str) -> bool:
 _AUTHORITY_NO = {c: p.lead_does_not_decide for c, p in PACKS.items()}
 
 
+# "hi, nadia kerr from kerr bakery, ...": a name and its company said first, with no cue before them
+_GREETED_COMPANY = re.compile(
+    r"^(?P<n>[\w'-]+ [\w'-]+(?: [\w'-]+)?) (?:from|de chez|de la société|de l'entreprise|de la empresa) "
+    r"(?P<c>[\w&'-]+(?: [\w&'-]+){0,4})$",
+    re.IGNORECASE,
+)
 _INTRODUCED_COMPANY = (
-    r"\b(?:this is|i'm|it's|my name is|je suis|c'est|soy|me llamo) [\w'-]+(?: [\w'-]+)? "
+    r"\b(?:this is|i'm|i am|it's|my name is|je suis|je m'appelle|mon nom est|c'est|soy|me llamo|mi nombre es) "
+    r"[\w'-]+(?: [\w'-]+)? "
     r"(?:from|at|de chez|de la société|chez|de la empresa|de) (?P<c>[\w&'-]+(?: [\w&'-]+){0,4})$"
 )
 
@@ -480,7 +504,7 @@ def lead_facts(said: str, language: str) -> dict[str, object]:
         )
         if c and c.strip()
     ]
-    for clause in clauses:
+    for index, clause in enumerate(clauses):
         lowered = clause.lower()
         # "I'm interested in your services" is interest, not a need ("... for a new website" is one)
         generic = re.search(r"\b(?:your services|vos services|sus servicios)\W*$", lowered)
@@ -497,14 +521,18 @@ def lead_facts(said: str, language: str) -> dict[str, object]:
             if company and not re.fullmatch(r"[\d\s]+", company.group("c")) and not company.group("c").isupper():
                 facts["company"] = company.group("c").strip()[:120]
             elif introduced:
-                facts["company"] = introduced.group("c").strip()[:120]
+                facts["company"] = _without_article(introduced.group("c").strip())[:120]
             elif named:
                 facts["company"] = _titled(named.group("c").strip())[:120]
+            elif (
+                index <= 1 and (greeted := _GREETED_COMPANY.match(clause)) and _is_person(greeted.group("n"), language)
+            ):
+                facts["company"] = greeted.group("c").strip()[:120]
             if "company" in facts:  # "chez boulangeries marchand à montréal": where it is, not its name
                 facts["company"] = (
                     re.sub(r"\s+(?:à|au|in|en)\s+[\w'-]+$", "", str(facts["company"]), flags=re.I) or facts["company"]
                 )
-        if "budget" not in facts and re.search(_BUDGET_CUE, lowered):
+        if "budget" not in facts and re.search(BUDGET_CUE, lowered):
             amount = parse_amount(lowered)
             if amount is not None and amount >= 100:
                 facts["budget"] = amount

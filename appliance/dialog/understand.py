@@ -536,7 +536,7 @@ def parse_name(text: str, language: str, expecting: bool) -> str | None:
         greeted = re.match(
             r"\W*(?:bonjour|bonsoir|allô|allo|hello|hi|hey|hola|buenos días|buenas tardes|buenas)\W+"
             r"((?:[\w'-]+\s+){1,3}?[\w'-]+)\s+(?=(?:j'ai|j'avais|je|j'appelle|i|i'm|i've|i'd|tengo|tenía|quería|"
-            r"quisiera|necesito|llamo|le llamo)\b)",
+            r"quisiera|necesito|llamo|le llamo|from|de la société|de l'entreprise|de chez|de la empresa)\b)",
             clean.replace("|", " "),
             re.IGNORECASE,
         )

@@ -82,6 +82,7 @@ PACK = LanguagePack(
             r"quote|pricing|interested in|your services|proposal|estimate|partnership|demo|"
             r"we(?:'re| are) looking for (?:a |an |someone)|we need (?:a |an |some |help)|we want (?:a |an )|"
             r"(?:build|redo|redesign|refresh) (?:our|my|a) |looking for help|need help with|help with (?:our|my)|"
+            r"(?:manage|run|handle) (?:our|my) (?:instagram|tiktok|facebook|social|ads|online)|instagram|tiktok|"
             r"(?:our|my|a new) (?:website|web site|online store|app|logo|brand|marketing|seo|ads)\b|"
             r"\b(?:seo|social media marketing|google ads|online ads|online advertising|web design|ad campaign|"
             r"(?:app|digital|content|email) marketing|websites?|launch campaign|marketing campaign|branding|advertising)\b",

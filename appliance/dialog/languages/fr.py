@@ -112,7 +112,7 @@ PACK = LanguagePack(
     day_words="lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|demain",
     lead_need=r"\b(?:nous avons besoin|on a besoin|j'ai besoin|besoin d'|besoin de|nous cherchons|on cherche|je cherche|"
     r"nous voudrions|je voudrais|on voudrait|j'aimerais|nous aimerions|un devis pour|intéressé par|intéressée par|"
-    r"on aurait besoin|nous aurions besoin|j'appelle pour|je vous appelle pour|pouvez-vous (?:faire|créer|refaire|gérer)|"
+    r"on aurait besoin|nous aurions besoin|il nous (?:faut|faudrait)|j'appelle pour|je vous appelle pour|pouvez-vous (?:faire|créer|refaire|gérer)|"
     r"vous faites)",
     lead_company=r"\b(?:de la société|de l'entreprise|la société|l'entreprise|chez|de chez|société|entreprise|pour)\s+"
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|et|de|du|des))*)",
