@@ -509,6 +509,8 @@ class DialogueEngine:
         name = swapped or parse_name(said, self.language, expecting=asked)
         if name is None and key in flow.slots and correcting:
             name = self._corrected_name(said, str(flow.slots[key]))
+        if name and key in flow.slots and correcting and not swapped:
+            name = _one_word_put_right(str(flow.slots[key]), name)
         if name:
             flow.slots[key] = name
             self._caller_name = name
@@ -1389,6 +1391,20 @@ class DialogueEngine:
     def _record(self, action: Action) -> None:
         self.business.outbox.record(self.call_id, action)
         _LOGGER.info("call %s: action %s recorded", self.call_id, action.tool)
+
+
+def _one_word_put_right(held: str, said: str) -> str:
+    """ "Fiona Mcpherson", then "oh it's macpherson, m a c p h ...": one word said to correct a whole name
+    puts right the word it is nearest to (the surname when it is near neither), not the whole name."""
+    words = held.split()
+    if len(said.split()) != 1 or len(words) < 2:
+        return said
+    if said.lower() in (w.lower() for w in words):
+        return held  # "Smith, S M I T H": what was held
+    scores = [fuzz.ratio(w.lower(), said.lower()) for w in words]
+    best = max(range(len(words)), key=scores.__getitem__)
+    words[best if scores[best] >= 50 else len(words) - 1] = said
+    return " ".join(words)
 
 
 def _company_answer(raw: str, language: str) -> str:

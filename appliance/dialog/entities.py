@@ -459,8 +459,14 @@ _INTRODUCED_COMPANY = (
 )
 
 
+_ROLES = (
+    r"director|manager|owner|ceo|founder|co-?founder|president|head of [\w-]+|coordinator|partner|"
+    r"directeur|directrice|gérante?|patronne?|propriétaire|responsable(?: [\w-]+)?|fondatrice|fondateur|"
+    r"directora?|gerente|dueñ[oa]|encargad[oa]|fundador[a]?|socia?"
+)
 _WORKS_AT = (
-    r"\b(?:i (?:work|manage (?:the )?[\w']+|run (?:the )?[\w']+)|je travaille|trabajo) (?:at|for|chez|pour|en|para) "
+    r"\b(?:i (?:work|manage (?:the )?[\w']+|run (?:the )?[\w']+)|je travaille|trabajo|"
+    rf"(?:i'm|i am|je suis|soy) (?:the |le |la |l'|el )?(?:[\w-]+ ){{0,2}}?(?:{_ROLES})) (?:at|for|of|chez|pour|en|para|de) "
     r"(?P<c>[\w&'-]+(?: [\w&'-]+){0,4})\s*$"
 )
 
@@ -523,7 +529,7 @@ def lead_facts(said: str, language: str) -> dict[str, object]:
             elif introduced:
                 facts["company"] = _without_article(introduced.group("c").strip())[:120]
             elif named:
-                facts["company"] = _titled(named.group("c").strip())[:120]
+                facts["company"] = _titled(_without_article(named.group("c").strip()))[:120]
             elif (
                 index <= 1 and (greeted := _GREETED_COMPANY.match(clause)) and _is_person(greeted.group("n"), language)
             ):

@@ -155,7 +155,8 @@ PACK = LanguagePack(
     lead_does_not_decide=r"\b(?:not the (?:decision maker|(?:one|1) who decides|owner)|"
     r"my (?:boss|manager|partner|mother|mom|father|dad|wife|husband) (?:decides|owns it|has the final say)|"
     r"(?:need|have) to (?:check|run it by)|not my (?:call|decision)|"
-    r"(?:my|the) (?:boss|manager|owner|director|partner) (?:signs|approves|makes the call)|"
+    r"(?:my|the|our) (?:boss|manager|owner|director|partner|board|ceo|committee) (?:signs|approves|makes the call|decides)|"
+    r"i(?:'d| would) (?:make|give) (?:the|a) recommendation|"
     r"not the final say|(?:don't|do not) have the final say)\b",
     message_cues=re.compile(
         r"\b(?:tell|let|message|word|note)\b.*?\b(?:that|know|saying|say|:)\s+(?P<m>.+)$"
