@@ -320,6 +320,8 @@ class DialogueEngine:
         in_passing = bool(self._heard.phone) or self._names_this_number(text)
         if started == "callback" and "lead" in found and self._offered("lead") and in_passing and not self._when(text):
             started = "lead"  # a prospect's "you can call me back on this number": contact details, not a callback
+        if started == "callback" and "book" in found and self._offered("book") and in_passing:
+            started = "book"  # "un rendez-vous jeudi ... vous pouvez me rappeler sur ce numéro": where to reach them
         question = bool(_QUESTION.search(raw) or _QUESTION.search(text))
         if started is None and _MESSAGE_CUES[self.language].search(raw) and self._provider(text):
             started = "message"  # "can you tell Alex the signed contract is in his inbox"

@@ -39,7 +39,11 @@ PACK = LanguagePack(
         ("payment", r"payer|paiement|lien de paiement|régler"),
         ("order_status", r"ma commande|commande numéro|suivi de commande|état de (?:la|ma) commande|où en est"),
         ("sms", r"par (?:sms|texto|message|whatsapp)\b|envoyez-moi un (?:sms|texto)"),
-        ("callback", r"rappeler|rappelle|me rappeler|rappel|me recontacter"),
+        # "le rappel de vaccin" is a booster shot, not a call back
+        (
+            "callback",
+            r"rappeler|rappelle|me rappeler|rappel(?! (?:de|du|d'un|contre) (?:vaccin|tétanos|dtp|la grippe))|me recontacter",
+        ),
         (
             "message",
             r"laisser un (?:message|mot)|prendre un message|transmettre (?:un message|au|à)|"
