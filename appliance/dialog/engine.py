@@ -374,6 +374,9 @@ class DialogueEngine:
             # "vous pouvez me rappeler sur ce numéro", "tell her to call me back about my results": the number
             # or the message; a call back asked for at a time ("call me back tomorrow at 10") is a callback
             return False
+        opens_about = re.match(rf"\W*(?:{PACKS[self.language].message_about.pattern})", text, re.I)
+        if current == "message" and self._flow is not None and "message" not in self._flow.slots and opens_about:
+            return False  # "it's about my ankle ... if I should come in" to another question: the message
         return awaiting != "message"  # a message itself may say anything
 
     def _sms_topic(self, text: str) -> bool:

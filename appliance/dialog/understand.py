@@ -467,6 +467,9 @@ _NOT_NAMES_TEXT = (
     "perdón perdon perdone disculpe pardon moi toi lui nous vous yo usted ay oh ah au aux sujet propos concernant sobre acerca prendre avoir savoir demander annuler changer déplacer décaler réserver confirmer parler voir "
     "lundi mardi mercredi jeudi vendredi samedi dimanche lunes martes miércoles jueves viernes sábado domingo "
     "prochain prochaine demain mañana hoy aujourd'hui tout toute seul seule solo sola alone "
+    # what is said of a complaint: "it's really sensitive when I drink", "c'est très douloureux"
+    "really very quite pretty super extremely kinda sorta sensitive painful sore swollen hurting broken loose "
+    "cracked très vraiment assez douloureux douloureuse muy bastante "
     "name names nom nombre under "
     "her his him she he they them their our your called named visiting staying holiday vacation vacaciones "
     "s'il plait plaît favor please bye goodbye adiós adios hi hey ça ca bien exact exactement correct "
@@ -655,6 +658,8 @@ def _restated(words: list[str], after: str) -> list[str]:
     if not words:
         return words
     said = {w.lower() for w in words}
+    # a filler is a pause: "soy pilar bueno pilar ortiz", "i'm tom, well, tom baker"
+    after = re.sub(r"\s+(?:bueno|well|i mean|o sea|enfin|euh|eh|um|uh|je veux dire|quiero decir)\s+", " | ", after)
     for clause in after.split("|")[1:3]:
         again = _name_words(clause.split())
         if len(again) > len(words) and said <= {w.lower() for w in again}:
