@@ -452,7 +452,7 @@ class DialogueEngine:
             service = self._service(text)
             if service is not None and service.price is not None:
                 self._asked_about = service.name  # "how much is a blood test?" ... "I'd like one Tuesday"
-                price = f"{service.price:g} {self.profile.currency}"
+                price = _money(service.price, self.profile.currency, self.language)
                 said = self._text("price", service=service.name, price=price)
                 return Reply(f"{said[:1].upper()}{said[1:]} {follow_up}")
         if strict:
@@ -594,7 +594,11 @@ class DialogueEngine:
         """The caller's answer to a read-back: True, False, or None when it was neither."""
         if flow.awaiting != "confirm":
             return None
-        return yes_no(text, self.language)
+        answer = yes_no(text, self.language)
+        yes = re.match(r"\W*(?:yes|yeah|oui|sí|si)\b", text)
+        if answer is True and yes and re.search(rf"\b(?:{PACKS[self.language].corrections})\b", text[yes.end() :]):
+            return None  # "sí, ay no, perdón, nació en 2016": what follows the yes puts something right
+        return answer
 
     def _when(self, text: str) -> When | None:
         """The appointment moment in ``text``, never read from the phone number or date of birth."""
@@ -742,6 +746,10 @@ class DialogueEngine:
         else:
             if self._heard.dob and self.profile.ask_date_of_birth:
                 slots["dob"] = self._heard.dob  # said in one breath; kept only where the profile asks
+            elif self._heard.dob_year and slots.get("dob"):  # "born in 2016, not 2015": same day
+                born_on = date.fromisoformat(slots["dob"])
+                with contextlib.suppress(ValueError):  # 29 February in a year without one
+                    slots["dob"] = born_on.replace(year=self._heard.dob_year).isoformat()
             elif self._heard.dob_fix and slots.get("dob"):  # "my birthday is June 15th": same year
                 born_on = date.fromisoformat(slots["dob"])
                 month, day = self._heard.dob_fix
@@ -1364,7 +1372,11 @@ class DialogueEngine:
         if contact is not None:
             return contact
         flow.awaiting = "confirm"
-        amount = f" ({slots['amount']:g})" if slots.get("amount") is not None else ""
+        amount = (
+            f" ({_money(slots['amount'], self.profile.currency, self.language)})"
+            if slots.get("amount") is not None
+            else ""
+        )
         for_order = self._text("for_order", number=" ".join(slots["order"])) if slots.get("order") else ""
         return self._say("confirm_payment", order=for_order, amount=amount, to_phone=self._to_phone(slots["phone"]))
 
@@ -1396,6 +1408,13 @@ class DialogueEngine:
     def _record(self, action: Action) -> None:
         self.business.outbox.record(self.call_id, action)
         _LOGGER.info("call %s: action %s recorded", self.call_id, action.tool)
+
+
+def _money(amount: float, currency: str, language: str) -> str:
+    """An amount as said: "42.90 dollars", "42,90 euros", "120 dollars" (cents only where there are some)."""
+    figure = f"{amount:.2f}" if round(amount, 2) % 1 else f"{amount:.0f}"
+    said = dict(PACKS[language].currencies).get(currency.lower(), currency) if language in PACKS else currency
+    return f"{figure if language == 'en' else figure.replace('.', ',')} {said}"
 
 
 def _one_word_put_right(held: str, said: str) -> str:

@@ -63,6 +63,7 @@ class Heard:
     phone_invalid: str | None = None  # digits said as a number that no region accepts
     dob: str | None = None  # ISO date
     dob_fix: tuple[int | None, int] | None = None  # (month, day) of a birth date corrected without its year
+    dob_year: int | None = None  # the year of a birth date corrected alone
     when: When | None = None  # the appointment moment, corrections applied
     correction: bool = False  # the caller corrected something they had said
     blanks: tuple[str, ...] = ()  # the phone and birth-date words, kept out of every other reader
@@ -321,6 +322,11 @@ def _take_birth_fix(heard: Heard, text: str, language: str) -> str:
     tail = text[cue.end() :]  # "the birthday is wrong, it's March 13th not 31st": the date may come later
     month = next((i + 1 for i, m in enumerate(months) if re.search(rf"\b{m}\b", tail)), None)
     day = re.search(r"\b(\d{1,2})(?:st|nd|rd|th|er|º)?\b", tail)
+    year = re.search(r"\b(19\d\d|20\d\d)\b", tail)
+    if day is None and month is None and year is not None:
+        heard.dob_year = int(year.group(1))  # "nació en 2016, no en 2015": the year put right
+        heard.entities.append(Entity("dob_year", heard.dob_year, cue.start(), len(text), role="birth"))
+        return _blank(text, cue.start(), len(text))
     if day is None or not 1 <= int(day.group(1)) <= 31:
         return text
     heard.dob_fix = (month, int(day.group(1)))

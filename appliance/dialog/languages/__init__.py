@@ -58,6 +58,9 @@ class LanguagePack:
     swapped_name: str = ""  # one word of a name ruled out, (1) the old, (2) the new: not Smith, it's Smyth
     strong_name_intro: str = ""  # what names a person outright, whatever was asked: his name's ...
     same_day: str = ""  # the day of the appointment being moved, kept: the same day but at 10
+    currencies: tuple[
+        tuple[str, str], ...
+    ] = ()  # the profile's currency word as said in this language: (dollars, dólares)
     company_named: str = ""  # what names a company outright, in any case, its name after it: the company is
     stt_prompt: str = ""  # primes Whisper with this language's call vocabulary (and keeps it from translating)
 

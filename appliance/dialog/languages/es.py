@@ -40,7 +40,7 @@ PACK = LanguagePack(
             "cancel",
             r"cancelar(?:la|lo)?|cancele|cancelo|anular(?:la|lo)?|anule|anulo|no (?:podré|puedo|voy a poder|va a poder|van a poder|podrá|puede) ir|borrar (?:mi|la)|quitar (?:mi|la)|eliminar (?:mi|la)",
         ),
-        ("payment", r"pagar|enlace de pago|link de pago|pago"),
+        ("payment", r"pagar|enlace de pago|link de pago|pago|(?:no está|sin) pagad[oa]|pendiente de pago"),
         ("order_status", r"mi pedido|estado del pedido|estado de mi pedido|número de pedido|dónde está mi"),
         ("sms", r"por sms|mándeme un (?:sms|mensaje de texto)|por (?:mensaje|whatsapp)\b"),
         (
@@ -98,7 +98,7 @@ PACK = LanguagePack(
     name_intro=rf"(?:me llamo|(?:mi|su) nombre es|soy|habla|de parte de|a nombre de|la cita es para|para {RELATIVES}|{RELATIVES} se llama|se llama|"
     rf"de {RELATIVES}|mismo nombre)",
     ordinals=("primero|primera|1º|1ª|1o|1a", "segundo|segunda|2º|2ª|2o|2a|último|última"),
-    birth_cues=r"nac[ií](?: el)?|nacid[oa](?: el)?|fecha de nacimiento(?: es)?|naci el",
+    birth_cues=r"nac[ií](?: el)?|naci[óo](?: el)?|nacid[oa](?: el)?|fecha de nacimiento(?: es)?|naci el",
     corrections=r"en realidad|mejor|perdón|perdona|espere|espera|quiero decir|cámbielo|cambie|mejor dicho",
     bare_hour_cues=r"mejor|mejor a|digamos",
     negated_day=r"\bno (?:el |este )?(?=[a-zé])",
@@ -111,6 +111,7 @@ PACK = LanguagePack(
     lead_need=r"\b(?:necesitamos|necesito|buscamos|busco|queremos|quisiéramos|quisiera|presupuesto para|interesado en|interesada en|querríamos|nos gustaría|me gustaría|llamo por|llamaba por|"
     r"(?:pueden|puede|podrían) (?:hacer|crear|diseñar|gestionar|llevar)|hacen ustedes)\b",
     lead_company=r"\b(?:de la empresa|la empresa|empresa|de|para)\s+(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|y|de|del))*)",
+    currencies=(("dollars", "dólares"), ("dirhams", "dírhams"), ("pounds", "libras"), ("dollar", "dólar")),
     company_named=r"\b(?:la|nuestra|mi) (?:empresa|compañía|agencia|tienda|negocio)\s*,?\s*(?:es|se llama)\s+",
     lead_timeline=r"\b(?:empezar|comenzar|arrancar|lanzar|listo|lista)\b[^,.;]*",
     lead_when=r"\b(?:cuanto antes|lo antes posible|pronto|ya|enseguida|próxim[oa]|que viene|semanas?|mes(?:es)?|años?|trimestre|primavera|verano|otoño|invierno|antes|después|para|finales|principios|mediados)\b",

@@ -120,6 +120,7 @@ PACK = LanguagePack(
     r"vous faites)",
     lead_company=r"\b(?:de la société|de l'entreprise|la société|l'entreprise|chez|de chez|société|entreprise|pour)\s+"
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|et|de|du|des))*)",
+    currencies=(("pounds", "livres"), ("dollar", "dollar"), ("dirham", "dirham")),
     company_named=r"\b(?:la|notre|ma) (?:société|entreprise|boîte|agence)\s*,?\s*(?:c'est|s'appelle|se nomme|est)\s+",
     lead_timeline=r"\b(?:commencer|démarrer|lancer|débuter|prêt|prête|livré)\b[^,.;]*",
     lead_when=r"\b(?:dès que possible|au plus vite|bientôt|rapidement|tout de suite|prochaine?|semaines?|mois|ans?|année|trimestre|printemps|été|automne|hiver|rentrée|avant|après|d'ici|fin|début|mi)\b",
