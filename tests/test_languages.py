@@ -209,7 +209,8 @@ def test_a_common_french_surname_is_spelled_as_the_caller_spells_it(
                 ("Hola, quisiera una cita el jueves a las diez.", 8.0),
                 ("Me llamo Carmen López.", 8.0),
                 ("Sí, es mi número.", 14.0),
-                ("Sí, está bien así, gracias.", 9.0),
+                # "Sí, está bien así" in this voice: whisper base hears "Se daba esta bien así" on an AVX2 CPU
+                ("Perfecto, así está bien.", 9.0),
             ],
             "Carmen López",
         ),

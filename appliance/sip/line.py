@@ -1,7 +1,8 @@
 """The audio line of one SIP call, between pjsua2's media clock thread and the call's owner on the loop.
 
-The media clock hands the caller's frames to the owner's inbox (dropped beyond 1 s waiting, as a phone
-line drops them) and takes the reply's frames straight from the owner's playout, so barge-in, which
+The media clock hands the caller's frames to the owner's inbox (dropped beyond 10 s waiting, with a warning:
+a loop held up for a second or two, a model loading on a 2-core box, must cost the caller's words nothing;
+one that far behind has lost the call anyway) and takes the reply's frames straight from the owner's playout, so barge-in, which
 clears the playout, is heard within a frame. Keys and the hang-up come from the SIP thread. Events that
 arrive before an owner is attached (a key, the hang-up) wait for it; caller audio before then is dropped.
 """
@@ -10,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Protocol
 
 from ..call.events import CallerAudio, Event, HungUp, Key
 from ..call.playout import Playout
 
-INBOUND_FRAMES = 50  # 1 s of caller audio waiting for the loop before frames are dropped
+_LOGGER = logging.getLogger(__name__)
+INBOUND_FRAMES = 500  # 10 s of caller audio waiting for the loop before frames are dropped
 
 
 class LineOwner(Protocol):
@@ -54,6 +57,11 @@ class SipLine:
         if owner is None:
             return
         if owner.inbox.qsize() >= INBOUND_FRAMES:
+            if not self.dropped:
+                _LOGGER.warning(
+                    "the caller's audio waits over %d s to be heard: dropping it (the box is overloaded)",
+                    INBOUND_FRAMES * 20 // 1000,
+                )
             self.dropped += 1
             return
         self._post(CallerAudio(pcm, time.monotonic()))

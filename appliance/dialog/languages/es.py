@@ -63,7 +63,7 @@ PACK = LanguagePack(
         ),
         ("goodbye", r"adiós|adios|eso es todo|nada más|hasta luego|que tenga buen|es todo|ya está|ya estaría"),
     ),
-    yes=r"sí|si|claro|vale|correcto|de acuerdo|perfecto|exacto|por supuesto|está bien|bueno|confirmo|eso es|"
+    yes=r"sí|si|claro|vale|correcto|de acuerdo|perfecto|exacto|por supuesto|está bien|esta bien|bueno|confirmo|eso es|"
     r"adelante|me parece bien|ándale|órale|dale|genial|estupendo",
     no=r"no|incorrecto|espere|mejor|cambiar",
     weekdays=("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
