@@ -938,6 +938,8 @@ class DialogueEngine:
         slots = flow.slots
         answer = self._confirmed(flow, text)
         when = self._when(text)
+        if when is not None and when.same_time and not (when.day or when.at or when.part) and answer is True:
+            when = None  # "yes, at the same time" to the read-back: the time read back, kept
         if answer is True and when is None:
             new_slot: Slot = slots.pop("new_slot")
             if not self.business.calendar.move(self.call_id, slots["booking"], new_slot):
@@ -948,7 +950,10 @@ class DialogueEngine:
         if answer is False and when is None:
             return self._done("kept")
         new_text = None
+        shift = _weeks_later(self._heard.text, self.language) or slots.pop("weeks_later", 0)
         if "booking" not in slots:
+            if shift:
+                slots["weeks_later"] = shift  # said before the booking was found: kept until it is
             # "from Tuesday to Thursday at 11": the first date finds the booking, the second is the new one;
             # a single date in the turn that finds the booking is the old one.
             text, new_text = _split_change(self._heard.without_taken(text), self.language, self.business.now())
@@ -960,6 +965,13 @@ class DialogueEngine:
             when = slots.pop("new_when", None)
             slots["provider"] = slots["booking"]["provider"] or None
             slots["service"] = slots["booking"]["service"] or None
+            slots.pop("weeks_later", None)
+        if shift:
+            # "push it back a week (same time)", "le décaler d'une semaine", "recorrerla una semana": that day
+            # so many weeks on, at the booking's time unless a new one is said with it ("... a week, at 10")
+            old = datetime.fromisoformat(slots["booking"]["start"])
+            said_at = when.at if when is not None and (new_text is not None or flow.awaiting == "new_when") else None
+            when = When(old.date() + timedelta(weeks=shift), said_at or old.time())
         same_day = PACKS[self.language].same_day
         if when is not None and when.day is None and same_day and re.search(same_day, text) and "old_day" in slots:
             when = dataclasses.replace(when, day=slots["old_day"])  # "the same day but at 10"
@@ -1408,6 +1420,17 @@ class DialogueEngine:
     def _record(self, action: Action) -> None:
         self.business.outbox.record(self.call_id, action)
         _LOGGER.info("call %s: action %s recorded", self.call_id, action.tool)
+
+
+def _weeks_later(text: str, language: str) -> int:
+    """How many weeks later the caller moves a booking ("push it back a week", "repousser de quinze
+    jours": 2), 0 when they say no such thing."""
+    pattern = PACKS[language].shift_weeks
+    found = re.search(pattern, text) if pattern else None
+    if found is None:
+        return 0
+    count = found.group("n") or found.group("n2")
+    return 2 if count in ("two", "2", "deux", "dos", "15 jours", "quinze jours", "a couple of") else 1
 
 
 def _money(amount: float, currency: str, language: str) -> str:

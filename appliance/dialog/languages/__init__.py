@@ -58,6 +58,7 @@ class LanguagePack:
     swapped_name: str = ""  # one word of a name ruled out, (1) the old, (2) the new: not Smith, it's Smyth
     strong_name_intro: str = ""  # what names a person outright, whatever was asked: his name's ...
     same_day: str = ""  # the day of the appointment being moved, kept: the same day but at 10
+    shift_weeks: str = ""  # a booking moved by weeks, same day and time: push it back a week (group n: how many)
     currencies: tuple[
         tuple[str, str], ...
     ] = ()  # the profile's currency word as said in this language: (dollars, dólares)

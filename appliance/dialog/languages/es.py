@@ -31,7 +31,7 @@ PACK = LanguagePack(
         ("frustrated", r"ridículo|inútil|no me entiende|no me escucha|qué frustrante|esto es absurdo"),
         (
             "reschedule",
-            r"reprogramar|cambiar (?:mi|la) cita|mover (?:mi|la) cita|aplazar|otro día|otra hora|"
+            r"reprogramar|cambiar (?:mi|la) cita|mover (?:mi|la) cita|aplazar|otro día|otra hora|recorrer|posponer|"
             r"(?:la|lo) (?:podemos|puede|podría|podrían|pueden) (?:cambiar|mover|pasar)|cambiarla|moverla|pasarla|"
             r"pasar (?:mi|la) cita|cambiar(?:la)? (?:para|al)|(?:la|lo) quer[ií]a (?:cambiar|mover|pasar)|"
             r"(?:quería|quisiera|necesito) (?:cambiar|mover)(?:la|lo)?\b(?! de)",
@@ -112,6 +112,8 @@ PACK = LanguagePack(
     r"(?:pueden|puede|podrían) (?:hacer|crear|diseñar|gestionar|llevar)|hacen ustedes)\b",
     lead_company=r"\b(?:de la empresa|la empresa|empresa|de|para)\s+(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|y|de|del))*)",
     currencies=(("dollars", "dólares"), ("dirhams", "dírhams"), ("pounds", "libras"), ("dollar", "dólar")),
+    shift_weeks=r"\b(?:recorrer|pasar|mover|aplazar|atrasar|retrasar|posponer)(?:la|lo|mela|melo)?(?: la cita)?"
+    r" (?P<n>una|1|dos|2) semanas?\b|\b(?P<n2>una|1|dos|2) semanas? (?:después|más tarde)\b",
     company_named=r"\b(?:la|nuestra|mi) (?:empresa|compañía|agencia|tienda|negocio)\s*,?\s*(?:es|se llama)\s+",
     lead_timeline=r"\b(?:empezar|comenzar|arrancar|lanzar|listo|lista)\b[^,.;]*",
     lead_when=r"\b(?:cuanto antes|lo antes posible|pronto|ya|enseguida|próxim[oa]|que viene|semanas?|mes(?:es)?|años?|trimestre|primavera|verano|otoño|invierno|antes|después|para|finales|principios|mediados)\b",

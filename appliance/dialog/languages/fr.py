@@ -31,7 +31,10 @@ PACK = LanguagePack(
             r"parler (?:au|à la|avec le|avec la) (?:responsable|directeur|directrice|gérante?|secrétariat)|parler (?:au|avec le|à la|avec la) (?:docteur|médecin|dentiste)\b.*?\b(?:directement|en personne|personnellement|c'est personnel)",
         ),
         ("frustrated", r"n'importe quoi|ridicule|vous ne comprenez|inutile|ça m'énerve|énervant"),
-        ("reschedule", r"déplacer|décaler|changer (?:mon|le) rendez-vous|reporter|un autre (?:jour|créneau|horaire)"),
+        (
+            "reschedule",
+            r"déplacer|décaler|changer (?:mon|le) rendez-vous|reporter|repousser|reculer|un autre (?:jour|créneau|horaire)",
+        ),
         (
             "cancel",
             r"annuler|annulez|annule|annulation|(?:ne )?(?:pourrai|peux) pas venir|empêchement|supprimer (?:mon|le)|enlever (?:mon|le)",
@@ -121,6 +124,8 @@ PACK = LanguagePack(
     lead_company=r"\b(?:de la société|de l'entreprise|la société|l'entreprise|chez|de chez|société|entreprise|pour)\s+"
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|et|de|du|des))*)",
     currencies=(("pounds", "livres"), ("dollar", "dollar"), ("dirham", "dirham")),
+    shift_weeks=r"\b(?:décaler|repousser|reporter|reculer)(?: le| la| mon| ce)?(?: rendez-vous)? (?:d'|de )"
+    r"(?P<n>une|1|deux|2|8 jours|15 jours|huit jours|quinze jours)(?: semaines?)?\b|\b(?P<n2>une|1|deux|2) semaines? plus tard\b",
     company_named=r"\b(?:la|notre|ma) (?:société|entreprise|boîte|agence)\s*,?\s*(?:c'est|s'appelle|se nomme|est)\s+",
     lead_timeline=r"\b(?:commencer|démarrer|lancer|débuter|prêt|prête|livré)\b[^,.;]*",
     lead_when=r"\b(?:dès que possible|au plus vite|bientôt|rapidement|tout de suite|prochaine?|semaines?|mois|ans?|année|trimestre|printemps|été|automne|hiver|rentrée|avant|après|d'ici|fin|début|mi)\b",
