@@ -598,6 +598,8 @@ class DialogueEngine:
         yes = re.match(r"\W*(?:yes|yeah|oui|sí|si)\b", text)
         if answer is True and yes and re.search(rf"\b(?:{PACKS[self.language].corrections})\b", text[yes.end() :]):
             return None  # "sí, ay no, perdón, nació en 2016": what follows the yes puts something right
+        if answer is None and flow.name == "sms" and re.search(r"\b(?:thanks|thank you|merci|gracias)\b", text):
+            return True  # "thanks!" to "I'll text you our address, is that right?": nothing else is sent
         return answer
 
     def _when(self, text: str) -> When | None:
