@@ -3,7 +3,7 @@
 Run: .venv/bin/python benchmarks/dialog.py [--llm [MODEL]]   (MODEL: smollm2-135m, or qwen2.5-1.5b after
 `scripts/setup --with-qwen`)
 
-1. The scenario sets: tests/scenarios (the project's own), tests/corpus/dev … dev8 (written apart
+1. The scenario sets: tests/scenarios (the project's own), tests/corpus/dev … dev9 (written apart
    from the rules by eight writers, used to fix them) and tests/corpus/locked (written apart, never read to change a rule or a prompt):
    passed, wrong writes (an action the caller did not mean), missed writes, per task, rules only and
    with ``--llm`` rules plus the model, and the time ``respond()`` takes per turn (p50, p95).
@@ -105,6 +105,7 @@ SETS = (
     ("dev6", ROOT / "tests" / "corpus" / "dev6"),
     ("dev7", ROOT / "tests" / "corpus" / "dev7"),
     ("dev8", ROOT / "tests" / "corpus" / "dev8"),
+    ("dev9", ROOT / "tests" / "corpus" / "dev9"),
 )
 LOCKED = ("locked", ROOT / "tests" / "corpus" / "locked")
 

@@ -17,7 +17,7 @@ from .conftest import ROOT
 CORPUS = ROOT / "tests" / "corpus"
 SETS = {
     name: load_scenarios(CORPUS / name)
-    for name in ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "locked")
+    for name in ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "locked")
     if (CORPUS / name).is_dir()
 }
 
@@ -33,9 +33,10 @@ def test_every_value_written_was_read_back_before_the_yes(name: str) -> None:
     assert not unread, f"written without being said in the read-back: {unread}"
 
 
-# The floors are what the rules reach today (dev 95 %, dev2 98 %, dev3 96 %, dev4 98 %, dev5 88 %, dev6 85 %,
-# dev7 83 %, dev8 88 %), less a little, so a change that loses callers fails here; the goal (95 %) and the
-# locked set's figures are in benchmarks/RESULTS.md.
+# The floors are what the rules reach today (dev 97 %, dev2 99 %, dev3 96 %, dev4 98 %, dev5 89 %, dev6 87 %,
+# dev7 84 %, dev8 89 %), less a little, so a change that loses callers fails here; the goal (95 %) and the
+# locked set's figures are in benchmarks/RESULTS.md. dev9 (76 %) is not held to a floor yet: it still holds
+# a wrong write ("soy maite etcheverry de biarritz": the town taken into the name), open in #13.
 @pytest.mark.parametrize(
     ("name", "floor", "size"),
     [
@@ -67,6 +68,7 @@ def test_the_sets_cover_three_languages_and_every_kind_of_business() -> None:
             "dev6",
             "dev7",
             "dev8",
+            "dev9",
         ):  # smaller sets, on the harder calls (one breath, numbers, for others)
             continue
         assert len(scenarios) >= 150, name

@@ -148,6 +148,13 @@ PACK = LanguagePack(
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|and|of|the|et|y|de))*)",
     shift_weeks=r"\b(?:push|move|put|bump|shift)(?: it| that| my appointment| the appointment)?(?: back| forward| out| on)?"
     r"(?: by)? (?P<n>a|one|1|two|2|a couple of) weeks?\b|\b(?P<n2>a|one|1|two|2) weeks? later\b",
+    currencies=(
+        ("dólares", "dollars"),
+        ("dólar", "dollar"),
+        ("livres", "pounds"),
+        ("libras", "pounds"),
+        ("dírhams", "dirhams"),
+    ),
     company_named=r"\b(?:the|our|my) (?:company|business|firm|agency|shop|store)(?:'s name| name)?"
     r"(?:\s*,\s*(?:it'?s|it is)|\s+is called|\s+is|'s)\s+",
     lead_timeline=r"\b(?:start|begin|launch|kick off|go live|ready|done)\b[^,.;]*",

@@ -111,7 +111,13 @@ PACK = LanguagePack(
     lead_need=r"\b(?:necesitamos|necesito|buscamos|busco|queremos|quisiéramos|quisiera|presupuesto para|interesado en|interesada en|querríamos|nos gustaría|me gustaría|llamo por|llamaba por|"
     r"(?:pueden|puede|podrían) (?:hacer|crear|diseñar|gestionar|llevar)|hacen ustedes)\b",
     lead_company=r"\b(?:de la empresa|la empresa|empresa|de|para)\s+(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|y|de|del))*)",
-    currencies=(("dollars", "dólares"), ("dirhams", "dírhams"), ("pounds", "libras"), ("dollar", "dólar")),
+    currencies=(
+        ("dollars", "dólares"),
+        ("dollar", "dólar"),
+        ("dirhams", "dírhams"),
+        ("pounds", "libras"),
+        ("livres", "libras"),
+    ),
     shift_weeks=r"\b(?:recorrer|pasar|mover|aplazar|atrasar|retrasar|posponer)(?:la|lo|mela|melo)?(?: la cita)?"
     r" (?P<n>una|1|dos|2) semanas?\b|\b(?P<n2>una|1|dos|2) semanas? (?:después|más tarde)\b",
     company_named=r"\b(?:la|nuestra|mi) (?:empresa|compañía|agencia|tienda|negocio)\s*,?\s*(?:es|se llama)\s+",

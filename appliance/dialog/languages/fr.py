@@ -123,7 +123,13 @@ PACK = LanguagePack(
     r"vous faites)",
     lead_company=r"\b(?:de la société|de l'entreprise|la société|l'entreprise|chez|de chez|société|entreprise|pour)\s+"
     r"(?P<c>(?:[A-Z0-9][\w&'.-]*)(?:\s+(?:[A-Z0-9&][\w&'.-]*|et|de|du|des))*)",
-    currencies=(("pounds", "livres"), ("dollar", "dollar"), ("dirham", "dirham")),
+    currencies=(
+        ("pounds", "livres"),
+        ("libras", "livres"),
+        ("dólares", "dollars"),
+        ("dólar", "dollar"),
+        ("dírhams", "dirhams"),
+    ),
     shift_weeks=r"\b(?:décaler|repousser|reporter|reculer)(?: le| la| mon| ce)?(?: rendez-vous)? (?:d'|de )"
     r"(?P<n>une|1|deux|2|8 jours|15 jours|huit jours|quinze jours)(?: semaines?)?\b|\b(?P<n2>une|1|deux|2) semaines? plus tard\b",
     company_named=r"\b(?:la|notre|ma) (?:société|entreprise|boîte|agence)\s*,?\s*(?:c'est|s'appelle|se nomme|est)\s+",
