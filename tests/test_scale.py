@@ -32,7 +32,8 @@ from tests.conftest import APPLIANCE, ROOT, daemon_store, start_daemon, transcri
 WORKERS = 3
 PROBE_S = 2
 TOKEN = "it-token-for-the-scale-test"
-GREETING = "thank you for calling demo clinic"
+# spaces left out: Whisper writes "Demo Clinic" as "democlinic" on some CPUs (AVX2) and not others
+GREETING = "thankyouforcallingdemoclinic"
 
 
 @dataclass
@@ -138,7 +139,7 @@ def test_twelve_callers_at_once_are_answered_by_three_workers_and_hear_the_greet
         for phone in phones:
             phone.wait(timeout=40)
     texts = [heard(listener, tmp_path / f"phone{n}") for n in range(12)]
-    assert all(GREETING in " ".join(t.split()) for t in texts), texts
+    assert all(GREETING in "".join(t.split()) for t in texts), texts
     # kamailio holds the perimeter now: a scanner gets nothing, a phone's keep-alive its 200
     assert sip_request(cluster.sip_port, "INVITE", "friendly-scanner") == []
     assert sip_request(cluster.sip_port, "OPTIONS", "Yealink SIP-T46S")[-1].startswith("SIP/2.0 200")
@@ -165,7 +166,7 @@ def test_a_worker_killed_mid_call_drops_its_calls_and_the_next_callers_reach_the
     for phone in [*first, *second]:
         phone.wait(timeout=40)
     texts = [heard(listener, tmp_path / "second" / f"phone{n}") for n in range(4)]
-    assert all(GREETING in " ".join(t.split()) for t in texts), texts
+    assert all(GREETING in "".join(t.split()) for t in texts), texts
     # the supervisor restarts the killed worker; it answers again under a new process
     wait_for(lambda: cluster.calls()[victim] >= 0, 60, "the killed worker back")
     assert cluster.health(victim)["worker"]["pid"] != pid
@@ -246,14 +247,14 @@ def test_another_box_behind_the_same_kamailio_takes_its_share_and_its_death_lose
         for phone in phones:
             phone.wait(timeout=40)
         texts = [heard(listener, tmp_path / "first" / f"phone{n}") for n in range(6)]
-        assert all(GREETING in " ".join(t.split()) for t in texts), texts
+        assert all(GREETING in "".join(t.split()) for t in texts), texts
         other.proc.send_signal(signal.SIGKILL)
         other.proc.wait(timeout=10)
         phones = callers(cluster, tmp_path / "second", 3, 8)
         for phone in phones:
             phone.wait(timeout=40)
         texts = [heard(listener, tmp_path / "second" / f"phone{n}") for n in range(3)]
-        assert all(GREETING in " ".join(t.split()) for t in texts), ("the box that died was skipped", texts)
+        assert all(GREETING in "".join(t.split()) for t in texts), ("the box that died was skipped", texts)
         here_rows = list(daemon_store(cluster.state).db.table("calls").rows)
         there_rows = list(daemon_store(other.state).db.table("calls").rows)
         assert len(here_rows) == 6 - there + 3 and len(there_rows) == there, "each box keeps its own calls"
