@@ -105,6 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     purge = commands.add_parser("purge", help="apply the retention policy now, or erase one call (audited)")
     purge.add_argument("--call", help="erase this call's transcript and delivered actions instead")
 
+    consent = commands.add_parser("consent", help="see or record a patient's consent to reminders (audited)")
+    consent.add_argument(
+        "phone", help="the patient's number, E.164 (+33612345678) or as the business's country writes it"
+    )
+    consent.add_argument(
+        "--channel", choices=("call", "sms", "whatsapp"), help="the channel to record (with --grant/--refuse)"
+    )
+    answer = consent.add_mutually_exclusive_group()
+    answer.add_argument("--grant", action="store_true", help="the patient said yes to reminders on --channel")
+    answer.add_argument("--refuse", action="store_true", help="the patient said no: no reminder goes on --channel")
+
     commands.add_parser("doctor", help="check config, profile, models, SIP port, registrar, connectors, disk")
 
     models = commands.add_parser("models", help="resolve every configured model, assembling bundled parts")
@@ -137,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "outbox": _outbox,
             "doctor": _doctor,
             "export": _export,
+            "consent": _consent,
             "purge": _purge,
             "models": _models,
         }[args.command]
@@ -526,6 +538,46 @@ def _export(config: ApplianceConfig, args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(json.dumps(data, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _consent(config: ApplianceConfig, args: argparse.Namespace) -> int:
+    import getpass
+
+    import phonenumbers
+
+    from .dialog.profile import load_profile
+    from .store import Store
+    from .store import consent as consents
+
+    if (args.grant or args.refuse) and not args.channel:
+        raise ConfigError("--grant and --refuse need --channel call, sms or whatsapp")
+    profile = load_profile(config.profile_path)
+    try:
+        number = phonenumbers.parse(args.phone, profile.country)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ConfigError(
+            f"{args.phone!r} is not a valid phone number for {profile.country}; write it as +<country><number>"
+        )
+    phone = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    store = Store.configured(config)
+    try:
+        if args.grant or args.refuse:
+            with store.transaction() as conn:
+                consents.record(conn, phone, args.channel, args.grant, f"front desk (cli by {getpass.getuser()})")
+        rows = consents.lookup(store, phone)
+    finally:
+        store.close()
+    if not rows:
+        print(f"{phone}: never asked (the profile's default applies; WhatsApp needs a yes)")
+    for row in rows:
+        word = "yes" if row["granted"] else "no"
+        print(
+            f"{phone} {row['channel']}: {word}, {row['source']}, {row['at']}"
+            + (f", call {row['call_id']}" if row["call_id"] else "")
+        )
     return 0
 
 

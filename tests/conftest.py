@@ -38,6 +38,7 @@ from appliance.models.registry import ModelRegistry
 from appliance.models.tts import KokoroSynthesizer
 from appliance.scale.kamailio import modules_dir
 from appliance.store import Store
+from appliance.store import consent as consents
 from appliance.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -247,14 +248,20 @@ def deliver_recorded(
     secrets: dict[str, str],
     actions: list[Action],
     answer: Callable[[httpx.Request], httpx.Response],
+    consented: tuple[tuple[str, str], ...] = (),
 ) -> tuple[list[httpx.Request], Outbox, float]:
     """Queue ``actions`` for the connectors of an integrations file and run the real outbox worker, its
     HTTP answered by ``answer`` (a recorded contract), until every delivery settles (at most 10 s).
-    Returns the requests made, the outbox and the seconds it took."""
+    ``consented``: (phone, channel) pairs whose patient said yes first. Returns the requests made, the
+    outbox and the seconds it took."""
     path = tmp_path / "integrations.toml"
     path.write_text(integrations)
     connectors = load_connectors(path, secrets)
-    outbox = Outbox(Store(tmp_path / "a.db"), connectors)
+    store = Store(tmp_path / "a.db")
+    with store.transaction() as conn:
+        for phone, channel in consented:
+            consents.record(conn, phone, channel, True, "asked on the booking call")
+    outbox = Outbox(store, connectors)
     for action in actions:
         outbox.record("call-1", action)
     seen: list[httpx.Request] = []

@@ -34,10 +34,17 @@ SECRETS = {"TOKEN": "secret-token", "HOOK": "https://prod-12.westeurope.logic.az
 
 
 def deliver(
-    tmp_path: Path, connector_toml: str, action: Action, answer: Callable[[httpx.Request], httpx.Response]
+    tmp_path: Path,
+    connector_toml: str,
+    action: Action,
+    answer: Callable[[httpx.Request], httpx.Response],
+    consented: tuple[tuple[str, str], ...] = (),
 ) -> tuple[list[httpx.Request], Outbox, float]:
     """Queue ``action`` for the one connector of ``connector_toml`` and run the worker until it settles."""
-    return deliver_recorded(tmp_path, connector_toml, SECRETS, [action], answer)
+    return deliver_recorded(tmp_path, connector_toml, SECRETS, [action], answer, consented)
+
+
+SAID_YES = (("+34612345678", "whatsapp"),)  # Lucía said yes to WhatsApp messages on her booking call
 
 
 def once_limited(success: httpx.Response) -> Callable[[httpx.Request], httpx.Response]:
@@ -164,7 +171,7 @@ def test_whatsapp_sends_the_booking_confirmation_template(tmp_path: Path) -> Non
             "messages": [{"id": "wamid.HBgLMzQ2MTIzNDU2NzgVAgARGBI"}],
         },
     )
-    seen, outbox, took = deliver(tmp_path, toml, BOOKING, once_limited(accepted))
+    seen, outbox, took = deliver(tmp_path, toml, BOOKING, once_limited(accepted), SAID_YES)
     assert settled(outbox)[:2] == ("delivered", 2) and took >= 1.0
     request = seen[-1]
     assert str(request.url) == "https://graph.facebook.com/v21.0/106540352242922/messages"
@@ -196,9 +203,38 @@ def test_whatsapp_refusing_a_number_is_dead_with_its_reason(tmp_path: Path) -> N
             },
         }
     }
-    _, outbox, _ = deliver(tmp_path, toml, BOOKING, lambda request: httpx.Response(400, json=refused))
+    _, outbox, _ = deliver(tmp_path, toml, BOOKING, lambda request: httpx.Response(400, json=refused), SAID_YES)
     state, attempts, error = settled(outbox)
     assert (state, attempts) == ("dead", 1) and "131026" in error
+
+
+WHATSAPP = (
+    '[[connector]]\nname = "wa"\nkind = "whatsapp"\ntools = ["create_booking", "send_reminder"]\n'
+    'token_env = "TOKEN"\nphone_number_id = "106540352242922"\nlanguage = "en"\n'
+    '[connector.languages]\nes = "es_ES"\nfr = "fr_FR"\n'
+)
+SENT = httpx.Response(200, json={"messaging_product": "whatsapp", "messages": [{"id": "wamid.HBgLMzQ2MTIz"}]})
+
+
+def test_whatsapp_sends_nothing_to_a_patient_who_never_said_yes(tmp_path: Path) -> None:
+    seen, outbox, _ = deliver(tmp_path, WHATSAPP, BOOKING, lambda request: SENT)
+    assert seen == [] and outbox.rows() == [], "no consent on record: nothing queued, nothing sent"
+    refused = (("+34612345678", "sms"),)  # a yes to SMS is not a yes to WhatsApp
+    (tmp_path / "sms").mkdir()
+    seen, outbox, _ = deliver(tmp_path / "sms", WHATSAPP, BOOKING, lambda request: SENT, refused)
+    assert seen == [] and outbox.rows() == []
+
+
+def test_whatsapp_reminder_is_the_approved_template_in_the_patients_language(tmp_path: Path) -> None:
+    reminder = Action(
+        "send_reminder",
+        {"phone": "+34612345678", "start": "2026-12-07T10:30", "patient_name": "Lucía Fernández", "language": "es"},
+    )
+    seen, outbox, _ = deliver(tmp_path, WHATSAPP, reminder, lambda request: SENT, SAID_YES)
+    assert settled(outbox)[0] == "delivered"
+    template = json.loads(seen[-1].content)["template"]
+    assert template["name"] == "appointment_reminder" and template["language"] == {"code": "es_ES"}
+    assert [p["text"] for p in template["components"][0]["parameters"]][:2] == ["Lucía Fernández", "2026-12-07 10:30"]
 
 
 def test_google_sheets_appends_a_row_starting_with_the_key(tmp_path: Path) -> None:

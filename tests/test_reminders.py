@@ -171,7 +171,9 @@ def test_the_profile_s_reminders_section_is_checked(tmp_path: Path) -> None:
     reminders = load_profile(path).reminders
     assert reminders.channel == "call" and reminders.call_days == (0,) and reminders.call_hours[1].minute == 30
     for bad, message in (
-        ('channel = "fax"', 'must be "call", "sms" or "off"'),
+        ('channel = "fax"', 'must be "call", "sms", "whatsapp" or "off"'),
+        ('channel = "whatsapp"\nconsent = "opt_out"', "WhatsApp"),
+        ('consent = "maybe"', 'must be "opt_in" or "opt_out"'),
         ('call_hours = "19:00-09:00"', "ends before it starts"),
         ('call_days = ["funday"]', "is not a weekday"),
         ('voicemail = "full"', 'must be "brief", "detailed" or "none"'),
@@ -283,3 +285,141 @@ def test_a_failing_round_does_not_stop_the_campaign(tmp_path: Path) -> None:
     assert failures == ["locked"]
     assert [r["tool"] for r in store.actions()] == ["send_sms"]
     assert states(book) == [("done", "sent", 1)]
+
+
+# -- consent --------------------------------------------------------------------------------------
+
+
+def say_consent(store: Store, phone: str, channel: str, granted: bool) -> None:
+    from appliance.store import consent as consents
+
+    with store.transaction() as conn:
+        consents.record(conn, phone, channel, granted, "front desk")
+
+
+def test_opt_in_reminds_only_a_recorded_yes_and_a_refusal_wins_over_opt_out(tmp_path: Path) -> None:
+    book = reminders_book(tmp_path, consent="opt_in")
+    yes, no, never = "+14155550101", "+14155550102", "+14155550103"
+    for n, phone in enumerate((yes, no, never)):
+        book_for(book.store, NOON + timedelta(hours=2 + n), phone=phone)
+    say_consent(book.store, yes, "call", True)
+    say_consent(book.store, no, "call", False)
+    say_consent(book.store, never, "sms", True)  # a yes to texts is not a yes to calls
+    assert book.plan(NOON) == 1
+    assert [r["phone"] for r in book.store.query("SELECT phone FROM reminders", [])] == [yes]
+    opt_out = ReminderBook(book.store, dataclasses.replace(book.profile, reminders=Reminders(channel="call")))
+    assert opt_out.plan(NOON) == 1, "opt-out: the one never asked is reminded, the one who said no is not"
+    assert sorted(r["phone"] for r in book.store.query("SELECT phone FROM reminders", [])) == [yes, never]
+
+
+def test_a_refusal_recorded_after_planning_stops_the_reminder(tmp_path: Path) -> None:
+    book = reminders_book(tmp_path)
+    book_for(book.store, NOON + timedelta(hours=2))
+    assert book.plan(NOON) == 1
+    say_consent(book.store, "+14155550142", "call", False)  # the patient rang the desk meanwhile
+    assert book.claim(local=NOON) is None
+    (row,) = book.store.query("SELECT state, last_error FROM reminders", [])
+    assert row == {"state": "skipped", "last_error": "the patient refused these reminders"}
+
+
+WHATSAPP_TOML = (
+    '[[connector]]\nname = "wa"\nkind = "whatsapp"\ntools = ["create_booking", "send_reminder"]\n'
+    'token_env = "WA_TOKEN"\nphone_number_id = "106540352242922"\n'
+)
+
+
+def whatsapp_profile(tmp_path: Path) -> tuple[Business, ReminderBook]:
+    from datetime import time as clock
+
+    from appliance.integrations.connectors import load_connectors
+    from appliance.integrations.outbox import Outbox
+
+    (tmp_path / "integrations.toml").write_text(WHATSAPP_TOML)
+    connectors = load_connectors(tmp_path / "integrations.toml", {"WA_TOKEN": "t"})
+    settings = Reminders(
+        channel="whatsapp", consent="opt_in", call_hours=(clock(0, 0), clock(23, 59)), call_days=tuple(range(7))
+    )
+    profile = dataclasses.replace(load_profile(), reminders=settings)
+    store = Store(tmp_path / "a.db")
+    business = Business(profile, store, outbox=Outbox(store, connectors), clock=lambda: NOON)
+    return business, ReminderBook(store, profile)
+
+
+def test_a_booking_call_asks_for_whatsapp_reminders_and_records_the_answer(tmp_path: Path) -> None:
+    business, _ = whatsapp_profile(tmp_path)
+    engine = business.engine("c1", "+14155550142")
+    replies = [engine.respond(t).text for t in ("Book me with Dr. Martin tomorrow at 10 am", "Robert Chen", "yes")]
+    assert replies[-1] == "Would you like a reminder on WhatsApp before your appointment?"
+    readback = engine.respond("yes please").text
+    assert "with a reminder on WhatsApp" in readback and readback.endswith("Shall I book it?")
+    assert engine.respond("yes").text.startswith("You're booked")
+    store = business.store
+    (consent,) = store.query("SELECT phone, channel, granted, source, call_id FROM consent", [])
+    assert consent == {
+        "phone": "+14155550142",
+        "channel": "whatsapp",
+        "granted": 1,
+        "source": "asked on the booking call",
+        "call_id": "c1",
+    }
+    assert [r["connector"] for r in store.query("SELECT connector FROM outbox", [])] == ["wa"]
+    assert store.query("SELECT actor FROM audit WHERE action = 'whatsapp reminders consented to'", [])
+    # the next call from that number is not asked again
+    again = business.engine("c2", "+14155550142")
+    for line in ("Book me with Dr. Martin on Friday at 11 am", "Robert Chen"):
+        again.respond(line)
+    assert "Shall I book it?" in again.respond("yes").text
+
+
+def test_a_patient_who_says_no_gets_no_whatsapp_message_at_all(tmp_path: Path) -> None:
+    business, book = whatsapp_profile(tmp_path)
+    engine = business.engine("c1", "+14155550142")
+    for line in ("Book me with Dr. Martin tomorrow at 10 am", "Robert Chen", "yes"):
+        engine.respond(line)
+    readback = engine.respond("no thanks").text
+    assert "no reminder" in readback
+    assert engine.respond("yes").text.startswith("You're booked")
+    store = business.store
+    assert [r["granted"] for r in store.query("SELECT granted FROM consent", [])] == [0]
+    assert store.query("SELECT * FROM outbox", []) == [], "no WhatsApp confirmation to a patient who said no"
+    assert [a["tool"] for a in store.actions()] == ["create_booking"], "the booking itself is written"
+    assert book.plan(NOON) == 0
+
+
+def test_a_yes_at_the_read_back_changes_the_answer(tmp_path: Path) -> None:
+    business, _ = whatsapp_profile(tmp_path)
+    engine = business.engine("c1", "+14155550142")
+    for line in ("Book me with Dr. Martin tomorrow at 10 am", "Robert Chen", "yes", "no"):
+        engine.respond(line)
+    assert "with a reminder on WhatsApp" in engine.respond("actually yes send me a reminder").text
+    engine.respond("yes")
+    assert [r["granted"] for r in business.store.query("SELECT granted FROM consent", [])] == [1]
+
+
+def test_whatsapp_reminders_go_out_as_the_template_once(tmp_path: Path) -> None:
+    import asyncio
+
+    from appliance.config import ApplianceConfig
+    from appliance.outbound.campaign import Campaign
+
+    business, book = whatsapp_profile(tmp_path)
+    store = business.store
+    book.local_now = lambda: NOON  # type: ignore[method-assign]
+    book_for(store, NOON + timedelta(hours=2))
+    book_for(store, NOON + timedelta(hours=3), phone="+14155550199")  # never asked: no reminder
+    say_consent(store, "+14155550142", "whatsapp", True)
+    campaign = Campaign(book, business, None, None, ApplianceConfig())  # type: ignore[arg-type]
+    for _ in range(2):
+        asyncio.run(campaign.tick())
+    assert states(book) == [("done", "sent", 1)]
+    (action,) = store.actions()
+    assert action["tool"] == "send_reminder"
+    assert action["args"] == {
+        "phone": "+14155550142",
+        "start": (NOON + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+        "patient_name": "Robert Chen",
+        "provider": "Dr. Martin",
+        "language": "en",
+    }
+    (payload,) = store.query("SELECT connector, payload FROM outbox", [])
+    assert payload["connector"] == "wa" and '"appointment_reminder"' in payload["payload"]

@@ -81,3 +81,29 @@ def test_export_and_erase_one_call_are_audited(tmp_path: Path, env: dict[str, st
     missing = run_appliance(["export", "--call", "nope"], env)
     assert missing.returncode == 1 and "no call 'nope'" in missing.stderr
     store.close()
+
+
+def test_the_front_desk_records_and_shows_a_patients_consent(tmp_path: Path, env: dict[str, str]) -> None:
+    store, _, db = setup(tmp_path)
+    env = {**env, "VOCALIA_STORE_PATH": str(db)}
+    never = run_appliance(["consent", "+34612345678"], env)
+    assert never.returncode == 0 and "never asked" in never.stdout
+    granted = run_appliance(["consent", "+34 612 34 56 78", "--channel", "whatsapp", "--grant"], env)
+    assert granted.returncode == 0, granted.stderr
+    assert "+34612345678 whatsapp: yes, front desk (cli by" in granted.stdout
+    refused = run_appliance(["consent", "(415) 555-0142", "--channel", "call", "--refuse"], env)  # the clinic's US
+    assert refused.returncode == 0 and "+14155550142 call: no" in refused.stdout
+    rows = store.query("SELECT phone, channel, granted FROM consent ORDER BY phone", [])
+    assert [(r["phone"], r["channel"], r["granted"]) for r in rows] == [
+        ("+14155550142", "call", 0),
+        ("+34612345678", "whatsapp", 1),
+    ]
+    assert [e["action"] for e in store.query("SELECT action FROM audit ORDER BY id", [])] == [
+        "whatsapp reminders consented to",
+        "call reminders refused",
+    ]
+    bad = run_appliance(["consent", "12345", "--channel", "sms", "--grant"], env)
+    assert bad.returncode != 0 and "not a valid phone number" in bad.stderr
+    no_channel = run_appliance(["consent", "+34612345678", "--grant"], env)
+    assert no_channel.returncode != 0 and "--channel" in no_channel.stderr
+    store.close()

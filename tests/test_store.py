@@ -82,3 +82,30 @@ def test_an_unwritable_location_is_explained(tmp_path: Path) -> None:
         Store(tmp_path / "file" / "a.db")
     with pytest.raises(StoreError, match=r"cannot be opened.*\[store\] path"):
         Store(tmp_path / "file" / "a.db", DatabaseKey(bytes(32), "a test"))
+
+
+def test_reminders_of_a_version_9_database_survive_the_whatsapp_migration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_db, "MIGRATIONS", MIGRATIONS[:9])  # an appliance from before consent
+    old = Store(tmp_path / "a.db")
+    with old.transaction() as conn:
+        conn.execute(
+            "INSERT INTO reminders (id, booking_id, appointment, phone, channel, state, attempts, next_attempt_at, "
+            "created_at, updated_at, kind) VALUES ('r1', 'b1', '2026-12-07T10:30', '+14155550142', 'sms', 'done', 1, "
+            "0, 'x', 'x', 'reminder')"
+        )
+    old.close()
+    monkeypatch.setattr(store_db, "MIGRATIONS", MIGRATIONS)
+    store = Store(tmp_path / "a.db")
+    assert store.version == len(MIGRATIONS)
+    (row,) = store.query("SELECT id, channel, state, attempts FROM reminders", [])
+    assert row == {"id": "r1", "channel": "sms", "state": "done", "attempts": 1}
+    with store.transaction() as conn:  # the rebuilt table takes WhatsApp reminders, and still no duplicates
+        insert = (
+            "INSERT INTO reminders (id, booking_id, appointment, phone, channel, next_attempt_at, created_at, "
+            "updated_at) VALUES (?, 'b1', '2026-12-07T10:30', '+14155550142', ?, 0, 'x', 'x')"
+        )
+        conn.execute(insert, ("r2", "whatsapp"))
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(insert, ("r3", "sms"))

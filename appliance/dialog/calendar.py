@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from ..integrations.outbox import Outbox
 from ..store import Store
+from ..store import consent as consents
 from .profile import BusinessProfile
 from .tools import Action, validate
 from .understand import PART_RANGES, When, best_match
@@ -147,8 +148,11 @@ class LocalCalendar:
                     break
         return sorted(slots, key=lambda s: s.start)
 
-    def book(self, call_id: str | None, slot: Slot, args: dict[str, Any]) -> bool:
-        """Write the booking and its ``create_booking`` action, unless the slot was taken meanwhile."""
+    def book(
+        self, call_id: str | None, slot: Slot, args: dict[str, Any], consent: tuple[str, bool] | None = None
+    ) -> bool:
+        """Write the booking and its ``create_booking`` action, unless the slot was taken meanwhile;
+        ``consent`` (channel, yes or no) is the patient's answer about reminders, written with them."""
         action = validate(Action("create_booking", args))
         with self.store.transaction() as conn:
             taken = conn.execute(
@@ -173,7 +177,10 @@ class LocalCalendar:
                     datetime.now().isoformat(timespec="seconds"),
                 ),
             )
-            self.outbox.add(conn, call_id, action)
+            if consent is not None and args.get("phone"):
+                channel, granted = consent
+                consents.record(conn, args["phone"], channel, granted, "asked on the booking call", call_id)
+            self.outbox.add(conn, call_id, action)  # after the consent: a WhatsApp confirmation needs it
         return True
 
     def find(self, name: str, day: date) -> list[dict[str, Any]]:

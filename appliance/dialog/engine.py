@@ -28,6 +28,7 @@ from rapidfuzz import fuzz
 from ..errors import ConfigError
 from ..integrations.outbox import Outbox
 from ..store import Store
+from ..store import consent as consents
 from .assist import IntentProposer
 from .calendar import BusyTimes, LocalCalendar, Slot, iso
 from .entities import BUDGET_CUE, Heard, appointment_when, has_moment, hear, lead_facts, region_of, when_clauses
@@ -110,6 +111,7 @@ class Business:
         orders: OrderBook | None = None,
     ) -> None:
         self.profile = profile
+        self.store = store
         self.proposer = proposer  # an LLM asked when the rules understand nothing (optional)
         self.outbox = outbox or Outbox(store)  # where actions are queued for the connectors
         self.calendar = LocalCalendar(profile, store, self.outbox, availability)
@@ -415,6 +417,8 @@ class DialogueEngine:
 
     def _text(self, key: str, **fields: object) -> str:
         base = {"business": self.profile.name, "emergency": self.profile.emergency_number}
+        if self.profile.reminders.channel != "off":  # "by WhatsApp", "par SMS": how reminders go
+            base["channel"] = self.business.phrases.say(self.language, f"by_{self.profile.reminders.channel}")
         return self.business.phrases.say(self.language, key, **{**base, **fields})
 
     def _transfer(self, key: str) -> Reply:
@@ -740,6 +744,14 @@ class DialogueEngine:
         if provider is not None:
             slots["provider"] = provider
         self._phone(flow, text)
+        if flow.awaiting == "consent":  # only a clear yes is consent: "not sure" is no reminder
+            slots["consent"] = yes_no(text, self.language) is True
+        elif "consent" in slots and flow.awaiting in ("confirm", "change"):
+            wanted, unwanted = PACKS[self.language].reminder_answers  # "oui mais sans rappel"
+            if re.search(unwanted, text):
+                slots["consent"] = False
+            elif re.search(wanted, text):
+                slots["consent"] = True
         when = None
         if flow.awaiting == "dob":  # a birth date is not a wish for an appointment date
             born = self._heard.dob or _date_of_birth(text, self.language, self.profile.country)
@@ -793,6 +805,9 @@ class DialogueEngine:
         if self.profile.ask_date_of_birth and "dob" not in slots:
             flow.awaiting = "dob"
             return self._say("ask_dob")
+        if "consent" not in slots and self._asks_consent(slots.get("phone")):
+            flow.awaiting = "consent"
+            return self._say("ask_reminder_consent")
         flow.awaiting = "confirm"
         slot = slots["slot"]
         return self._say(
@@ -811,7 +826,19 @@ class DialogueEngine:
             parts.append(self._text("born", date=born))
         if slots.get("phone"):
             parts.append(self._text("reach", to_phone=self._to_phone(slots["phone"])))
+        if "consent" in slots:
+            key = "with_reminder" if slots["consent"] else "without_reminder"
+            parts.append(self._text(key))
         return "".join(f", {p}" for p in parts)
+
+    def _asks_consent(self, phone: str | None) -> bool:
+        """Whether to ask the patient if they want reminders: the profile asks for opt-in, and this number
+        has given no answer yet (a yes or a no once recorded is not asked again)."""
+        settings = self.profile.reminders
+        if not phone or not settings.asks_consent:
+            return False
+        with self.business.store.transaction() as conn:
+            return consents.given(conn, phone, settings.channel) is None
 
     def _book_now(self, flow: _Flow) -> Reply:
         slots = flow.slots
@@ -822,7 +849,8 @@ class DialogueEngine:
                 args[arg] = slots[key]
         if slot.provider:
             args["provider"] = slot.provider
-        if not self.business.calendar.book(self.call_id, slot, args):
+        answer = (self.profile.reminders.channel, slots["consent"]) if "consent" in slots else None
+        if not self.business.calendar.book(self.call_id, slot, args, consent=answer):
             del slots["slot"]
             offers = self.business.calendar.nearest(
                 When(slot.start.date(), slot.start.time()),

@@ -41,7 +41,9 @@ FLOWS: dict[str, FlowSpec] = {
         FlowSpec("callback", _ALL, "schedule_callback", ("name", "phone", "callback_when")),
         FlowSpec("message", _ALL, "take_message", ("name", "phone", "message")),
         # "Can you change that to 3 pm?" while booking changes the booking being made.
-        FlowSpec("book", _CALENDAR, "create_booking", ("when", "name", "phone", "dob"), frozenset({"reschedule"})),
+        FlowSpec(
+            "book", _CALENDAR, "create_booking", ("when", "name", "phone", "dob", "consent"), frozenset({"reschedule"})
+        ),
         # A prospect asks about meetings and calls back while qualifying: that is part of the lead.
         FlowSpec(
             "lead",
@@ -62,6 +64,7 @@ QUESTIONS = {
     "phone": "ask_phone",
     "caller_id": "ask_phone_caller_id",
     "dob": "ask_dob",
+    "consent": "ask_reminder_consent",  # where the profile's reminders are opt-in
     "message": "ask_message",
     "callback_when": "ask_callback_when",
     "need": "ask_need",

@@ -73,9 +73,12 @@ class Reminders:
     """Appointment reminders: when, how, and within which hours the appliance may call a patient.
 
     ``channel``: "call" (an outbound call, the patient confirms, cancels or changes), "sms" (a text
-    through the outbox) or "off". Calls are placed only on ``call_days`` within ``call_hours`` (business
-    time zone); a busy line or no answer is tried again ``retry_minutes`` later, ``attempts`` times in all.
-    Patients on the do-not-call list are never called (consent is opt-out: every booking with a number).
+    through the outbox), "whatsapp" (an approved template through the outbox's WhatsApp connector) or
+    "off". Calls are placed only on ``call_days`` within ``call_hours`` (business time zone); a busy line
+    or no answer is tried again ``retry_minutes`` later, ``attempts`` times in all.
+    ``consent``: "opt_out" (every booking with a number is reminded unless the patient refused or is on
+    the do-not-call list) or "opt_in" (the booking call asks, and only a recorded yes is reminded);
+    WhatsApp is always opt-in, as Meta's Business policy requires.
     An answering machine gets a message without health details: ``voicemail`` "brief" (who called, call
     us back), "detailed" (also the appointment's day and time, never the provider or the reason) or
     "none" (no message; the reminder is tried again like an unanswered call).
@@ -88,6 +91,12 @@ class Reminders:
     attempts: int = 3
     retry_minutes: int = 30
     voicemail: str = "brief"
+    consent: str = "opt_out"
+
+    @property
+    def asks_consent(self) -> bool:
+        """Whether a booking call asks the patient whether they want reminders."""
+        return self.channel != "off" and self.consent == "opt_in"
 
 
 @dataclass(frozen=True)
@@ -272,10 +281,18 @@ class _Reader:
         if not isinstance(table, dict):
             raise self.fail("[reminders]", "must be a table")
         keys = {"channel", "hours_before", "call_hours", "call_days", "attempts", "retry_minutes", "voicemail"}
-        self.keys(table, keys, "[reminders]")
+        self.keys(table, keys | {"consent"}, "[reminders]")
         channel = self.text(table, "channel", "[reminders]", "off")
-        if channel not in ("call", "sms", "off"):
-            raise self.fail(f'[reminders] channel = "{channel}"', 'must be "call", "sms" or "off"')
+        if channel not in ("call", "sms", "whatsapp", "off"):
+            raise self.fail(f'[reminders] channel = "{channel}"', 'must be "call", "sms", "whatsapp" or "off"')
+        consent = self.text(table, "consent", "[reminders]", "opt_in" if channel == "whatsapp" else "opt_out")
+        if consent not in ("opt_in", "opt_out"):
+            raise self.fail(f'[reminders] consent = "{consent}"', 'must be "opt_in" or "opt_out"')
+        if channel == "whatsapp" and consent != "opt_in":
+            raise self.fail(
+                '[reminders] consent = "opt_out"',
+                'cannot go with channel = "whatsapp": WhatsApp messages need the patient\'s opt-in (use "opt_in")',
+            )
         voicemail = self.text(table, "voicemail", "[reminders]", "brief")
         if voicemail not in ("brief", "detailed", "none"):
             raise self.fail(f'[reminders] voicemail = "{voicemail}"', 'must be "brief", "detailed" or "none"')
@@ -299,6 +316,7 @@ class _Reader:
             attempts=max(1, self.number(table, "attempts", "[reminders]", 3)),
             retry_minutes=self.number(table, "retry_minutes", "[reminders]", 30),
             voicemail=voicemail,
+            consent=consent,
         )
 
     def file(self, name: str, where: str) -> Path:

@@ -54,6 +54,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {"phone": _PHONE}, {"order_number": {"type": "string", "pattern": r"^\d{3,20}$"}, "amount": {"type": "number"}}
     ),
     "send_sms": _schema({"to": _PHONE, "text": {"type": "string", "minLength": 1, "maxLength": 480}}),
+    # an appointment reminder as a message (WhatsApp): queued by the reminder campaign, never by a dialogue
+    "send_reminder": _schema(
+        {"phone": _PHONE, "start": _DATETIME},
+        {"patient_name": _NAME, "provider": _NAME, "language": {"type": "string", "pattern": "^[a-z]{2}$"}},
+    ),
 }
 
 # The actions a person at the front desk must handle (call back, pass on): kept until someone has.

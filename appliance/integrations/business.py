@@ -13,8 +13,10 @@
   message (``templates``: tool -> template name). Meta has no idempotency key either, and a message once
   accepted cannot be recalled: a retry after a lost answer can send it twice. An action without a phone
   number (a cancel, a move) has nothing to send and is dead at once, as is a number the API refuses
-  (not on WhatsApp), with the API's reason. The caller is not asked for consent on the call: configure
-  it only where the practice has that consent.
+  (not on WhatsApp), with the API's reason. Nothing is queued to a number whose patient has not said yes
+  to WhatsApp messages (``[reminders] channel = "whatsapp"`` asks on the booking call; the front desk can
+  record it with ``appliance consent``). ``send_reminder`` is the reminder campaign's template, in the
+  patient's language (``languages`` maps ours to the template's codes).
 - ``google_sheets``: one row per action appended to a sheet, for the office's reports (``values:append``).
   The row starts with our key: a retried append can add a second row with the same key, which the sheet's
   reports de-duplicate (``UNIQUE``). The access token comes from the environment; a service account's
@@ -162,19 +164,23 @@ class WhatsAppConnector(Connector):
         "phone_number_id": str,
         "token_env": str,
         "language": str,
+        "languages": dict,
         "templates": dict,
         "base_url": str,
     }
     secrets = ("token",)
+    consent_channel = "whatsapp"  # nothing is queued to a number without a recorded yes
     TEMPLATES: ClassVar[dict[str, str]] = {
         "create_booking": "appointment_confirmation",
         "reschedule_booking": "appointment_moved",
         "cancel_booking": "appointment_cancelled",
+        "send_reminder": "appointment_reminder",
     }
     PARAMETERS: ClassVar[dict[str, tuple[str, ...]]] = {
         "create_booking": ("patient_name", "start", "provider"),
         "reschedule_booking": ("patient_name", "new_start"),
         "cancel_booking": ("patient_name", "start"),
+        "send_reminder": ("patient_name", "start", "provider"),
     }
 
     def payload(self, tool: str, args: dict[str, Any], action_id: str) -> dict[str, Any]:
@@ -191,10 +197,17 @@ class WhatsAppConnector(Connector):
             "type": "template",
             "template": {
                 "name": templates.get(tool, tool),
-                "language": {"code": self.options.get("language", "en")},
+                "language": {"code": self._language(args.get("language"))},
                 "components": [{"type": "body", "parameters": [{"type": "text", "text": v} for v in values]}],
             },
         }
+
+    def _language(self, spoken: Any) -> str:
+        """The template's language code: the patient's language through ``languages`` (``fr = "fr_FR"``),
+        the language itself, or the connector's ``language`` when the action names none."""
+        if not spoken:
+            return str(self.options.get("language", "en"))
+        return str(self.options.get("languages", {}).get(spoken, spoken))
 
     async def deliver(self, client: httpx.AsyncClient, payload: dict[str, Any], key: str) -> Outcome:
         if not payload["to"]:

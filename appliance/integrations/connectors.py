@@ -82,6 +82,7 @@ class Connector:
     settings: ClassVar[dict[str, type]] = {}  # kind-specific keys and their types
     secrets: ClassVar[tuple[str, ...]] = ()  # settings read from the environment variable named by KEY_env
     reads_only: ClassVar[bool] = False  # a source read live (orders), which takes no actions
+    consent_channel: ClassVar[str] = ""  # a channel that reaches the patient only with their consent
 
     def __init__(self, name: str, tools: tuple[str, ...], fields: tuple[str, ...] | None, options: dict[str, Any]):
         self.name = name

@@ -14,6 +14,7 @@ the cost is one fsync per commit, measured in ``benchmarks/outbox.py``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -25,10 +26,18 @@ from typing import Any
 
 from ..dialog.tools import Action, validate
 from ..store import Store
+from ..store import consent as consents
 from ..store.db import now_stamp
 from .connectors import Connector
 
 STATES = ("pending", "in_flight", "delivered", "dead")
+_LOGGER = logging.getLogger(__name__)
+
+
+def _consented(conn: sqlite3.Connection, action: Action, channel: str) -> bool:
+    """Whether the patient the action would reach has said yes to ``channel`` (a WhatsApp message)."""
+    phone = action.args.get("phone") or action.args.get("to")
+    return bool(phone) and consents.given(conn, str(phone), channel) is True
 
 
 def uuid7() -> str:
@@ -79,6 +88,9 @@ class Outbox:
         now, stamp = time.time(), now_stamp()
         for connector in self.connectors.values():
             if action.tool not in connector.tools:
+                continue
+            if connector.consent_channel and not _consented(conn, action, connector.consent_channel):
+                _LOGGER.info("outbox: %s not sent to %s: no consent on record", action.tool, connector.name)
                 continue
             payload = connector.payload(action.tool, action.args, action_id)
             conn.execute(

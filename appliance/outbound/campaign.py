@@ -1,7 +1,7 @@
 """The outbound campaign of a running daemon: plans reminders from the bookings and, where the profile
 opts in, callbacks from the callback requests; places them within the call hours (an outbound call through
-the SIP account, or a reminder by SMS through the outbox), and records each attempt's outcome. Outbound
-calls never take the last free line."""
+the SIP account, or a reminder by SMS or WhatsApp through the outbox), and records each attempt's outcome.
+Outbound calls never take the last free line."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from .screening import Screener
 
 _LOGGER = logging.getLogger(__name__)
 NO_LINE = 0  # Dialed.status when the call could not be placed (no free line, or refused locally)
+MESSAGES = ("sms", "whatsapp")  # reminder channels sent through the outbox: they take no line
 
 
 def outcome_of(status: int) -> str:
@@ -69,7 +70,7 @@ class Campaign:
 
     @property
     def enabled(self) -> bool:
-        return self.book.settings.channel == "sms" or (self.places_calls and bool(self.target))
+        return self.book.settings.channel in MESSAGES or (self.places_calls and bool(self.target))
 
     async def run(self, stop: asyncio.Event, every_s: float = 10.0) -> None:
         """Plan and place reminders until ``stop``, a round every ``every_s`` or as soon as a line frees up.
@@ -77,6 +78,15 @@ class Campaign:
         if self.places_calls and not self.target:
             _LOGGER.error("reminder and callback calls need [sip] outbound_uri or [sip] registrar; none are placed")
             return
+        channel = self.book.settings.channel
+        tool = "send_reminder" if channel == "whatsapp" else "send_sms"
+        if channel in MESSAGES and not self._sent_by(tool):
+            _LOGGER.error(
+                "reminders by %s: no connector in integrations.toml sends %s; they are settled as sent but nothing "
+                "goes out (add one, e.g. [whatsapp] or [twilio])",
+                channel,
+                tool,
+            )
         try:
             while not stop.is_set():
                 self._freed.clear()
@@ -111,7 +121,7 @@ class Campaign:
             task = asyncio.create_task(self._remind(reminder))
             self.calls[task] = reminder.id
             task.add_done_callback(self._ended)
-            if reminder.channel == "sms":
+            if reminder.channel in MESSAGES:
                 await task
 
     def _ended(self, task: asyncio.Task[None]) -> None:
@@ -120,22 +130,39 @@ class Campaign:
 
     def _room(self) -> int:
         if not self.places_calls:
-            return 1  # SMS only: no line is taken
+            return 1  # messages only: no line is taken
         return self.config.sip.max_calls - 1 - max(self.sip.active_calls, len(self.calls))
 
     async def _remind(self, reminder: Reminder) -> None:
         try:
-            if reminder.channel == "sms":
-                await asyncio.to_thread(self._send_sms, reminder)
+            if reminder.channel in MESSAGES:
+                await asyncio.to_thread(self._send, reminder)
             else:
                 await self._call(reminder)
         except Exception:
             _LOGGER.exception("reminder %s failed; it is tried again after a restart", reminder.id)
 
-    def _send_sms(self, reminder: Reminder) -> None:
-        """The SMS goes into the outbox in the same transaction that settles the reminder: sent once."""
+    def _sent_by(self, tool: str) -> bool:
+        return any(tool in connector.tools for connector in self.business.outbox.connectors.values())
+
+    def _send(self, reminder: Reminder) -> None:
+        """The message goes into the outbox in the same transaction that settles the reminder: sent once.
+        WhatsApp sends the business's approved reminder template (free text is not allowed to a patient who
+        has not written first); SMS sends the reminder's text."""
         profile = self.business.profile
         start = datetime.fromisoformat(reminder.appointment)
+        if reminder.channel == "whatsapp":
+            args = {
+                "phone": reminder.phone,
+                "start": reminder.appointment,
+                "patient_name": reminder.patient_name,
+                "provider": reminder.provider or profile.name,
+                "language": reminder.language,
+            }
+            with self.book.store.transaction() as conn:
+                self.business.outbox.add(conn, None, Action("send_reminder", {k: v for k, v in args.items() if v}))
+                self.book.sent(conn, reminder.id)
+            return
         text = self.business.phrases.say(
             reminder.language,
             "reminder_sms",

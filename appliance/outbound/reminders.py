@@ -11,7 +11,8 @@ The life of a row::
 A call is committed as ``answered`` the moment the patient picks up: a crash after that settles the row
 as done ("interrupted") instead of calling again (the patient was reached). A crash while it only rang
 is an attempt like an unanswered one. Calls are placed only on the profile's call days and hours, never
-to a number on the do-not-call list, and never for a booking that was cancelled or moved meanwhile
+to a number on the do-not-call list or whose patient refused that channel's reminders (or, where the
+profile asks for opt-in, never said yes to them), and never for a booking that was cancelled or moved meanwhile
 (the moved booking gets a reminder of its own). A callback request is placed only where the profile opts
 in (``[callbacks] place``), at the time asked for, unless the front desk has handled it meanwhile; one
 that was answered is marked called back on the desk's list, one nobody answered stays open there.
@@ -126,8 +127,16 @@ class ReminderBook:
                 "SELECT b.id, b.start, b.phone, b.call_id FROM bookings b WHERE b.status = 'booked' AND b.phone != '' "
                 "AND b.start > ? AND b.start <= ? AND b.phone NOT IN (SELECT phone FROM do_not_call) "
                 "AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.booking_id = b.id AND r.appointment = b.start "
-                "AND r.channel = ?)",
-                (local.strftime("%Y-%m-%dT%H:%M"), horizon.strftime("%Y-%m-%dT%H:%M"), self.settings.channel),
+                "AND r.channel = ?) "
+                # consent: a refusal always wins; opt-in needs a recorded yes for this channel
+                "AND COALESCE((SELECT c.granted FROM consent c WHERE c.phone = b.phone AND c.channel = ?), ?) = 1",
+                (
+                    local.strftime("%Y-%m-%dT%H:%M"),
+                    horizon.strftime("%Y-%m-%dT%H:%M"),
+                    self.settings.channel,
+                    self.settings.channel,
+                    int(self.settings.consent == "opt_out"),
+                ),
             ).fetchall()
             for booking_id, start, phone, call_id in rows:
                 language = self._language(conn, call_id)
@@ -158,7 +167,8 @@ class ReminderBook:
                 row = conn.execute(
                     "SELECT r.id, r.booking_id, r.appointment, r.phone, r.channel, r.language, r.attempts, "
                     "b.status, b.start, b.provider, COALESCE(b.patient_name, json_extract(a.args, '$.caller_name')), "
-                    "EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone = r.phone) AS blocked, r.kind, a.handled "
+                    "EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone = r.phone) AS blocked, r.kind, a.handled, "
+                    "(SELECT c.granted FROM consent c WHERE c.phone = r.phone AND c.channel = r.channel) AS consent "
                     "FROM reminders r LEFT JOIN bookings b ON b.id = r.booking_id AND r.kind = 'reminder' "
                     "LEFT JOIN actions a ON a.id = r.booking_id AND r.kind = 'callback' "
                     "WHERE r.state = 'pending' AND r.next_attempt_at <= ? ORDER BY r.next_attempt_at LIMIT 1",
@@ -181,10 +191,13 @@ class ReminderBook:
                     blocked,
                     kind,
                     handled,
+                    consent,
                 ) = row
                 why = (
                     "on the do-not-call list"
                     if blocked
+                    else "the patient refused these reminders"
+                    if consent == 0 and kind == "reminder"
                     else ("handled at the front desk" if handled else "")
                     if kind == "callback"
                     else "the booking was cancelled or moved"

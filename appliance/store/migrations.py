@@ -154,4 +154,45 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE reminders ADD COLUMN kind TEXT NOT NULL DEFAULT 'reminder' CHECK (kind IN ('reminder', 'callback'));
     """,
+    # 10: each patient's consent to be reminded, per channel (the last word wins; every change is also an
+    # audit row), and reminders by WhatsApp: SQLite cannot widen a CHECK, so the reminders table is rebuilt.
+    """
+    CREATE TABLE consent (
+        phone TEXT NOT NULL,
+        channel TEXT NOT NULL CHECK (channel IN ('call', 'sms', 'whatsapp')),
+        granted INTEGER NOT NULL CHECK (granted IN (0, 1)),
+        source TEXT NOT NULL,
+        call_id TEXT,
+        at TEXT NOT NULL,
+        PRIMARY KEY (phone, channel)
+    );
+    CREATE TABLE reminders_v10 (
+        id TEXT PRIMARY KEY,
+        booking_id TEXT NOT NULL,
+        appointment TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        channel TEXT NOT NULL CHECK (channel IN ('call', 'sms', 'whatsapp')),
+        language TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'dialing', 'answered', 'done', 'failed', 'skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        lease_until REAL,
+        outcome TEXT NOT NULL DEFAULT '',
+        reply TEXT NOT NULL DEFAULT '',
+        call_id TEXT,
+        last_error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'reminder' CHECK (kind IN ('reminder', 'callback')),
+        UNIQUE (booking_id, appointment, channel)
+    );
+    INSERT INTO reminders_v10 (id, booking_id, appointment, phone, channel, language, state, attempts,
+        next_attempt_at, lease_until, outcome, reply, call_id, last_error, created_at, updated_at, kind)
+        SELECT id, booking_id, appointment, phone, channel, language, state, attempts, next_attempt_at,
+        lease_until, outcome, reply, call_id, last_error, created_at, updated_at, kind FROM reminders;
+    DROP TABLE reminders;
+    ALTER TABLE reminders_v10 RENAME TO reminders;
+    CREATE INDEX reminders_due ON reminders(state, next_attempt_at);
+    """,
 )

@@ -70,7 +70,14 @@ def export_call(store: Store, call_id: str, actor: str) -> dict[str, Any]:
         raise LookupError(call_id)
     store.audit(actor, "exported a call", call_id)
     transfers = store.query("SELECT * FROM transfers WHERE call_id = ? ORDER BY id", [call_id])
-    return {"call": calls[0], "turns": store.turns(call_id), "actions": store.actions(call_id), "transfers": transfers}
+    consent = store.query("SELECT * FROM consent WHERE call_id = ? ORDER BY channel", [call_id])
+    return {
+        "call": calls[0],
+        "turns": store.turns(call_id),
+        "actions": store.actions(call_id),
+        "transfers": transfers,
+        "consent": consent,  # reminders said yes or no to on this call (the last word per channel)
+    }
 
 
 def erase_call(store: Store, call_id: str, actor: str) -> dict[str, int]:

@@ -63,6 +63,7 @@ class LanguagePack:
         tuple[str, str], ...
     ] = ()  # the profile's currency word as said in this language: (dollars, dólares)
     company_named: str = ""  # what names a company outright, in any case, its name after it: the company is
+    reminder_answers: tuple[str, str] = ("", "")  # at the read-back: (a reminder wanted, none wanted)
     stt_prompt: str = ""  # primes Whisper with this language's call vocabulary (and keeps it from translating)
 
 

@@ -205,6 +205,12 @@ PACK = LanguagePack(
         "ask_phone_caller_id": "Can we reach you on the number you're calling from?",
         "phone_invalid": "Sorry, that number doesn't look complete. Could you say it again, digit by digit?",
         "ask_dob": "And your date of birth, please?",
+        "ask_reminder_consent": "Would you like a reminder {channel} before your appointment?",
+        "with_reminder": "with a reminder {channel}",
+        "without_reminder": "no reminder",
+        "by_call": "by phone call",
+        "by_sms": "by text message",
+        "by_whatsapp": "on WhatsApp",
         "confirm_booking": "So that's {what} on {when}, for {name}{details}. Shall I book it?",
         "born": "date of birth {date}",
         "reach": "reachable {to_phone}",
@@ -303,6 +309,11 @@ PACK = LanguagePack(
         "address": r"\b(?:address|where are you|where's your (?:office|clinic|practice|shop|store)|where is your (?:office|clinic|practice|shop|store)|located|location|directions|get there|find you)\b",
         "price": r"\b(?:how much|cost|costs|price|fee|charge)\b",
     },
+    reminder_answers=(
+        r"\b(?:with|want|like|send me|yes to)(?: an?| the)? reminders?\b|\bremind me\b",
+        r"\b(?:no|without|skip|don'?t (?:need|want|send)|do not (?:need|want|send)|not)(?: an?| the| any)? reminders?\b|"
+        r"\bdon'?t remind me\b",
+    ),
     this_number=r"(?<!not )(?<!n't use )\b(?:(?:this|the same) (?:number|phone|mobile|cell)\b(?! (?:is wrong|isn't))|"
     r"(?:number|mobile|phone|cell|line) i'?m (?:calling|ringing|phoning) (?:you )?(?:from|on)\b)",
     asks_for=r"\b(?:is|are)\s+(?:[\w.'-]+\s+){1,4}(?:there|in|available|around|in the office)(?: today| now)?\W*$",

@@ -164,6 +164,12 @@ PACK = LanguagePack(
         "ask_phone_caller_id": "¿Podemos llamarle al número desde el que llama?",
         "phone_invalid": "Perdone, ese número no parece completo. ¿Puede repetirlo, cifra por cifra?",
         "ask_dob": "¿Y su fecha de nacimiento?",
+        "ask_reminder_consent": "¿Quiere que le enviemos un recordatorio {channel} antes de la cita?",
+        "with_reminder": "con un recordatorio {channel}",
+        "without_reminder": "sin recordatorio",
+        "by_call": "por llamada",
+        "by_sms": "por SMS",
+        "by_whatsapp": "por WhatsApp",
         "confirm_booking": "Entonces, {what} el {when}, a nombre de {name}{details}. ¿Lo reservo?",
         "born": "fecha de nacimiento {date}",
         "reach": "con contacto {to_phone}",
@@ -262,6 +268,10 @@ PACK = LanguagePack(
         "address": r"\b(?:dirección|dónde están|dónde estáis|dónde se encuentra|dónde queda|ubicados|cómo llego)\b",
         "price": r"\b(?:cuánto|cuesta|precio|tarifa)\b",
     },
+    reminder_answers=(
+        r"\b(?:con|quiero|me gustaría|envíeme|mándeme|sí al)(?: un| el)? recordatorios?\b",
+        r"\b(?:sin|no quiero|no hace falta|no necesito|no me mande|no me envíe)(?: un| el| ningún)? recordatorios?\b",
+    ),
     this_number=r"(?<!no a )(?<!no en )(?<!no al )\b(?:este (?:número|móvil|teléfono|celular)\b(?! no\b)|"
     r"(?:número|móvil|teléfono) (?:desde el que|del que|con el que|que|por el que) (?:le |les )?(?:llamo|estoy llamando)\b)",
     asks_for=r"(?:^|¿|\b)(?:está|se encuentra)\s+(?:[\w.'-]+\s+){0,3}[\w.'-]+(?:\s+disponible)?\W*$",

@@ -179,6 +179,12 @@ PACK = LanguagePack(
         "ask_phone_caller_id": "Pouvons-nous vous joindre au numéro depuis lequel vous appelez ?",
         "phone_invalid": "Pardon, ce numéro ne semble pas complet. Pouvez-vous le redire, chiffre par chiffre ?",
         "ask_dob": "Et votre date de naissance ?",
+        "ask_reminder_consent": "Souhaitez-vous un rappel {channel} avant votre rendez-vous ?",
+        "with_reminder": "avec un rappel {channel}",
+        "without_reminder": "sans rappel",
+        "by_call": "par appel téléphonique",
+        "by_sms": "par SMS",
+        "by_whatsapp": "sur WhatsApp",
         "confirm_booking": "Donc {what} le {when}, au nom de {name}{details}. Je confirme ?",
         "born": "date de naissance {date}",
         "reach": "joignable {to_phone}",
@@ -277,6 +283,10 @@ PACK = LanguagePack(
         "address": r"\b(?:adresse|où êtes-vous|vous êtes où|où vous trouvez|où se trouve|situés|le cabinet est où)\b",
         "price": r"\b(?:combien|coûte|prix|tarif)\b",
     },
+    reminder_answers=(
+        r"\b(?:avec|je veux|je voudrais|envoyez-moi|oui pour)(?: un| le)? rappels?\b",
+        r"\b(?:sans|pas de|pas besoin (?:de|d'un)|pas la peine (?:de|d'un)|je ne veux pas(?: de)?)(?: un| le)? rappels?\b",
+    ),
     this_number=r"(?<!pas )(?<!pas sur )(?<!pas à )\b(?:ce (?:numéro|portable|téléphone)(?:-là|-ci)?\b(?! n'est pas)|"
     r"(?:numéro|portable) (?:que|d'où|depuis lequel|avec lequel|duquel) (?:je vous |j')appelle\b)",
     asks_for=r"\b(?:est-ce que\s+(?:[\w.'-]+\s+){1,4}est|est-(?:il|elle))\s+(?:là|disponible|joignable)\W*$",
