@@ -1370,6 +1370,59 @@ class DialogueEngine:
         self._order = {"order": number, **({"amount": float(order["amount"])} if order.get("amount") else {})}
         return self._done("order_status", number=" ".join(number), status=status)
 
+    def _flow_order_cancel(self, flow: _Flow, text: str, raw: str) -> Reply | None:
+        """Cancel an order the caller names: only one the shop's live system (Shopify) says is not on its
+        way yet, read back with its refund; one already shipped, or a shop without a live system, is a
+        request passed to the team as a message (a person decides a return)."""
+        slots = flow.slots
+        answer = self._confirmed(flow, text)
+        number = slots.get("order", "")
+        spoken = " ".join(number)
+        if answer is True:
+            args: dict[str, Any] = {"order_number": number, "refund": slots["refund"]}
+            self._record(Action("cancel_order", args))
+            refunded = self._text("order_refunded") if slots["refund"] else ""
+            return self._done("order_cancelled", number=spoken, refunded=refunded)
+        if answer is False and parse_order_number(text) is None:
+            return self._done("order_kept", number=spoken)
+        found = parse_order_number(self._heard.without_taken(text), last=self._heard.correction)
+        if found is None and not number and self._order is not None:
+            found = str(self._order["order"])  # "can I cancel it?" right after its status
+        if found is None:
+            if number:
+                return None  # at the read-back, neither a yes nor a no
+            flow.awaiting = "order"
+            if "asked" in slots:
+                return None
+            slots["asked"] = True
+            return self._say("ask_order")
+        spoken = " ".join(found)
+        try:
+            order = self.business.orders.get(found)
+        except OrdersUnavailable:
+            self._flow = _Flow("message", awaiting="name")
+            return self._say("orders_unavailable")
+        if order is None:
+            flow.awaiting = "order"
+            return self._say("order_unknown", number=spoken)
+        status = order.get(f"status_{self.language}") or order["status"]
+        state = order.get("state", "")
+        if state in ("cancelled", "refunded"):
+            return self._done("order_already_cancelled", number=spoken, status=status)
+        if state not in ("unfulfilled", "unpaid"):  # on its way, or no live system to cancel it in
+            self._flow = _Flow("message", awaiting="name")
+            self._flow.slots["message"] = self._text("order_cancel_message", number=spoken, status=status)
+            return self._say("order_not_cancellable", number=spoken, status=status)
+        slots["order"], slots["refund"] = found, state == "unfulfilled"  # paid: refunded; unpaid: nothing to
+        amount = order.get("amount")
+        refund = (
+            self._text("order_refund", amount=_money(float(amount), self.profile.currency, self.language))
+            if slots["refund"] and amount
+            else ""
+        )
+        flow.awaiting = "confirm"
+        return self._say("confirm_order_cancel", number=spoken, refund=refund)
+
     def _flow_payment(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         slots = flow.slots
         answer = self._confirmed(flow, text)

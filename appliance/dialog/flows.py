@@ -34,6 +34,10 @@ FLOWS: dict[str, FlowSpec] = {
         # Booking words ("appointment") occur in every calendar task: they never start a booking mid-way.
         FlowSpec("reschedule", _CALENDAR, "reschedule_booking", ("name", "old_when", "new_when"), frozenset({"book"})),
         FlowSpec("cancel", _CALENDAR, "cancel_booking", ("name", "old_when"), frozenset({"book"})),
+        # "Cancel my order" asks about that order first: its state decides whether it can be cancelled.
+        FlowSpec(
+            "order_cancel", frozenset({"shop"}), "cancel_order", ("order",), frozenset({"order_status", "payment"})
+        ),
         FlowSpec("order_status", frozenset({"shop"}), None, ("order",)),
         # "Can you text me the link?" while a payment link is being sent is that link.
         FlowSpec("payment", frozenset({"shop"}), "send_payment_link", ("order", "phone"), frozenset({"sms"})),

@@ -53,6 +53,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "send_payment_link": _schema(
         {"phone": _PHONE}, {"order_number": {"type": "string", "pattern": r"^\d{3,20}$"}, "amount": {"type": "number"}}
     ),
+    # a shop's order cancelled at the caller's request (Shopify: with a refund when it was paid)
+    "cancel_order": _schema(
+        {"order_number": {"type": "string", "pattern": r"^\d{3,20}$"}}, {"refund": {"type": "boolean"}}
+    ),
     "send_sms": _schema({"to": _PHONE, "text": {"type": "string", "minLength": 1, "maxLength": 480}}),
     # an appointment reminder as a message (WhatsApp): queued by the reminder campaign, never by a dialogue
     "send_reminder": _schema(

@@ -81,7 +81,8 @@ class Connector:
     kind: ClassVar[str]
     settings: ClassVar[dict[str, type]] = {}  # kind-specific keys and their types
     secrets: ClassVar[tuple[str, ...]] = ()  # settings read from the environment variable named by KEY_env
-    reads_only: ClassVar[bool] = False  # a source read live (orders), which takes no actions
+    reads_only: ClassVar[bool] = False  # a source read live (orders), which takes no actions ...
+    writable: ClassVar[tuple[str, ...]] = ()  # ... but these, when its tools name them (Shopify: cancel_order)
     consent_channel: ClassVar[str] = ""  # a channel that reaches the patient only with their consent
 
     def __init__(self, name: str, tools: tuple[str, ...], fields: tuple[str, ...] | None, options: dict[str, Any]):
@@ -289,8 +290,10 @@ def _connector(item: dict[str, Any], where: str, environ: os._Environ[str] | dic
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{where}: name is missing")
     tools = item.get("tools", [])
-    if cls.reads_only and tools:
-        raise ConfigError(f"{where} ({name}): a {kind} connector is read, not written to: remove tools")
+    if cls.reads_only and any(t not in cls.writable for t in tools):
+        extra = [t for t in tools if t not in cls.writable]
+        takes = f" (it takes only {', '.join(cls.writable)})" if cls.writable else ""
+        raise ConfigError(f"{where} ({name}): a {kind} connector is read, not written to{takes}: remove {extra}")
     if (not tools and not cls.reads_only) or not all(t in SCHEMAS for t in tools):
         raise ConfigError(f"{where} ({name}): tools = {tools!r} must list some of {', '.join(SCHEMAS)}")
     fields = item.get("fields")

@@ -1,10 +1,17 @@
-"""Shopify: a shop caller's order status read live from the Admin GraphQL API.
+"""Shopify: a shop caller's order status read live from the Admin GraphQL API, and an order cancelled.
 
-``kind = "shopify"`` with ``orders = true`` replaces the profile's ``[orders] file``. It is a read, not
-an action: no outbox, a short timeout and a 30 s cache per order, made when the caller gives a number.
-An order Shopify does not know is "not found" (the caller is asked for the number again). Shopify
-unreachable, slow or answering an error is "unavailable", and the caller is offered a message instead of
-being told the order does not exist.
+``kind = "shopify"`` with ``orders = true`` replaces the profile's ``[orders] file``. The status is a
+read, not an action: no outbox, a short timeout and a 30 s cache per order, made when the caller gives a
+number. An order Shopify does not know is "not found" (the caller is asked for the number again).
+Shopify unreachable, slow or answering an error is "unavailable", and the caller is offered a message
+instead of being told the order does not exist.
+
+With ``tools = ["cancel_order"]`` the connector also cancels an order the caller confirmed at the
+read-back (``orderCancel``: reason CUSTOMER, restocked, the customer notified by Shopify, refunded to
+the original payment when it was paid). Shopify has no idempotency key: each attempt first reads the
+order, and one already cancelled (a retry after a lost answer, or the staff did it) is delivered. A
+throttled query (answered 200 with ``THROTTLED``) waits for the cost to be restored; an order Shopify
+refuses to cancel is dead with its reason.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import httpx
 
 from ..dialog.engine import OrdersUnavailable
 from ..dialog.replies import TEMPLATES
-from .connectors import Connector, Outcome
+from .connectors import Connector, Outcome, http_outcome
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,6 +42,33 @@ QUERY = """query OrderStatus($query: String!) {
 }"""
 
 
+FIND = """query OrderToCancel($query: String!) {
+  orders(first: 1, query: $query) { nodes { id name cancelledAt } }
+}"""
+CANCEL = """mutation CancelOrder($orderId: ID!, $refund: Boolean!, $staffNote: String) {
+  orderCancel(orderId: $orderId, reason: CUSTOMER, refund: $refund, restock: true, notifyCustomer: true,
+              staffNote: $staffNote) {
+    job { id done }
+    orderCancelUserErrors { field message code }
+  }
+}"""
+
+
+def _throttled(body: dict[str, Any]) -> Outcome | None:
+    """A GraphQL answer with ``errors`` (200): THROTTLED waits until the query's cost is restored."""
+    errors = body.get("errors")
+    if not errors:
+        return None
+    codes = {str((e.get("extensions") or {}).get("code", "")) for e in errors if isinstance(e, dict)}
+    if "THROTTLED" in codes:
+        cost = (body.get("extensions") or {}).get("cost") or {}
+        status = cost.get("throttleStatus") or {}
+        missing = float(cost.get("requestedQueryCost") or 10) - float(status.get("currentlyAvailable") or 0)
+        wait = max(1.0, missing / float(status.get("restoreRate") or 50))
+        return Outcome(False, "Shopify throttled the query", retry_after=min(wait, 60.0))
+    return Outcome(False, f"Shopify answered errors: {str(errors)[:200]}", permanent=True)
+
+
 class ShopifyConnector(Connector):
     """The shop's Shopify store (``shop``: its myshopify name, ``token_env``: an Admin API access token)."""
 
@@ -42,9 +76,45 @@ class ShopifyConnector(Connector):
     settings: ClassVar[dict[str, type]] = {"shop": str, "token_env": str, "orders": bool, "base_url": str}
     secrets = ("token",)
     reads_only = True
+    writable = ("cancel_order",)
+
+    @property
+    def url(self) -> str:
+        base = self.options.get("base_url", f"https://{self.options.get('shop', '')}.myshopify.com")
+        return f"{base}/admin/api/{API_VERSION}/graphql.json"
 
     async def deliver(self, client: httpx.AsyncClient, payload: dict[str, Any], key: str) -> Outcome:
-        return Outcome(False, "the shopify connector only reads orders; give it no tools", permanent=True)
+        number = str(payload["args"].get("order_number", ""))
+        headers = {"X-Shopify-Access-Token": self.options["token"]}
+
+        async def ask(query: str, variables: dict[str, Any]) -> tuple[dict[str, Any] | None, Outcome | None]:
+            response = await client.post(
+                self.url, json={"query": query, "variables": variables}, headers=headers, timeout=self.timeout_s
+            )
+            if not response.is_success:
+                return None, http_outcome(response)
+            body = response.json()
+            refused = _throttled(body)
+            return (None, refused) if refused else (body.get("data") or {}, None)
+
+        found, failed = await ask(FIND, {"query": f"name:#{number}"})
+        if found is None:
+            return failed or Outcome(False, "no answer")
+        nodes = (found.get("orders") or {}).get("nodes") or []
+        if not nodes:
+            return Outcome(False, f"Shopify has no order #{number}", permanent=True)
+        if nodes[0].get("cancelledAt"):
+            return Outcome(True)  # cancelled already: an earlier attempt whose answer was lost, or the staff
+        note = f"Cancelled at the caller's request on the phone (VocalIA, {key})"
+        refund = bool(payload["args"].get("refund", False))
+        done, failed = await ask(CANCEL, {"orderId": nodes[0]["id"], "refund": refund, "staffNote": note})
+        if done is None:
+            return failed or Outcome(False, "no answer")
+        errors = (done.get("orderCancel") or {}).get("orderCancelUserErrors") or []
+        if errors:
+            reasons = "; ".join(f"{e.get('code', '')}: {e.get('message', '')}" for e in errors)
+            return Outcome(False, f"Shopify refused to cancel order #{number}: {reasons}", permanent=True)
+        return Outcome(True)
 
 
 def _state(order: dict[str, Any]) -> str:
@@ -99,7 +169,7 @@ class ShopifyOrders:
         order = None
         if nodes:
             state = _state(nodes[0])
-            order = {"number": number, "status": TEMPLATES["en"][state]}
+            order = {"number": number, "status": TEMPLATES["en"][state], "state": state.removeprefix("order_state_")}
             order |= {f"status_{lang}": TEMPLATES[lang][state] for lang in TEMPLATES if lang != "en"}
             money = (nodes[0].get("totalPriceSet") or {}).get("shopMoney") or {}
             if money.get("amount"):

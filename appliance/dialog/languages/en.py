@@ -44,6 +44,11 @@ PACK = LanguagePack(
             r"(?:need|want|have|like) to (?:change|move|switch) (?:it|that|my appointment|the appointment)",
         ),
         (
+            "order_cancel",
+            r"(?:cancel|call off|scrap|ditch|get rid of|stop)\b[^.?!]{0,30}?\border\b|\brefund|money back|"
+            r"don'?t want (?:my|the|this) order",
+        ),
+        (
             "cancel",
             r"cancel|call off|can'?t (?:make it|come|attend)|cannot (?:make it|come|attend)|won'?t (?:make it|be able to)|"
             r"(?:drop|remove|delete|clear|scratch|scrap|ditch) (?:my|the|that|it|our)(?! (?:time|day|date|number|name))|"
@@ -264,6 +269,14 @@ PACK = LanguagePack(
         "order_state_cancelled": "cancelled",
         "order_state_refunded": "refunded",
         "order_state_unpaid": "waiting for payment",
+        "confirm_order_cancel": "I'll cancel order {number}{refund}. Shall I go ahead?",
+        "order_refund": " and refund {amount} to the card you paid with",
+        "order_cancelled": "Done, order {number} is cancelled{refunded}. You'll get an e-mail from the shop. Is there anything else?",
+        "order_refunded": "; the refund goes back to the card you paid with",
+        "order_kept": "All right, order {number} stays as it is. Is there anything else?",
+        "order_already_cancelled": "Order {number} is already {status}. Is there anything else?",
+        "order_not_cancellable": "Order {number} is {status}, so I can't cancel it myself. I'll pass your request to the team and they will call you back. May I have your name?",
+        "order_cancel_message": "Asks to cancel order {number} ({status}).",
         "order_unknown": "I can't find order {number}. Could you read me the number again?",
         "confirm_payment": "I'll text a payment link{order}{amount} {to_phone}. Is that right?",
         "for_order": " for order {number}",

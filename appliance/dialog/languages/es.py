@@ -37,6 +37,11 @@ PACK = LanguagePack(
             r"(?:quería|quisiera|necesito) (?:cambiar|mover)(?:la|lo)?\b(?! de)",
         ),
         (
+            "order_cancel",
+            r"(?:cancel|anul)\w*\b[^.?!]{0,30}?\b(?:pedido|compra|orden)\b|reembols|devol\w* (?:el|mi) dinero|"
+            r"ya no quiero (?:el|mi|este) pedido",
+        ),
+        (
             "cancel",
             r"cancelar(?:la|lo)?|cancele|cancelo|anular(?:la|lo)?|anule|anulo|no (?:podré|puedo|voy a poder|va a poder|van a poder|podrá|puede) ir|borrar (?:mi|la)|quitar (?:mi|la)|eliminar (?:mi|la)",
         ),
@@ -223,6 +228,14 @@ PACK = LanguagePack(
         "order_state_cancelled": "cancelado",
         "order_state_refunded": "reembolsado",
         "order_state_unpaid": "pendiente de pago",
+        "confirm_order_cancel": "Cancelo el pedido {number}{refund}. ¿Lo confirmo?",
+        "order_refund": " y le devuelvo {amount} a la tarjeta con la que pagó",
+        "order_cancelled": "Listo, el pedido {number} está cancelado{refunded}. Recibirá un correo de la tienda. ¿Algo más?",
+        "order_refunded": "; el reembolso vuelve a la tarjeta con la que pagó",
+        "order_kept": "De acuerdo, el pedido {number} se queda como está. ¿Algo más?",
+        "order_already_cancelled": "El pedido {number} ya está {status}. ¿Algo más?",
+        "order_not_cancellable": "El pedido {number} está {status}, así que no puedo cancelarlo yo. Paso su solicitud al equipo y le llamarán. ¿Cuál es su nombre?",
+        "order_cancel_message": "Pide cancelar el pedido {number} ({status}).",
         "order_unknown": "No encuentro el pedido {number}. ¿Me repite el número?",
         "confirm_payment": "Le envío un enlace de pago{order}{amount} por SMS {to_phone}. ¿Es correcto?",
         "for_order": " del pedido {number}",
