@@ -19,18 +19,28 @@
   patient's language (``languages`` maps ours to the template's codes).
 - ``google_sheets``: one row per action appended to a sheet, for the office's reports (``values:append``).
   The row starts with our key: a retried append can add a second row with the same key, which the sheet's
-  reports de-duplicate (``UNIQUE``). The access token comes from the environment; a service account's
-  token refresh is not built in.
+  reports de-duplicate (``UNIQUE``).
+- ``gmail``: an e-mail to the office for each action, sent from the practice's Google Workspace mailbox
+  (``users.messages.send``). Its ``Message-ID`` carries our key, and each attempt first searches the
+  mailbox for it (``rfc822msgid:``): a retry after a lost answer finds the mail sent and sends nothing.
+  Gmail's rate limits (429, or 403 ``rateLimitExceeded``) are waited out.
+
+The Google ones take their token from a service account's key (``service_account_file``; Gmail with
+``mailbox``, the account it acts for) or a fixed one (``token_env``): see :mod:`.google_auth`.
 """
 
 from __future__ import annotations
 
+import base64
+import email.message
+import email.utils
 import json
 from typing import Any, ClassVar
 
 import httpx
 
-from .connectors import NAMELESS_FIELDS, Connector, Outcome, http_outcome
+from .connectors import NAMELESS_FIELDS, Connector, Outcome, http_outcome, mail, retry_after
+from .google_auth import GoogleConnector
 
 
 def _bearer(connector: Connector) -> dict[str, str]:
@@ -222,12 +232,19 @@ class WhatsAppConnector(Connector):
         return http_outcome(response)
 
 
-class GoogleSheetsConnector(Connector):
+class GoogleSheetsConnector(GoogleConnector):
     """One row per action appended to a Google Sheet (``spreadsheet_id``, ``range`` such as ``Calls!A1``)."""
 
     kind = "google_sheets"
-    settings: ClassVar[dict[str, type]] = {"spreadsheet_id": str, "range": str, "token_env": str, "base_url": str}
+    settings: ClassVar[dict[str, type]] = {
+        "spreadsheet_id": str,
+        "range": str,
+        "token_env": str,
+        "base_url": str,
+        "service_account_file": str,
+    }
     secrets = ("token",)
+    SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 
     def payload(self, tool: str, args: dict[str, Any], action_id: str) -> dict[str, Any]:
         allowed = self.fields if self.fields is not None else NAMELESS_FIELDS
@@ -237,11 +254,66 @@ class GoogleSheetsConnector(Connector):
     async def deliver(self, client: httpx.AsyncClient, payload: dict[str, Any], key: str) -> Outcome:
         base = self.options.get("base_url", "https://sheets.googleapis.com")
         where = self.options.get("range", "Sheet1!A1")
-        response = await client.post(
+        response = await self.call(
+            client,
+            "POST",
             f"{base}/v4/spreadsheets/{self.options['spreadsheet_id']}/values/{where}:append",
             params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
             json={"majorDimension": "ROWS", "values": [[key, *payload["row"]]]},
-            headers=_bearer(self),
-            timeout=self.timeout_s,
         )
-        return http_outcome(response)
+        return response if isinstance(response, Outcome) else http_outcome(response)
+
+
+class GmailConnector(GoogleConnector):
+    """E-mail to the office (``to``) from the practice's mailbox (``mailbox``), through the Gmail API."""
+
+    kind = "gmail"
+    settings: ClassVar[dict[str, type]] = {
+        "to": str,
+        "mailbox": str,
+        "token_env": str,
+        "base_url": str,
+        "service_account_file": str,
+    }
+    secrets = ("token",)
+    # send, and read to find a message an earlier attempt sent (the rfc822msgid: search needs it)
+    SCOPES = ("https://www.googleapis.com/auth/gmail.send", "https://www.googleapis.com/auth/gmail.readonly")
+
+    def payload(self, tool: str, args: dict[str, Any], action_id: str) -> dict[str, Any]:
+        return mail(tool, super().payload(tool, args, action_id)["args"])
+
+    async def deliver(self, client: httpx.AsyncClient, payload: dict[str, Any], key: str) -> Outcome:
+        base = str(self.options.get("base_url", "https://gmail.googleapis.com")).rstrip("/") + "/gmail/v1/users/me"
+        message_id = f"<{key}@vocalia.invalid>"
+        found = await self.call(client, "GET", f"{base}/messages", params={"q": f"rfc822msgid:{message_id}"})
+        if isinstance(found, Outcome):
+            return found
+        if not found.is_success:
+            return _gmail_outcome(found)
+        if found.json().get("messages"):
+            return Outcome(True)  # an earlier attempt sent it; its answer was lost
+        message = email.message.EmailMessage()
+        message["From"] = self.options.get("mailbox") or "me"
+        message["To"] = self.options["to"]
+        message["Subject"] = payload["subject"]
+        message["Message-ID"] = message_id
+        message["Date"] = email.utils.formatdate()
+        message.set_content(payload["body"])
+        raw = base64.urlsafe_b64encode(message.as_bytes()).decode()
+        sent = await self.call(client, "POST", f"{base}/messages/send", json={"raw": raw})
+        if isinstance(sent, Outcome):
+            return sent
+        return _gmail_outcome(sent)
+
+
+def _gmail_outcome(response: httpx.Response) -> Outcome:
+    """Gmail says a rate limit with 403 as well as 429: both are waited out, other 4xx are dead."""
+    if response.status_code == 403:
+        try:
+            reasons = {e.get("reason") for e in response.json()["error"].get("errors", [])}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            reasons = set()
+        if reasons & {"rateLimitExceeded", "userRateLimitExceeded"}:
+            error = f"HTTP 403: Gmail rate limit ({', '.join(sorted(r for r in reasons if r))})"
+            return Outcome(False, error, retry_after=retry_after(response.headers.get("retry-after")))
+    return http_outcome(response)

@@ -84,6 +84,7 @@ class Connector:
     reads_only: ClassVar[bool] = False  # a source read live (orders), which takes no actions ...
     writable: ClassVar[tuple[str, ...]] = ()  # ... but these, when its tools name them (Shopify: cancel_order)
     consent_channel: ClassVar[str] = ""  # a channel that reaches the patient only with their consent
+    secret_alternatives: ClassVar[dict[str, str]] = {}  # a secret that another setting can replace
 
     def __init__(self, name: str, tools: tuple[str, ...], fields: tuple[str, ...] | None, options: dict[str, Any]):
         self.name = name
@@ -173,6 +174,12 @@ class TwilioSmsConnector(Connector):
         return http_outcome(response)
 
 
+def mail(tool: str, args: dict[str, Any]) -> dict[str, str]:
+    """An e-mail's subject and body for an action: one line per allowed field."""
+    lines = [f"{k.replace('_', ' ')}: {v}" for k, v in args.items()]
+    return {"subject": f"[VocalIA] {tool.replace('_', ' ')}", "body": "\n".join(lines) + "\n"}
+
+
 class SmtpConnector(Connector):
     """E-mail to the office through an SMTP server; ``Message-ID`` carries the idempotency key so a
     mailbox or filter can drop a duplicate after a retry."""
@@ -191,9 +198,7 @@ class SmtpConnector(Connector):
     secrets = ("password",)
 
     def payload(self, tool: str, args: dict[str, Any], action_id: str) -> dict[str, Any]:
-        base = super().payload(tool, args, action_id)
-        lines = [f"{k.replace('_', ' ')}: {v}" for k, v in base["args"].items()]
-        return {"subject": f"[VocalIA] {tool.replace('_', ' ')}", "body": "\n".join(lines) + "\n"}
+        return mail(tool, super().payload(tool, args, action_id)["args"])
 
     async def deliver(self, client: httpx.AsyncClient, payload: dict[str, Any], key: str) -> Outcome:
         return await asyncio.to_thread(self._send, payload, key)
@@ -224,6 +229,7 @@ def kinds() -> dict[str, type[Connector]]:
     """Every connector kind by name."""
     from .business import (
         FreshdeskConnector,
+        GmailConnector,
         GoogleSheetsConnector,
         PipedriveConnector,
         TeamsConnector,
@@ -250,6 +256,7 @@ def kinds() -> dict[str, type[Connector]]:
         PipedriveConnector,
         WhatsAppConnector,
         GoogleSheetsConnector,
+        GmailConnector,
         ShopifyConnector,
         CalComConnector,
         GoogleCalendarConnector,
@@ -309,12 +316,15 @@ def _connector(item: dict[str, Any], where: str, environ: os._Environ[str] | dic
             options[key] = value
     for secret in cls.secrets:
         variable = options.pop(f"{secret}_env", None)
-        if variable is None and secret == "password":
+        if variable is None and (secret == "password" or cls.secret_alternatives.get(secret, "") in options):
             continue
         if variable is None or not environ.get(variable):
+            alternative = cls.secret_alternatives.get(secret)
+            instead = f" (or {alternative} = PATH)" if alternative and not variable else ""
             raise ConfigError(
                 f"{where} ({name}): the {secret} comes from an environment variable: set {secret}_env = "
                 f'"VAR" and VAR (systemd: LoadCredential=){"; " + variable + " is empty" if variable else ""}'
+                f"{instead}"
             )
         options[secret] = environ[variable]
     for key in ("url",):

@@ -3,8 +3,8 @@
 Each booking's event has an id of our own, derived from the patient and the start (hex digits, which the
 API accepts as base32hex). So a retried insert answers 409 "duplicate", which counts as delivered. A
 cancel deletes that id (gone already: done). A move inserts the new event, then deletes the old one. With
-``availability = true`` a ``freeBusy`` query for the day gives the busy times. The access token comes
-from the environment (``token_env``): refreshing a service account's token is not built in.
+``availability = true`` a ``freeBusy`` query for the day gives the busy times. The token is minted from
+a service account's key (``service_account_file``, see :mod:`.google_auth`) or fixed (``token_env``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from .availability import Busy, LiveAvailability
-from .connectors import Connector, Outcome, http_outcome
+from .connectors import Outcome, http_outcome
+from .google_auth import GoogleConnector
 
 
 def event_id(patient_name: str, start: str) -> str:
@@ -26,7 +27,7 @@ def event_id(patient_name: str, start: str) -> str:
     return "vocalia" + hashlib.sha256(f"{patient_name.strip().lower()}|{start}".encode()).hexdigest()[:32]
 
 
-class GoogleCalendarConnector(Connector):
+class GoogleCalendarConnector(GoogleConnector):
     """One Google calendar (``calendar_id``, e.g. the practice's shared calendar's address)."""
 
     kind = "google_calendar"
@@ -37,8 +38,10 @@ class GoogleCalendarConnector(Connector):
         "duration_min": int,
         "availability": bool,
         "base_url": str,
+        "service_account_file": str,
     }
     secrets = ("token",)
+    SCOPES = ("https://www.googleapis.com/auth/calendar",)  # events written, freeBusy read
 
     def events_url(self) -> str:
         base = str(self.options.get("base_url", "https://www.googleapis.com")).rstrip("/")
@@ -62,15 +65,16 @@ class GoogleCalendarConnector(Connector):
         return {"action": tool, "event": event, "old_id": event_id(args["patient_name"], old) if old else ""}
 
     async def deliver(self, client: httpx.AsyncClient, payload: dict[str, Any], key: str) -> Outcome:
-        headers = {"Authorization": f"Bearer {self.options['token']}"}
         if payload["event"]:
-            made = await client.post(self.events_url(), json=payload["event"], headers=headers, timeout=self.timeout_s)
+            made = await self.call(client, "POST", self.events_url(), json=payload["event"])
+            if isinstance(made, Outcome):
+                return made
             if made.status_code != 409 and not made.is_success:  # 409: this id exists, an earlier attempt made it
                 return http_outcome(made)
         if payload["action"] in ("cancel_booking", "reschedule_booking") and payload["old_id"]:
-            gone = await client.delete(
-                f"{self.events_url()}/{payload['old_id']}", headers=headers, timeout=self.timeout_s
-            )
+            gone = await self.call(client, "DELETE", f"{self.events_url()}/{payload['old_id']}")
+            if isinstance(gone, Outcome):
+                return gone
             if gone.status_code not in (404, 410) and not gone.is_success:  # 404/410: deleted already
                 return http_outcome(gone)
         return Outcome(True)
@@ -94,7 +98,7 @@ class GoogleCalendarAvailability(LiveAvailability):
                 "timeZone": str(zone),
                 "items": [{"id": calendar}],
             },
-            headers={"Authorization": f"Bearer {connector.options['token']}"},
+            headers=connector.auth.headers_sync(self._client),
         )
         response.raise_for_status()
         found = response.json()["calendars"][calendar]
