@@ -946,8 +946,12 @@ class DialogueEngine:
         answer = self._confirmed(flow, text)
         moved = self._heard.when
         if flow.awaiting == "confirm" and answer is not True and moved is not None and (moved.day or moved.at):
-            # "Shall I cancel it?" - "Thursday at twelve": the caller wants it moved, not cancelled
             booking = flow.slots["booking"]
+            start = datetime.fromisoformat(booking["start"])
+            if moved.at in (None, start.time()) and moved.day in (None, start.date()):
+                # "Shall I cancel it?" - "quarter to twelve with Dr. Hughes": the one found, named again; asked again
+                return self._say("confirm_cancel", when=self._booking_moment(flow), name=booking["patient_name"])
+            # "Shall I cancel it?" - "Thursday at twelve": the caller wants it moved, not cancelled
             slots = {**flow.slots, "provider": booking["provider"] or None, "service": booking["service"] or None}
             self._flow = _Flow("reschedule", slots=slots, awaiting="new_when")
             return self._flow_reschedule(self._flow, text, raw)

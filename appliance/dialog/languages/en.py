@@ -51,8 +51,8 @@ PACK = LanguagePack(
         (
             "cancel",
             r"cancel|call off|can'?t (?:make it|come|attend)|cannot (?:make it|come|attend)|won'?t (?:make it|be able to)|"
-            r"(?:drop|remove|delete|clear|scratch|scrap|ditch) (?:my|the|that|it|our)(?! (?:time|day|date|number|name))|"
-            r"get rid of (?:my|the|it|that)|take me off|not (?:be )?(?:able to )?(?:come|make it)|"
+            r"(?:drop|remove|delete|clear|scratch|scrap|ditch) (?:my|the|that|it|our|an appointment)(?! (?:time|day|date|number|name))|"
+            r"get rid of (?:my|the|it|that|an?|this|her|his|our)\b|take me off|not (?:be )?(?:able to )?(?:come|make it)|"
             r"(?:don'?t|do not|no longer) need (?:my|the|that) (?:appointment|booking)",
         ),
         ("payment", r"pay(?:ment)?(?: link)?|settle (?:my|the) bill|invoice|pay online"),
