@@ -450,6 +450,12 @@ def has_moment(clause: str, language: str) -> bool:
 
 
 _AUTHORITY_NO = {c: p.lead_does_not_decide for c, p in PACKS.items()}
+# where a clause goes on to the contact ("... live in a month call me on <number>"): not part of the when
+_CONTACT_TAIL = re.compile(
+    r"\s*\b(?:(?:call|reach|text|ring|phone) me|my (?:number|cell|mobile)|appelez-moi|rappelez-moi|mon numéro|"
+    r"llámeme|llámame|mi número)\b.*$",
+    re.I,
+)
 
 
 # "hi, nadia kerr from kerr bakery, ...": a name and its company said first, with no cue before them
@@ -549,7 +555,7 @@ def lead_facts(said: str, language: str) -> dict[str, object]:
             if amount is not None and amount >= 100:
                 facts["budget"] = amount
         if "timeline" not in facts and re.search(_TIMELINE[language], lowered) and has_moment(lowered, language):
-            facts["timeline"] = clause
+            facts["timeline"] = _CONTACT_TAIL.sub("", clause) or clause  # "... in a month call me on": when
         if "authority" not in facts:
             if re.search(_AUTHORITY_NO[language], lowered):
                 facts["authority"] = False

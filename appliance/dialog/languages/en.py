@@ -162,7 +162,7 @@ PACK = LanguagePack(
     ),
     company_named=r"\b(?:the|our|my) (?:company|business|firm|agency|shop|store)(?:'s name| name)?"
     r"(?:\s*,\s*(?:it'?s|it is)|\s+is called|\s+is|'s)\s+",
-    lead_timeline=r"\b(?:start|begin|launch|kick off|go live|ready|done)\b[^,.;]*",
+    lead_timeline=r"\b(?:start|begin|launch|kick off|go live|(?:it|be) live|up and running|ready|done|finished)\b[^,.;]*",
     lead_when=r"\b(?:asap|as soon as|soon|right away|immediately|next|this (?:week|month|year|quarter|spring|summer|fall|autumn|winter)|weeks?|months?|years?|quarter|spring|summer|fall|autumn|winter|by|before|after|end of|beginning of|early|late|mid)\b",
     lead_decides=r"\b(?:(?:me and my|my \w+ and i)\b[^.;]*\b(?:decide|make the (?:call|decisions?))|we (?:both )?decide|i can sign (?:off|it)|i sign off|(?:one of the )?co-?founders?|co-?owner|i'm the owner|i am the owner|i own|it's my call|it's my decision|i decide|i make the decisions?|"
     r"i'm the decision maker|i'm the (?:one|1) who decides|i'm the (?:founder|ceo|boss|director|manager|president))\b",
