@@ -1354,14 +1354,9 @@ class DialogueEngine:
         slots["company"] = company
         return company
 
-    def _flow_order_status(self, flow: _Flow, text: str, raw: str) -> Reply | None:
-        number = parse_order_number(text)
-        if number is None:
-            flow.awaiting = "order"
-            if "asked" in flow.slots:
-                return None  # asked once already: this answer was not understood
-            flow.slots["asked"] = True
-            return self._say("ask_order")
+    def _look_up(self, flow: _Flow, number: str) -> dict[str, str] | Reply:
+        """The order ``number``, or what to say: not found (asked again), or the order system is down (a
+        message is offered instead)."""
         try:
             order = self.business.orders.get(number)
         except OrdersUnavailable:
@@ -1370,6 +1365,19 @@ class DialogueEngine:
         if order is None:
             flow.awaiting = "order"
             return self._say("order_unknown", number=" ".join(number))
+        return order
+
+    def _flow_order_status(self, flow: _Flow, text: str, raw: str) -> Reply | None:
+        number = parse_order_number(text)
+        if number is None:
+            flow.awaiting = "order"
+            if "asked" in flow.slots:
+                return None  # asked once already: this answer was not understood
+            flow.slots["asked"] = True
+            return self._say("ask_order")
+        order = self._look_up(flow, number)
+        if isinstance(order, Reply):
+            return order
         status = order.get(f"status_{self.language}") or order["status"]
         self._order = {"order": number, **({"amount": float(order["amount"])} if order.get("amount") else {})}
         return self._done("order_status", number=" ".join(number), status=status)
@@ -1401,14 +1409,9 @@ class DialogueEngine:
             slots["asked"] = True
             return self._say("ask_order")
         spoken = " ".join(found)
-        try:
-            order = self.business.orders.get(found)
-        except OrdersUnavailable:
-            self._flow = _Flow("message", awaiting="name")
-            return self._say("orders_unavailable")
-        if order is None:
-            flow.awaiting = "order"
-            return self._say("order_unknown", number=spoken)
+        order = self._look_up(flow, found)
+        if isinstance(order, Reply):
+            return order
         status = order.get(f"status_{self.language}") or order["status"]
         state = order.get("state", "")
         if state in ("cancelled", "refunded"):
