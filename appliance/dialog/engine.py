@@ -1354,6 +1354,14 @@ class DialogueEngine:
         slots["company"] = company
         return company
 
+    def _ask_order(self, flow: _Flow) -> Reply | None:
+        """Ask for the order's number, once: a second answer without one was not understood."""
+        flow.awaiting = "order"
+        if "asked" in flow.slots:
+            return None
+        flow.slots["asked"] = True
+        return self._say("ask_order")
+
     def _look_up(self, flow: _Flow, number: str) -> dict[str, str] | Reply:
         """The order ``number``, or what to say: not found (asked again), or the order system is down (a
         message is offered instead)."""
@@ -1370,11 +1378,7 @@ class DialogueEngine:
     def _flow_order_status(self, flow: _Flow, text: str, raw: str) -> Reply | None:
         number = parse_order_number(text)
         if number is None:
-            flow.awaiting = "order"
-            if "asked" in flow.slots:
-                return None  # asked once already: this answer was not understood
-            flow.slots["asked"] = True
-            return self._say("ask_order")
+            return self._ask_order(flow)
         order = self._look_up(flow, number)
         if isinstance(order, Reply):
             return order
@@ -1403,11 +1407,7 @@ class DialogueEngine:
         if found is None:
             if number:
                 return None  # at the read-back, neither a yes nor a no
-            flow.awaiting = "order"
-            if "asked" in slots:
-                return None
-            slots["asked"] = True
-            return self._say("ask_order")
+            return self._ask_order(flow)
         spoken = " ".join(found)
         order = self._look_up(flow, found)
         if isinstance(order, Reply):

@@ -32,14 +32,12 @@ The Google ones take their token from a service account's key (``service_account
 from __future__ import annotations
 
 import base64
-import email.message
-import email.utils
 import json
 from typing import Any, ClassVar
 
 import httpx
 
-from .connectors import NAMELESS_FIELDS, Connector, Outcome, http_outcome, mail, retry_after
+from .connectors import NAMELESS_FIELDS, Connector, Outcome, http_outcome, mail, mail_message, retry_after
 from .google_auth import GoogleConnector
 
 
@@ -292,13 +290,7 @@ class GmailConnector(GoogleConnector):
             return _gmail_outcome(found)
         if found.json().get("messages"):
             return Outcome(True)  # an earlier attempt sent it; its answer was lost
-        message = email.message.EmailMessage()
-        message["From"] = self.options.get("mailbox") or "me"
-        message["To"] = self.options["to"]
-        message["Subject"] = payload["subject"]
-        message["Message-ID"] = message_id
-        message["Date"] = email.utils.formatdate()
-        message.set_content(payload["body"])
+        message = mail_message(self.options.get("mailbox") or "me", self.options["to"], payload, key)
         raw = base64.urlsafe_b64encode(message.as_bytes()).decode()
         sent = await self.call(client, "POST", f"{base}/messages/send", json={"raw": raw})
         if isinstance(sent, Outcome):

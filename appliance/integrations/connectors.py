@@ -180,6 +180,17 @@ def mail(tool: str, args: dict[str, Any]) -> dict[str, str]:
     return {"subject": f"[VocalIA] {tool.replace('_', ' ')}", "body": "\n".join(lines) + "\n"}
 
 
+def mail_message(sender: str, to: str, payload: dict[str, str], key: str) -> email.message.EmailMessage:
+    """The e-mail of a :func:`mail` payload; its ``Message-ID`` carries the idempotency key."""
+    message = email.message.EmailMessage()
+    message["From"], message["To"] = sender, to
+    message["Subject"] = payload["subject"]
+    message["Message-ID"] = f"<{key}@vocalia.invalid>"
+    message["Date"] = email.utils.formatdate()
+    message.set_content(payload["body"])
+    return message
+
+
 class SmtpConnector(Connector):
     """E-mail to the office through an SMTP server; ``Message-ID`` carries the idempotency key so a
     mailbox or filter can drop a duplicate after a retry."""
@@ -204,12 +215,7 @@ class SmtpConnector(Connector):
         return await asyncio.to_thread(self._send, payload, key)
 
     def _send(self, payload: dict[str, Any], key: str) -> Outcome:
-        message = email.message.EmailMessage()
-        message["From"], message["To"] = self.options["sender"], self.options["to"]
-        message["Subject"] = payload["subject"]
-        message["Message-ID"] = f"<{key}@vocalia.invalid>"
-        message["Date"] = email.utils.formatdate()
-        message.set_content(payload["body"])
+        message = mail_message(self.options["sender"], self.options["to"], payload, key)
         try:
             with smtplib.SMTP(self.options["host"], self.options.get("port", 25), timeout=self.timeout_s) as smtp:
                 if self.options.get("starttls"):  # the server's certificate is verified (cafile: a private CA)

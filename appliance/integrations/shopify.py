@@ -143,8 +143,7 @@ class ShopifyOrders:
         ttl_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        base = connector.options.get("base_url", f"https://{connector.options.get('shop', '')}.myshopify.com")
-        self.url = f"{base}/admin/api/{API_VERSION}/graphql.json"
+        self.url = connector.url
         self._headers = {"X-Shopify-Access-Token": connector.options["token"]}
         self._client = httpx.Client(timeout=timeout_s, transport=transport)
         self.ttl_s = ttl_s
